@@ -1,0 +1,390 @@
+/**
+ * Hush's cryptography: WebCrypto only (globalThis.crypto), no DOM, so the
+ * same code runs in the browser, in Node and in vitest.
+ * Design: ../shared/DESIGN.md ("Link and room id", "Identity per tab", "Join", "Message").
+ */
+import {
+  GCM_TAG_BYTES,
+  IV_BYTES,
+  MAX_BODY_BYTES,
+  MAX_NAME_BYTES,
+  NAME_PT_BYTES,
+  PAD_BUCKET_BYTES,
+  PROTOCOL_VERSION,
+  ROOM_ID_BYTES,
+  SECRET_BYTES,
+  decParts,
+  enc,
+  envelopeHeader,
+  envelopeSignedBytes,
+  fingerprintInput,
+  fromB64u,
+  helloMacBytes,
+  helloSignedBytes,
+  rosterInput,
+  toB64u,
+  wrapLabel,
+  type Envelope,
+  type Hello,
+} from './protocol';
+
+const subtle = globalThis.crypto.subtle;
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+const RSA_PARAMS = { name: 'RSA-OAEP', hash: 'SHA-256' } as const;
+const RSA_MODULUS_BITS = 3072;
+const RSA_EXPONENT = new Uint8Array([1, 0, 1]);
+const EC_PARAMS = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const ECDSA_SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
+/** libsignal's iteration count for displayable fingerprints. */
+export const SAFETY_CODE_ITERATIONS = 5200;
+
+/** The decoder used on data that a parser already checked; a failure here is a bug, not input. */
+function b64(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = fromB64u(text);
+  if (bytes instanceof Error) throw bytes;
+  return bytes as Uint8Array<ArrayBuffer>;
+}
+
+const bytesOf = (buf: ArrayBuffer): Uint8Array<ArrayBuffer> => new Uint8Array(buf);
+const u8 = (b: Uint8Array): Uint8Array<ArrayBuffer> => b as Uint8Array<ArrayBuffer>;
+
+/** SHA-256 of `data`. */
+export async function sha256(data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  return bytesOf(await subtle.digest('SHA-256', u8(data)));
+}
+
+/** `count` fresh random bytes. */
+export function randomBytes(count: number): Uint8Array<ArrayBuffer> {
+  return globalThis.crypto.getRandomValues(new Uint8Array(count));
+}
+
+// ---------------------------------------------------------------------------
+// Room keys from the link secret
+// ---------------------------------------------------------------------------
+
+/** A fresh link secret, base64url: what goes after the `#`. */
+export const newRoomSecret = (): string => toB64u(randomBytes(SECRET_BYTES));
+
+/** HKDF-SHA256(ikm, salt, info) → `length` bytes. */
+export async function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string, length: number): Promise<Uint8Array<ArrayBuffer>> {
+  const key = await subtle.importKey('raw', u8(ikm), 'HKDF', false, ['deriveBits']);
+  const bits = await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: u8(salt), info: utf8.encode(info) }, key, length * 8);
+  return bytesOf(bits);
+}
+
+/** What the link secret yields. Keys are non-extractable, each for one usage. */
+export interface RoomKeys {
+  /** The only room identifier the server ever sees. */
+  roomId: string;
+  kHello: CryptoKey;
+  kName: CryptoKey;
+  msgSalt: Uint8Array;
+}
+
+export const ROOM_LABELS = {
+  roomId: 'v1/room-id',
+  kHello: 'v1/hello-mac',
+  kName: 'v1/name',
+  msgSalt: 'v1/msg-salt',
+} as const;
+
+export async function deriveRoomKeys(secret: Uint8Array): Promise<RoomKeys> {
+  if (secret.length !== SECRET_BYTES) throw new Error(`room secret must be ${SECRET_BYTES} bytes`);
+  const none = new Uint8Array(0);
+  const [roomId, kHello, kName, msgSalt] = await Promise.all([
+    hkdf(secret, none, ROOM_LABELS.roomId, ROOM_ID_BYTES),
+    hkdf(secret, none, ROOM_LABELS.kHello, 32),
+    hkdf(secret, none, ROOM_LABELS.kName, 32),
+    hkdf(secret, none, ROOM_LABELS.msgSalt, 32),
+  ]);
+  return {
+    roomId: toB64u(roomId),
+    kHello: await subtle.importKey('raw', kHello, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']),
+    kName: await subtle.importKey('raw', kName, 'AES-GCM', false, ['encrypt', 'decrypt']),
+    msgSalt,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Identity per tab
+// ---------------------------------------------------------------------------
+
+/** This tab's keys. Private keys are non-extractable and never stored. */
+export interface Identity {
+  encPriv: CryptoKey;
+  sigPriv: CryptoKey;
+  encSpki: string;
+  sigSpki: string;
+  fp: string;
+}
+
+/** A checked member's public keys. */
+export interface PeerKeys {
+  encPub: CryptoKey;
+  sigPub: CryptoKey;
+  encSpki: string;
+  sigSpki: string;
+  fp: string;
+}
+
+/** fp = SHA-256(enc("v1/fp", encSPKI, sigSPKI)), base64url. */
+export async function fingerprint(encSpki: string, sigSpki: string): Promise<string> {
+  return toB64u(await sha256(fingerprintInput(encSpki, sigSpki)));
+}
+
+export async function generateIdentity(): Promise<Identity> {
+  const [encPair, sigPair] = await Promise.all([
+    subtle.generateKey({ ...RSA_PARAMS, modulusLength: RSA_MODULUS_BITS, publicExponent: RSA_EXPONENT }, false, ['encrypt', 'decrypt']),
+    subtle.generateKey(EC_PARAMS, false, ['sign', 'verify']),
+  ]);
+  // Public keys are always exportable, even when the pair is not.
+  const encSpki = toB64u(bytesOf(await subtle.exportKey('spki', encPair.publicKey)));
+  const sigSpki = toB64u(bytesOf(await subtle.exportKey('spki', sigPair.publicKey)));
+  return { encPriv: encPair.privateKey, sigPriv: sigPair.privateKey, encSpki, sigSpki, fp: await fingerprint(encSpki, sigSpki) };
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * Imports a peer's public keys and checks them against policy
+ * (RSA 3072, e = 65537; ECDSA P-256). Weak or odd keys are an Error.
+ */
+export async function importPeerKeys(encSpki: string, sigSpki: string): Promise<PeerKeys | Error> {
+  let encPub: CryptoKey;
+  let sigPub: CryptoKey;
+  try {
+    encPub = await subtle.importKey('spki', b64(encSpki), RSA_PARAMS, true, ['encrypt']);
+    sigPub = await subtle.importKey('spki', b64(sigSpki), EC_PARAMS, true, ['verify']);
+  } catch {
+    return new Error('public key is not a valid RSA-OAEP or P-256 key');
+  }
+  const rsa = encPub.algorithm as RsaHashedKeyAlgorithm;
+  if (rsa.modulusLength !== RSA_MODULUS_BITS || !sameBytes(rsa.publicExponent, RSA_EXPONENT)) {
+    return new Error('encryption key is not RSA-3072 with e = 65537');
+  }
+  return { encPub, sigPub, encSpki, sigSpki, fp: await fingerprint(encSpki, sigSpki) };
+}
+
+// ---------------------------------------------------------------------------
+// Names: encrypted under the link-derived key, bound to the member's keys
+// ---------------------------------------------------------------------------
+
+const nameAad = (roomId: string, encSpki: string, sigSpki: string): Uint8Array<ArrayBuffer> =>
+  u8(enc('v1/name', roomId, encSpki, sigSpki));
+
+/** iv ‖ AES-GCM(kName, len ‖ name ‖ zero padding), base64url. */
+export async function encryptName(keys: RoomKeys, encSpki: string, sigSpki: string, name: string): Promise<string> {
+  const nameBytes = utf8.encode(name);
+  if (nameBytes.length < 1 || nameBytes.length > MAX_NAME_BYTES) throw new Error(`a name is 1 to ${MAX_NAME_BYTES} bytes`);
+  const pt = new Uint8Array(NAME_PT_BYTES);
+  pt[0] = nameBytes.length;
+  pt.set(nameBytes, 1);
+  const iv = randomBytes(IV_BYTES);
+  const ct = bytesOf(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: nameAad(keys.roomId, encSpki, sigSpki) }, keys.kName, pt));
+  const out = new Uint8Array(IV_BYTES + ct.length);
+  out.set(iv);
+  out.set(ct, IV_BYTES);
+  return toB64u(out);
+}
+
+export async function decryptName(keys: RoomKeys, encSpki: string, sigSpki: string, nameCt: string): Promise<string | Error> {
+  const data = b64(nameCt);
+  let pt: Uint8Array;
+  try {
+    pt = bytesOf(await subtle.decrypt(
+      { name: 'AES-GCM', iv: data.subarray(0, IV_BYTES), additionalData: nameAad(keys.roomId, encSpki, sigSpki) },
+      keys.kName,
+      data.subarray(IV_BYTES),
+    ));
+  } catch {
+    return new Error('name does not decrypt with this link');
+  }
+  const len = pt[0] ?? 0;
+  if (len < 1 || len > MAX_NAME_BYTES || pt.subarray(1 + len).some((b) => b !== 0)) return new Error('name is malformed');
+  try {
+    return utf8Strict.decode(pt.subarray(1, 1 + len));
+  } catch {
+    return new Error('name is not UTF-8');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Hello: signed by the member, MAC'd with the link so the relay can't forge one
+// ---------------------------------------------------------------------------
+
+export async function makeHello(keys: RoomKeys, id: Identity, name: string): Promise<Hello> {
+  const unsigned = {
+    v: PROTOCOL_VERSION,
+    roomId: keys.roomId,
+    encSpki: id.encSpki,
+    sigSpki: id.sigSpki,
+    nameCt: await encryptName(keys, id.encSpki, id.sigSpki, name),
+  };
+  const sig = toB64u(bytesOf(await subtle.sign(ECDSA_SIGN, id.sigPriv, u8(helloSignedBytes(unsigned)))));
+  const mac = toB64u(bytesOf(await subtle.sign('HMAC', keys.kHello, u8(helloMacBytes({ ...unsigned, sig })))));
+  return { ...unsigned, sig, mac };
+}
+
+export interface CheckedHello extends PeerKeys {
+  name: string;
+}
+
+/** Checks a hello in order: room, link MAC, key policy, signature, name. */
+export async function openHello(keys: RoomKeys, hello: Hello): Promise<CheckedHello | Error> {
+  if (hello.roomId !== keys.roomId) return new Error('hello is for another room');
+  const macOk = await subtle.verify('HMAC', keys.kHello, b64(hello.mac), u8(helloMacBytes(hello)));
+  if (!macOk) return new Error('hello was not made with this room link');
+  const peer = await importPeerKeys(hello.encSpki, hello.sigSpki);
+  if (peer instanceof Error) return peer;
+  const sigOk = await subtle.verify(ECDSA_SIGN, peer.sigPub, b64(hello.sig), u8(helloSignedBytes(hello)));
+  if (!sigOk) return new Error('hello signature is invalid');
+  const name = await decryptName(keys, hello.encSpki, hello.sigSpki, hello.nameCt);
+  if (name instanceof Error) return name;
+  return { ...peer, name };
+}
+
+// ---------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------
+
+/** SHA-256 over the sorted fingerprints, base64url. */
+export async function rosterHash(fps: readonly string[]): Promise<string> {
+  return toB64u(await sha256(rosterInput([...fps].sort())));
+}
+
+async function messageKey(keys: RoomKeys, k: Uint8Array, msgId: string): Promise<CryptoKey> {
+  const raw = await hkdf(k, keys.msgSalt, `v1/msg-key|${msgId}`, 32);
+  return subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+}
+
+const innerBytes = (sender: string, room: string, seq: number, body: string): Uint8Array => enc('v1/inner', sender, room, seq, body);
+
+function pad(data: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(Math.max(1, Math.ceil(data.length / PAD_BUCKET_BYTES)) * PAD_BUCKET_BYTES);
+  out.set(data);
+  return out;
+}
+
+export interface Outgoing {
+  msgId: string;
+  seq: number;
+  ts: number;
+  body: string;
+}
+
+/**
+ * Encrypts `body` once under a fresh key K, wraps K for each recipient with
+ * an OAEP label that binds room, message and recipient, and signs it all.
+ */
+export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, recipients: readonly PeerKeys[]): Promise<Envelope> {
+  if (utf8.encode(out.body).length > MAX_BODY_BYTES) throw new Error(`a message is at most ${MAX_BODY_BYTES} bytes`);
+  const sorted = [...recipients].sort((a, b) => (a.fp < b.fp ? -1 : 1));
+  const fps = sorted.map((r) => r.fp);
+  const hdrFields = {
+    v: PROTOCOL_VERSION,
+    room: keys.roomId,
+    sender: id.fp,
+    seq: out.seq,
+    msgId: out.msgId,
+    ts: out.ts,
+    rosterHash: await rosterHash(fps),
+    recipients: fps,
+  };
+  const k = randomBytes(32);
+  const iv = randomBytes(IV_BYTES);
+  const aad = await sha256(envelopeHeader(hdrFields));
+  const ct = bytesOf(await subtle.encrypt(
+    { name: 'AES-GCM', iv, additionalData: aad },
+    await messageKey(keys, k, out.msgId),
+    pad(innerBytes(id.fp, keys.roomId, out.seq, out.body)),
+  ));
+  const wrapList = await Promise.all(sorted.map(async (r) =>
+    toB64u(bytesOf(await subtle.encrypt({ name: 'RSA-OAEP', label: u8(wrapLabel(keys.roomId, out.msgId, r.fp)) }, r.encPub, k)))));
+  const wraps: Record<string, string> = {};
+  fps.forEach((fp, i) => (wraps[fp] = wrapList[i] as string));
+  const unsigned = { ...hdrFields, iv: toB64u(iv), ct: toB64u(ct), wraps };
+  const sig = toB64u(bytesOf(await subtle.sign(ECDSA_SIGN, id.sigPriv, u8(envelopeSignedBytes(unsigned)))));
+  return { ...unsigned, sig };
+}
+
+/** True when `env.sig` is the sender's signature over the whole envelope. */
+export async function verifyEnvelope(env: Envelope, sigPub: CryptoKey): Promise<boolean> {
+  return subtle.verify(ECDSA_SIGN, sigPub, b64(env.sig), u8(envelopeSignedBytes(env)));
+}
+
+export interface Inner {
+  sender: string;
+  room: string;
+  seq: number;
+  body: string;
+}
+
+/** Unwraps K with this tab's key, decrypts, and checks the padding. */
+export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope): Promise<Inner | Error> {
+  const wrap = env.wraps[id.fp];
+  if (wrap === undefined) return new Error('no key for me');
+  let pt: Uint8Array;
+  try {
+    const k = await subtle.decrypt({ name: 'RSA-OAEP', label: u8(wrapLabel(env.room, env.msgId, id.fp)) }, id.encPriv, b64(wrap));
+    const aad = await sha256(envelopeHeader(env));
+    const ct = b64(env.ct);
+    if ((ct.length - GCM_TAG_BYTES) % PAD_BUCKET_BYTES !== 0) return new Error('ciphertext is not padded');
+    pt = bytesOf(await subtle.decrypt({ name: 'AES-GCM', iv: b64(env.iv), additionalData: aad }, await messageKey(keys, new Uint8Array(k), env.msgId), ct));
+  } catch {
+    return new Error('message does not decrypt');
+  }
+  const parts = decParts(pt, 5);
+  if (parts instanceof Error) return parts;
+  try {
+    const [label, sender, room, seq, body] = parts.map((p) => utf8Strict.decode(p));
+    if (label !== 'v1/inner' || sender === undefined || room === undefined || body === undefined) return new Error('inner encoding is malformed');
+    return { sender, room, seq: Number(seq), body };
+  } catch {
+    return new Error('inner text is not UTF-8');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Safety codes: libsignal's displayable fingerprint (fingerprint.rs)
+// ---------------------------------------------------------------------------
+
+/**
+ * 60 bits → 30 digits: SHA-512 iterated over version ‖ key ‖ id ‖ key, then
+ * six 5-byte big-endian chunks, each mod 100000. Same input, same code, in
+ * every tab and in libsignal.
+ */
+export async function displayableFingerprint(key: Uint8Array, id: Uint8Array, iterations = SAFETY_CODE_ITERATIONS): Promise<string> {
+  const version = new Uint8Array(2);
+  const first = new Uint8Array(2 + key.length + id.length + key.length);
+  first.set(version);
+  first.set(key, 2);
+  first.set(id, 2 + key.length);
+  first.set(key, 2 + key.length + id.length);
+  let hash = bytesOf(await subtle.digest('SHA-512', first));
+  const next = new Uint8Array(hash.length + key.length);
+  next.set(key, hash.length);
+  for (let i = 1; i < iterations; i++) {
+    next.set(hash);
+    hash = bytesOf(await subtle.digest('SHA-512', next));
+  }
+  let code = '';
+  for (let c = 0; c < 6; c++) {
+    // 5 bytes exceed 32 bits, so use arithmetic, not bitwise shifts.
+    let x = 0;
+    for (let j = 0; j < 5; j++) x = x * 256 + (hash[c * 5 + j] ?? 0);
+    code += String(x % 100000).padStart(5, '0');
+  }
+  return code;
+}
+
+/** A member's safety code: key = encSPKI ‖ sigSPKI, id = the room id. */
+export async function safetyCode(roomId: string, encSpki: string, sigSpki: string): Promise<string> {
+  const e = b64(encSpki);
+  const s = b64(sigSpki);
+  const key = new Uint8Array(e.length + s.length);
+  key.set(e);
+  key.set(s, e.length);
+  return displayableFingerprint(key, b64(roomId));
+}

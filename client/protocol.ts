@@ -1,0 +1,404 @@
+/**
+ * The wire: one definition of every frame, limit and signed encoding.
+ * The server and the client both import this file, so they cannot disagree.
+ * Design: ../shared/DESIGN.md ("Join", "Message").
+ */
+
+// ---------------------------------------------------------------------------
+// Limits and sizes. Byte counts are of the decoded value; *_B64_LEN is its
+// unpadded base64url length.
+// ---------------------------------------------------------------------------
+
+export const PROTOCOL_VERSION = 1;
+
+export const SECRET_BYTES = 32;
+export const ROOM_ID_BYTES = 16;
+export const FP_BYTES = 32;
+export const ROSTER_HASH_BYTES = 32;
+export const IV_BYTES = 12;
+export const GCM_TAG_BYTES = 16;
+export const MAC_BYTES = 32;
+/** ECDSA P-256 signature in WebCrypto's IEEE P1363 form: r ‖ s. */
+export const SIG_BYTES = 64;
+/** RSA-OAEP-3072 ciphertext. */
+export const WRAP_BYTES = 384;
+/** DER SubjectPublicKeyInfo of an RSA-3072 key with e = 65537. */
+export const ENC_SPKI_BYTES = 422;
+/** DER SubjectPublicKeyInfo of an uncompressed P-256 key. */
+export const SIG_SPKI_BYTES = 91;
+
+/** Members per room. Frame size below is derived from it. */
+export const MAX_MEMBERS_PER_ROOM = 50;
+export const MAX_NAME_BYTES = 64;
+/** Names are padded to a fixed size (1 length byte + MAX_NAME_BYTES) so ciphertexts don't leak their length. */
+export const NAME_PT_BYTES = 1 + MAX_NAME_BYTES;
+export const NAME_CT_BYTES = IV_BYTES + NAME_PT_BYTES + GCM_TAG_BYTES;
+export const MAX_BODY_BYTES = 4000;
+/** Plaintexts are padded to a multiple of this, so sizes leak only a bucket. */
+export const PAD_BUCKET_BYTES = 256;
+/** Upper bound of the inner encoding's fields other than the body (labels, ids, seq, length prefixes). */
+const INNER_OVERHEAD_BYTES = 128;
+export const MAX_PT_BYTES =
+  Math.ceil((MAX_BODY_BYTES + INNER_OVERHEAD_BYTES) / PAD_BUCKET_BYTES) * PAD_BUCKET_BYTES;
+export const MAX_CT_BYTES = MAX_PT_BYTES + GCM_TAG_BYTES;
+export const MSG_ID_LEN = 21;
+
+export const b64Len = (bytes: number): number => Math.ceil((bytes * 4) / 3);
+export const FP_B64_LEN = b64Len(FP_BYTES);
+export const ROOM_ID_B64_LEN = b64Len(ROOM_ID_BYTES);
+export const SECRET_B64_LEN = b64Len(SECRET_BYTES);
+
+/**
+ * Largest client frame: a message to a full room. Every field at its maximum,
+ * plus JSON punctuation per recipient (quotes, colon, commas) and a fixed
+ * allowance for the envelope's keys and small numbers.
+ */
+export const MAX_FRAME_BYTES =
+  1024 +
+  b64Len(MAX_CT_BYTES) +
+  MAX_MEMBERS_PER_ROOM * (FP_B64_LEN + 3 + FP_B64_LEN + 4 + b64Len(WRAP_BYTES) + 2);
+
+// ---------------------------------------------------------------------------
+// base64url, unpadded and canonical: exactly one spelling per byte string,
+// so signatures over the text and over the bytes can never disagree.
+// ---------------------------------------------------------------------------
+
+const B64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const B64_INDEX = new Map([...B64_ALPHABET].map((c, i) => [c, i]));
+const B64_PATTERN = /^[A-Za-z0-9_-]*$/;
+
+export function toB64u(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    const chars = Math.min(4, Math.ceil(((bytes.length - i) * 4) / 3));
+    for (let j = 0; j < chars; j++) out += B64_ALPHABET[(n >> (18 - 6 * j)) & 63];
+  }
+  return out;
+}
+
+/** Decodes canonical unpadded base64url; anything else is an Error. */
+export function fromB64u(text: string): Uint8Array | Error {
+  if (!B64_PATTERN.test(text) || text.length % 4 === 1) return new Error('not base64url');
+  const out = new Uint8Array(Math.floor((text.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (const c of text) {
+    acc = (acc << 6) | (B64_INDEX.get(c) ?? 0);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  // Leftover bits must be zero, or two spellings would decode to the same bytes.
+  if ((acc & ((1 << bits) - 1)) !== 0) return new Error('not canonical base64url');
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Canonical encoding for everything signed, MAC'd or hashed: each part is a
+// 4-byte big-endian length and its bytes. Numbers are written in decimal.
+// Never JSON.stringify: key order and escaping are not canonical.
+// ---------------------------------------------------------------------------
+
+export type Part = string | number | Uint8Array;
+const utf8 = new TextEncoder();
+
+export function enc(...parts: Part[]): Uint8Array {
+  const bytes = parts.map((p) => (p instanceof Uint8Array ? p : utf8.encode(String(p))));
+  const out = new Uint8Array(bytes.reduce((n, b) => n + 4 + b.length, 0));
+  const view = new DataView(out.buffer);
+  let o = 0;
+  for (const b of bytes) {
+    view.setUint32(o, b.length);
+    out.set(b, o + 4);
+    o += 4 + b.length;
+  }
+  return out;
+}
+
+/**
+ * Splits `count` length-prefixed parts off the front of `data`; the rest must
+ * be zero padding. Used for the padded inner plaintext.
+ */
+export function decParts(data: Uint8Array, count: number): Uint8Array[] | Error {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const parts: Uint8Array[] = [];
+  let o = 0;
+  for (let i = 0; i < count; i++) {
+    if (o + 4 > data.length) return new Error('truncated encoding');
+    const len = view.getUint32(o);
+    if (o + 4 + len > data.length) return new Error('truncated encoding');
+    parts.push(data.subarray(o + 4, o + 4 + len));
+    o += 4 + len;
+  }
+  for (; o < data.length; o++) if (data[o] !== 0) return new Error('non-zero padding');
+  return parts;
+}
+
+/** The bytes a fingerprint hashes: both public keys, so neither can be swapped alone. */
+export const fingerprintInput = (encSpki: string, sigSpki: string): Uint8Array =>
+  enc('v1/fp', encSpki, sigSpki);
+
+/** The bytes a roster hash hashes: the sorted member fingerprints. */
+export const rosterInput = (sortedFps: readonly string[]): Uint8Array =>
+  enc('v1/roster', sortedFps.length, ...sortedFps);
+
+// ---------------------------------------------------------------------------
+// Frames
+// ---------------------------------------------------------------------------
+
+/** A join announcement. `nameCt` is the name under the link-derived key. */
+export interface Hello {
+  v: number;
+  roomId: string;
+  encSpki: string;
+  sigSpki: string;
+  nameCt: string;
+  sig: string;
+  mac: string;
+}
+
+/** What the relay sees of a message. */
+export interface Envelope {
+  v: number;
+  room: string;
+  sender: string;
+  seq: number;
+  msgId: string;
+  ts: number;
+  rosterHash: string;
+  recipients: string[];
+  iv: string;
+  ct: string;
+  wraps: Record<string, string>;
+  sig: string;
+}
+
+export type ClientFrame = { t: 'hello'; hello: Hello } | { t: 'msg'; env: Envelope };
+
+export type ServerFrame =
+  | { t: 'welcome'; members: Hello[] }
+  | { t: 'join'; hello: Hello }
+  | { t: 'leave'; fp: string }
+  | { t: 'msg'; env: Envelope };
+
+export const helloSignedBytes = (h: Omit<Hello, 'sig' | 'mac'>): Uint8Array =>
+  enc('v1/hello', h.v, h.roomId, h.encSpki, h.sigSpki, h.nameCt);
+
+export const helloMacBytes = (h: Omit<Hello, 'mac'>): Uint8Array =>
+  enc('v1/hello-mac', helloSignedBytes(h), h.sig);
+
+export const envelopeHeader = (e: Omit<Envelope, 'iv' | 'ct' | 'wraps' | 'sig'>): Uint8Array =>
+  enc('v1/msg-hdr', e.v, e.room, e.sender, e.seq, e.msgId, e.ts, e.rosterHash, e.recipients.length, ...e.recipients);
+
+export const envelopeSignedBytes = (e: Omit<Envelope, 'sig'>): Uint8Array =>
+  enc('v1/msg', envelopeHeader(e), e.iv, e.ct, ...e.recipients.map((fp) => e.wraps[fp] ?? ''));
+
+export const wrapLabel = (room: string, msgId: string, fp: string): Uint8Array => enc('v1/wrap', room, msgId, fp);
+
+// ---------------------------------------------------------------------------
+// Validation at the boundary: parseX(raw: unknown): X | Error.
+// Objects must have exactly the listed keys (no extras, no `__proto__`).
+// ---------------------------------------------------------------------------
+
+type Check<T> = (value: unknown, path: string) => T | Error;
+type Shape = Record<string, Check<unknown>>;
+type FromShape<S extends Shape> = { [K in keyof S]: Exclude<ReturnType<S[K]>, Error> };
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+
+function object<S extends Shape>(shape: S): Check<FromShape<S>> {
+  const wanted = Object.keys(shape);
+  return (value, path) => {
+    if (!isPlainObject(value)) return new Error(`${path}: expected an object`);
+    for (const key of Object.keys(value)) {
+      if (!Object.hasOwn(shape, key)) return new Error(`${path}: unexpected field "${key.slice(0, 32)}"`);
+    }
+    const out: Record<string, unknown> = {};
+    for (const key of wanted) {
+      if (!Object.hasOwn(value, key)) return new Error(`${path}.${key}: missing`);
+      const check = shape[key] as Check<unknown>;
+      const field = check(value[key], `${path}.${key}`);
+      if (field instanceof Error) return field;
+      out[key] = field;
+    }
+    return out as FromShape<S>;
+  };
+}
+
+const b64 = (minBytes: number, maxBytes = minBytes): Check<string> => (value, path) => {
+  if (typeof value !== 'string') return new Error(`${path}: expected a string`);
+  if (value.length < b64Len(minBytes) || value.length > b64Len(maxBytes)) {
+    return new Error(`${path}: wrong length`);
+  }
+  const bytes = fromB64u(value);
+  if (bytes instanceof Error) return new Error(`${path}: ${bytes.message}`);
+  return value;
+};
+
+const integer = (min: number, max: number): Check<number> => (value, path) =>
+  Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max
+    ? (value as number)
+    : new Error(`${path}: expected an integer in [${min}, ${max}]`);
+
+const literal = <T extends string | number>(want: T): Check<T> => (value, path) =>
+  value === want ? want : new Error(`${path}: expected ${JSON.stringify(want)}`);
+
+const MSG_ID_PATTERN = /^[A-Za-z0-9_-]{21}$/;
+const msgId: Check<string> = (value, path) =>
+  typeof value === 'string' && MSG_ID_PATTERN.test(value) ? value : new Error(`${path}: not a message id`);
+
+const fp = b64(FP_BYTES);
+const version = literal(PROTOCOL_VERSION);
+
+const checkHello = object({
+  v: version,
+  roomId: b64(ROOM_ID_BYTES),
+  encSpki: b64(ENC_SPKI_BYTES),
+  sigSpki: b64(SIG_SPKI_BYTES),
+  nameCt: b64(NAME_CT_BYTES),
+  sig: b64(SIG_BYTES),
+  mac: b64(MAC_BYTES),
+});
+
+const recipients: Check<string[]> = (value, path) => {
+  if (!Array.isArray(value) || value.length < 1 || value.length > MAX_MEMBERS_PER_ROOM) {
+    return new Error(`${path}: expected 1 to ${MAX_MEMBERS_PER_ROOM} fingerprints`);
+  }
+  for (let i = 0; i < value.length; i++) {
+    const r = fp(value[i], `${path}[${i}]`);
+    if (r instanceof Error) return r;
+    // Strictly ascending: sorted and unique, so there is one valid order.
+    if (i > 0 && !((value[i - 1] as string) < r)) return new Error(`${path}: not sorted and unique`);
+  }
+  return value as string[];
+};
+
+const wrapsShape: Check<Record<string, string>> = (value, path) => {
+  if (!isPlainObject(value)) return new Error(`${path}: expected an object`);
+  const wrap = b64(WRAP_BYTES);
+  const out: Record<string, string> = {};
+  for (const [key, w] of Object.entries(value)) {
+    const k = fp(key, `${path} key`);
+    if (k instanceof Error) return k;
+    const checked = wrap(w, `${path}.${key}`);
+    if (checked instanceof Error) return checked;
+    out[key] = checked;
+  }
+  return out;
+};
+
+const checkEnvelopeShape = object({
+  v: version,
+  room: b64(ROOM_ID_BYTES),
+  sender: fp,
+  seq: integer(1, Number.MAX_SAFE_INTEGER),
+  msgId,
+  ts: integer(0, Number.MAX_SAFE_INTEGER),
+  rosterHash: b64(ROSTER_HASH_BYTES),
+  recipients,
+  iv: b64(IV_BYTES),
+  ct: b64(PAD_BUCKET_BYTES + GCM_TAG_BYTES, MAX_CT_BYTES),
+  wraps: wrapsShape,
+  sig: b64(SIG_BYTES),
+});
+
+export function parseHello(raw: unknown, path = 'hello'): Hello | Error {
+  return checkHello(raw, path);
+}
+
+export function parseEnvelope(raw: unknown, path = 'env'): Envelope | Error {
+  const env = checkEnvelopeShape(raw, path);
+  if (env instanceof Error) return env;
+  if (!env.recipients.includes(env.sender)) return new Error(`${path}.recipients: must include the sender`);
+  const wrapKeys = Object.keys(env.wraps);
+  if (wrapKeys.length !== env.recipients.length || !env.recipients.every((r) => Object.hasOwn(env.wraps, r))) {
+    return new Error(`${path}.wraps: must have exactly one wrap per recipient`);
+  }
+  return env;
+}
+
+const checkClientHello = object({ t: literal('hello'), hello: parseHello });
+const checkClientMsg = object({ t: literal('msg'), env: parseEnvelope });
+
+export function parseClientFrame(raw: unknown): ClientFrame | Error {
+  if (!isPlainObject(raw)) return new Error('frame: expected an object');
+  if (raw.t === 'hello') return checkClientHello(raw, 'frame');
+  if (raw.t === 'msg') return checkClientMsg(raw, 'frame');
+  return new Error('frame.t: unknown frame type');
+}
+
+const hellos: Check<Hello[]> = (value, path) => {
+  if (!Array.isArray(value) || value.length > MAX_MEMBERS_PER_ROOM) return new Error(`${path}: expected a list of hellos`);
+  const out: Hello[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const h = parseHello(value[i], `${path}[${i}]`);
+    if (h instanceof Error) return h;
+    out.push(h);
+  }
+  return out;
+};
+
+const serverChecks = {
+  welcome: object({ t: literal('welcome'), members: hellos }),
+  join: object({ t: literal('join'), hello: parseHello }),
+  leave: object({ t: literal('leave'), fp }),
+  msg: checkClientMsg,
+} as const;
+
+export function parseServerFrame(raw: unknown): ServerFrame | Error {
+  if (!isPlainObject(raw)) return new Error('frame: expected an object');
+  const t = raw.t;
+  if (t !== 'welcome' && t !== 'join' && t !== 'leave' && t !== 'msg') return new Error('frame.t: unknown frame type');
+  return serverChecks[t](raw, 'frame') as ServerFrame | Error;
+}
+
+/** Parses JSON text, turning a syntax error into a value. */
+export function parseJson(text: string): unknown | Error {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return new Error('not valid JSON');
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Link and ids
+// ---------------------------------------------------------------------------
+
+const SECRET_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${SECRET_B64_LEN}}$`);
+const ROOM_ID_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${ROOM_ID_B64_LEN}}$`);
+
+/**
+ * The link secret lives in the URL fragment because browsers never send the
+ * fragment to the server (and Referrer-Policy: no-referrer keeps it out of
+ * referrers). Strict pattern and length: a mangled link fails loudly.
+ */
+export function parseSecretFragment(hash: string): Uint8Array | Error {
+  const text = hash.startsWith('#') ? hash.slice(1) : hash;
+  if (!SECRET_PATTERN.test(text)) return new Error('this link is incomplete or damaged');
+  const bytes = fromB64u(text);
+  return bytes instanceof Error ? new Error('this link is incomplete or damaged') : bytes;
+}
+
+export const isRoomId = (text: string): boolean => ROOM_ID_PATTERN.test(text) && !(fromB64u(text) instanceof Error);
+
+// ---------------------------------------------------------------------------
+// Close codes the server uses and the client explains.
+// ---------------------------------------------------------------------------
+
+export const CLOSE = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  UNSUPPORTED: 1003,
+  BAD_DATA: 1007,
+  POLICY: 1008,
+  TOO_BIG: 1009,
+  ROOM_FULL: 4001,
+  SERVER_FULL: 4002,
+  RATE_LIMITED: 4008,
+} as const;

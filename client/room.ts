@@ -1,0 +1,334 @@
+/**
+ * The room state machine: roster, sending, and the receiver's checks 1–11
+ * from DESIGN.md ("Message"). No DOM, no socket: frames come in as text and go
+ * out through `send`, so the whole receive path runs in Node tests.
+ */
+import { nanoid } from 'nanoid';
+import {
+  parseJson,
+  parseServerFrame,
+  type Envelope,
+  type Hello,
+} from './protocol';
+import {
+  openHello,
+  openMessage,
+  makeHello,
+  rosterHash,
+  safetyCode,
+  sealMessage,
+  verifyEnvelope,
+  type Identity,
+  type PeerKeys,
+  type RoomKeys,
+} from './crypto';
+
+/** How far a sender's seq may run ahead of, or fall behind, the highest seen. */
+export const SEQ_WINDOW = 1024;
+/** A roster hash may differ this long (joins in flight) before we say so. */
+export const ROSTER_MISMATCH_GRACE_MS = 5_000;
+export const MAX_TIMELINE_ENTRIES = 1_000;
+const MAX_SEEN_MSG_IDS = 10_000;
+
+export interface Member {
+  fp: string;
+  name: string;
+  keys: PeerKeys;
+  /** Safety code, 30 digits; null while it is being computed. */
+  code: string | null;
+  isSelf: boolean;
+}
+
+export type TimelineEntry =
+  | { kind: 'message'; key: string; senderFp: string; senderName: string; body: string; ts: number; isOwn: boolean; isPending: boolean }
+  | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number };
+
+/** Why a frame was refused. Each maps to a counter and to words a person understands. */
+export type RejectReason =
+  | 'malformed'
+  | 'wrong-room'
+  | 'unknown-sender'
+  | 'bad-recipients'
+  | 'bad-signature'
+  | 'replay'
+  | 'out-of-window'
+  | 'excluded'
+  | 'undecryptable'
+  | 'inner-mismatch'
+  | 'bad-hello';
+
+export interface BlockedCounts {
+  forged: number;
+  tampered: number;
+  replayed: number;
+  gaps: number;
+  excluded: number;
+}
+
+const COUNTER_OF: Record<RejectReason, keyof BlockedCounts> = {
+  'malformed': 'tampered',
+  'wrong-room': 'tampered',
+  'unknown-sender': 'forged',
+  'bad-recipients': 'tampered',
+  'bad-signature': 'forged',
+  'replay': 'replayed',
+  'out-of-window': 'replayed',
+  'excluded': 'excluded',
+  'undecryptable': 'tampered',
+  'inner-mismatch': 'tampered',
+  'bad-hello': 'forged',
+};
+
+export function noticeFor(reason: RejectReason, name: string): string {
+  switch (reason) {
+    case 'malformed': return 'A message that was not correctly formed was blocked.';
+    case 'wrong-room': return 'A message addressed to another room was blocked.';
+    case 'unknown-sender': return 'A message from someone who is not in this room was blocked.';
+    case 'bad-recipients': return `A message from ${name} had a damaged recipient list and was blocked.`;
+    case 'bad-signature': return `A message claiming to be from ${name} failed verification and was blocked.`;
+    case 'replay': return `A repeated copy of an earlier message from ${name} was blocked.`;
+    case 'out-of-window': return `A message from ${name} arrived far out of order and was blocked.`;
+    case 'excluded': return `${name} sent a message that excluded you.`;
+    case 'undecryptable': return `A message from ${name} could not be decrypted.`;
+    case 'inner-mismatch': return `A message from ${name} did not match its envelope and was blocked.`;
+    case 'bad-hello': return 'Someone tried to join without a valid key or this room’s link, and was blocked.';
+  }
+}
+
+/** The outcome of one received frame, for tests and for the UI's counters. */
+export type Verdict = { ok: true } | { ok: false; reason: RejectReason; detail: string };
+
+export interface RoomView {
+  members: Member[];
+  timeline: TimelineEntry[];
+  blocked: BlockedCounts;
+}
+
+interface SenderState {
+  maxSeq: number;
+  seen: Set<number>;
+}
+
+export interface RoomSessionOptions {
+  now?: () => number;
+  onChange?: () => void;
+}
+
+export class RoomSession {
+  private readonly members = new Map<string, Member>();
+  private timeline: TimelineEntry[] = [];
+  private readonly blocked: BlockedCounts = { forged: 0, tampered: 0, replayed: 0, gaps: 0, excluded: 0 };
+  private readonly senders = new Map<string, SenderState>();
+  private readonly seenMsgIds = new Set<string>();
+  private readonly rosterMismatch = new Map<string, { since: number; reported: boolean }>();
+  private myRosterHash = '';
+  private nextSeq = 1;
+  private queue: Promise<unknown> = Promise.resolve();
+  private snapshot: RoomView | null = null;
+  private readonly now: () => number;
+  private readonly onChange: () => void;
+
+  constructor(
+    readonly keys: RoomKeys,
+    readonly identity: Identity,
+    private readonly name: string,
+    private readonly send: (frame: string) => void,
+    options: RoomSessionOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.onChange = options.onChange ?? (() => {});
+  }
+
+  /** Puts this tab in its own roster and announces it. */
+  async start(): Promise<void> {
+    const hello = await makeHello(this.keys, this.identity, this.name);
+    const self = await openHello(this.keys, hello);
+    if (self instanceof Error) throw self;
+    await this.addMember({ ...self, isSelf: true });
+    this.send(JSON.stringify({ t: 'hello', hello }));
+  }
+
+  /** Handles one frame from the relay. Frames are processed strictly in arrival order. */
+  receive(text: string): Promise<Verdict[]> {
+    const done = this.queue.then(() => this.process(text));
+    this.queue = done.catch(() => undefined);
+    return done;
+  }
+
+  /** Encrypts `body` for everyone in the roster and hands it to the relay. */
+  post(body: string): Promise<void> {
+    const done = this.queue.then(async () => {
+      const msgId = nanoid();
+      const ts = this.now();
+      const recipients = [...this.members.values()].map((m) => m.keys);
+      const env = await sealMessage(this.keys, this.identity, { msgId, seq: this.nextSeq, ts, body }, recipients);
+      this.nextSeq += 1;
+      this.push({ kind: 'message', key: msgId, senderFp: this.identity.fp, senderName: this.name, body, ts, isOwn: true, isPending: true });
+      this.send(JSON.stringify({ t: 'msg', env }));
+    });
+    this.queue = done.catch(() => undefined);
+    return done;
+  }
+
+  view(): RoomView {
+    this.snapshot ??= {
+      members: [...this.members.values()],
+      timeline: this.timeline,
+      blocked: { ...this.blocked },
+    };
+    return this.snapshot;
+  }
+
+  /** Shows a local notice (connection state and the like). */
+  notice(text: string, tone: 'info' | 'warning' = 'info'): void {
+    this.push({ kind: 'notice', key: nanoid(), text, tone, ts: this.now() });
+  }
+
+  // -------------------------------------------------------------------------
+
+  private async process(text: string): Promise<Verdict[]> {
+    const frame = parseServerFrame(parseJson(text));
+    if (frame instanceof Error) return [this.reject('malformed', frame.message, '')];
+    switch (frame.t) {
+      case 'welcome': {
+        const verdicts: Verdict[] = [];
+        for (const hello of frame.members) verdicts.push(await this.admit(hello, false));
+        return verdicts;
+      }
+      case 'join':
+        return [await this.admit(frame.hello, true)];
+      case 'leave':
+        this.removeMember(frame.fp);
+        return [{ ok: true }];
+      case 'msg':
+        return [await this.accept(frame.env)];
+    }
+  }
+
+  private async admit(hello: Hello, isNew: boolean): Promise<Verdict> {
+    const peer = await openHello(this.keys, hello);
+    if (peer instanceof Error) return this.reject('bad-hello', peer.message, '');
+    if (this.members.has(peer.fp)) return { ok: true };
+    await this.addMember({ ...peer, isSelf: false });
+    if (isNew) this.notice(`${peer.name} joined.`);
+    return { ok: true };
+  }
+
+  private async addMember(peer: PeerKeys & { name: string; isSelf: boolean }): Promise<void> {
+    const { name, isSelf, ...keys } = peer;
+    const member: Member = { fp: keys.fp, name, keys, code: null, isSelf };
+    this.members.set(member.fp, member);
+    await this.rosterChanged();
+    // The code takes thousands of hashes: fill it in later, never block the roster on it.
+    void safetyCode(this.keys.roomId, keys.encSpki, keys.sigSpki).then((code) => {
+      if (this.members.get(member.fp) !== member) return;
+      this.members.set(member.fp, { ...member, code });
+      this.changed();
+    });
+  }
+
+  private removeMember(fp: string): void {
+    const member = this.members.get(fp);
+    if (member === undefined || member.isSelf) return;
+    this.members.delete(fp);
+    this.rosterMismatch.delete(fp);
+    this.notice(`${member.name} left.`);
+    void this.rosterChanged();
+  }
+
+  private async rosterChanged(): Promise<void> {
+    this.myRosterHash = await rosterHash([...this.members.keys()]);
+    this.changed();
+  }
+
+  /** Receiver checks 2–11 in DESIGN.md order (1, the schema, was parseServerFrame). */
+  private async accept(env: Envelope): Promise<Verdict> {
+    // 2. room
+    if (env.room !== this.keys.roomId) return this.reject('wrong-room', 'envelope room differs', '');
+    // 3. sender is a member whose hello checked out
+    const sender = this.members.get(env.sender);
+    if (sender === undefined) return this.reject('unknown-sender', 'sender not in roster', '');
+    // 4. recipients (sorted/unique/wraps were checked by the parser); rosterHash recomputes
+    if ((await rosterHash(env.recipients)) !== env.rosterHash) {
+      return this.reject('bad-recipients', 'rosterHash does not match recipients', sender.name);
+    }
+    // 5. signature by the sender's own key over everything
+    if (!(await verifyEnvelope(env, sender.keys.sigPub))) return this.reject('bad-signature', 'signature invalid', sender.name);
+    // 6. replay
+    const state = this.senders.get(env.sender);
+    if (this.seenMsgIds.has(env.msgId) || state?.seen.has(env.seq)) return this.reject('replay', 'seen before', sender.name);
+    // 7. window
+    if (state !== undefined && Math.abs(env.seq - state.maxSeq) > SEQ_WINDOW) {
+      return this.reject('out-of-window', `seq ${env.seq} vs ${state.maxSeq}`, sender.name);
+    }
+    const gap = state !== undefined && env.seq > state.maxSeq + 1 ? env.seq - state.maxSeq - 1 : 0;
+    this.markSeen(env, state);
+    // 8. am I a recipient?
+    if (!env.recipients.includes(this.identity.fp)) return this.reject('excluded', 'not a recipient', sender.name);
+    // 9. unwrap, decrypt, and the inner header must repeat the outer one
+    const inner = await openMessage(this.keys, this.identity, env);
+    if (inner instanceof Error) return this.reject('undecryptable', inner.message, sender.name);
+    if (inner.sender !== env.sender || inner.room !== env.room || inner.seq !== env.seq) {
+      return this.reject('inner-mismatch', 'inner header differs', sender.name);
+    }
+    // 10. gaps
+    if (gap > 0) {
+      this.blocked.gaps += gap;
+      const what = gap === 1 ? '1 message' : `${gap} messages`;
+      this.notice(`${what} from ${sender.name} ${gap === 1 ? 'was' : 'were'} not delivered to you.`, 'warning');
+    }
+    this.showMessage(env, sender, inner.body);
+    // 11. does the sender see the roster I see?
+    this.compareRoster(env, sender);
+    return { ok: true };
+  }
+
+  private markSeen(env: Envelope, state: SenderState | undefined): void {
+    const s = state ?? { maxSeq: env.seq, seen: new Set<number>() };
+    s.seen.add(env.seq);
+    s.maxSeq = Math.max(s.maxSeq, env.seq);
+    for (const old of s.seen) if (old < s.maxSeq - SEQ_WINDOW) s.seen.delete(old);
+    this.senders.set(env.sender, s);
+    this.seenMsgIds.add(env.msgId);
+    if (this.seenMsgIds.size > MAX_SEEN_MSG_IDS) {
+      const oldest = this.seenMsgIds.values().next();
+      if (oldest.done !== true) this.seenMsgIds.delete(oldest.value);
+    }
+  }
+
+  private showMessage(env: Envelope, sender: Member, body: string): void {
+    const isOwn = sender.isSelf;
+    if (isOwn) this.timeline = this.timeline.filter((e) => e.key !== env.msgId);
+    this.push({ kind: 'message', key: env.msgId, senderFp: sender.fp, senderName: sender.name, body, ts: env.ts, isOwn, isPending: false });
+  }
+
+  private compareRoster(env: Envelope, sender: Member): void {
+    if (env.rosterHash === this.myRosterHash) {
+      this.rosterMismatch.delete(sender.fp);
+      return;
+    }
+    const now = this.now();
+    const m = this.rosterMismatch.get(sender.fp) ?? { since: now, reported: false };
+    this.rosterMismatch.set(sender.fp, m);
+    if (!m.reported && now - m.since >= ROSTER_MISMATCH_GRACE_MS) {
+      m.reported = true;
+      this.notice(`${sender.name} sees a different member list.`, 'warning');
+    }
+  }
+
+  private reject(reason: RejectReason, detail: string, name: string): Verdict {
+    this.blocked[COUNTER_OF[reason]] += 1;
+    this.notice(noticeFor(reason, name), 'warning');
+    return { ok: false, reason, detail };
+  }
+
+  private push(entry: TimelineEntry): void {
+    this.timeline = [...this.timeline, entry].slice(-MAX_TIMELINE_ENTRIES);
+    this.changed();
+  }
+
+  private changed(): void {
+    this.snapshot = null;
+    this.onChange();
+  }
+}

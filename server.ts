@@ -1,0 +1,366 @@
+/**
+ * Hush relay: serves the page, relays ciphertext between the members of a
+ * room, and keeps an in-memory roster and a bounded, ciphertext-only audit log
+ * per room. It can read no name, message or key, and forge nothing: clients
+ * check every hello and message themselves (DESIGN.md, "Trust model").
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import uws from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, WebSocket } from 'uWebSockets.js';
+import {
+  CLOSE,
+  MAX_FRAME_BYTES,
+  MAX_MEMBERS_PER_ROOM,
+  fingerprintInput,
+  isRoomId,
+  parseClientFrame,
+  parseJson,
+  toB64u,
+  type Hello,
+} from './client/protocol';
+
+// ---------------------------------------------------------------------------
+// config: every limit in one place, env-overridable, units in the names
+// ---------------------------------------------------------------------------
+
+function envInt(name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    console.error(`hush: ${name} must be an integer in [${min}, ${max}], got "${raw}"`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const PORT = envInt('PORT', 8080, 0, 65535);
+const HOST = process.env.HOST || '127.0.0.1';
+const TLS_CERT = process.env.TLS_CERT ?? '';
+const TLS_KEY = process.env.TLS_KEY ?? '';
+/** Extra origins allowed to open a WebSocket, comma-separated; the server's own origin always is. */
+const ALLOWED_ORIGINS = new Set((process.env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean));
+const MAX_MEMBERS = envInt('MAX_MEMBERS', MAX_MEMBERS_PER_ROOM, 2, MAX_MEMBERS_PER_ROOM);
+const MAX_ROOMS = envInt('MAX_ROOMS', 10_000, 1);
+const IDLE_TIMEOUT_S = envInt('IDLE_TIMEOUT_S', 120, 8, 960);
+const MAX_BACKPRESSURE_BYTES = envInt('MAX_BACKPRESSURE_BYTES', 4 * 1024 * 1024, 64 * 1024);
+/** Token bucket per connection: sustained frames per second and burst. */
+const RATE_FRAMES_PER_S = envInt('RATE_FRAMES_PER_S', 20, 1);
+const RATE_BURST_FRAMES = envInt('RATE_BURST_FRAMES', 60, 1);
+const LOG_MAX_ENTRIES = envInt('LOG_MAX_ENTRIES', 500, 1);
+const LOG_MAX_BYTES = envInt('LOG_MAX_BYTES', 4 * 1024 * 1024, 64 * 1024);
+
+const STATIC_DIR = new URL('../static/', import.meta.url);
+
+// The package silently swaps in a slow pure-JS shim when its binary fails to
+// load (it only warns). Hush refuses to run on it.
+const isNativeUws = typeof uws.SSLApp === 'function' && Function.prototype.toString.call(uws.App).includes('[native code]');
+if (!isNativeUws) {
+  console.error('hush: the native uWebSockets.js binary did not load (only the slow fallback did); refusing to start. Use Node 20 on linux/darwin x64 or arm64.');
+  process.exit(1);
+}
+
+// ---------------------------------------------------------------------------
+// state
+// ---------------------------------------------------------------------------
+
+interface Conn {
+  roomId: string;
+  /** Fingerprint registered by this socket's hello; null until then. */
+  fp: string | null;
+  hello: Hello | null;
+  tokens: number;
+  refilledAt: number;
+  isClosed: boolean;
+}
+
+interface LogEntry {
+  at: number;
+  type: 'hello' | 'msg' | 'leave';
+  sender: string;
+  size: number;
+  /** The frame exactly as relayed. */
+  frame: string;
+}
+
+interface Room {
+  members: Map<string, WebSocket<Conn>>;
+  /** Every open socket, including those that have not said hello yet. */
+  sockets: Set<WebSocket<Conn>>;
+  log: LogEntry[];
+  logBytes: number;
+}
+
+const rooms = new Map<string, Room>();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** Logs carry no content, names, keys or secrets; rooms only as a short hash. */
+function logEvent(event: string, fields: Record<string, string | number> = {}): void {
+  console.log(JSON.stringify({ t: new Date().toISOString(), event, ...fields }));
+}
+const roomTag = (roomId: string): string => createHash('sha256').update(roomId).digest('hex').slice(0, 8);
+
+function appendLog(room: Room, entry: LogEntry): void {
+  room.log.push(entry);
+  room.logBytes += entry.size;
+  while (room.log.length > LOG_MAX_ENTRIES || room.logBytes > LOG_MAX_BYTES) {
+    const dropped = room.log.shift();
+    if (dropped === undefined) break;
+    room.logBytes -= dropped.size;
+  }
+}
+
+/** Closes one socket with a code and reason; nobody else notices. */
+function refuse(ws: WebSocket<Conn>, code: number, reason: string): void {
+  const conn = ws.getUserData();
+  if (conn.isClosed) return;
+  logEvent('refused', { room: roomTag(conn.roomId), code, reason });
+  ws.end(code, reason);
+}
+
+function takeToken(conn: Conn): boolean {
+  const now = performance.now();
+  conn.tokens = Math.min(RATE_BURST_FRAMES, conn.tokens + ((now - conn.refilledAt) / 1000) * RATE_FRAMES_PER_S);
+  conn.refilledAt = now;
+  if (conn.tokens < 1) return false;
+  conn.tokens -= 1;
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// http
+// ---------------------------------------------------------------------------
+
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "require-trusted-types-for 'script'",
+  "trusted-types 'none'",
+].join('; ');
+
+function securityHeaders(res: HttpResponse): HttpResponse {
+  res
+    .writeHeader('Content-Security-Policy', CSP)
+    .writeHeader('Cross-Origin-Opener-Policy', 'same-origin')
+    .writeHeader('Cross-Origin-Embedder-Policy', 'require-corp')
+    .writeHeader('Cross-Origin-Resource-Policy', 'same-origin')
+    .writeHeader('Referrer-Policy', 'no-referrer')
+    .writeHeader('X-Content-Type-Options', 'nosniff')
+    .writeHeader('X-Frame-Options', 'DENY')
+    .writeHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()');
+  if (TLS_CERT) res.writeHeader('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
+  return res;
+}
+
+interface Asset {
+  body: Buffer;
+  type: string;
+  etag: string;
+}
+
+/** Assets are read once at start; a missing bundle is a start-up error, not a 404 later. */
+function loadAsset(file: string, type: string): Asset {
+  const body = readFileSync(new URL(file, STATIC_DIR));
+  return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` };
+}
+
+let assets: Map<string, Asset>;
+try {
+  const index = loadAsset('index.html', 'text/html; charset=utf-8');
+  assets = new Map([
+    ['/', index],
+    ['/index.html', index],
+    ['/app.js', loadAsset('app.js', 'text/javascript; charset=utf-8')],
+    ['/app.css', loadAsset('app.css', 'text/css; charset=utf-8')],
+    ['/favicon.svg', loadAsset('favicon.svg', 'image/svg+xml')],
+  ]);
+} catch (err) {
+  console.error(`hush: cannot read the client from static/ (${(err as Error).message}); run "npm run build" first.`);
+  process.exit(1);
+}
+
+function serveAsset(res: HttpResponse, req: HttpRequest): void {
+  const asset = assets.get(req.getUrl());
+  if (asset === undefined) {
+    securityHeaders(res.writeStatus('404 Not Found')).writeHeader('Content-Type', 'text/plain; charset=utf-8').end('not found\n');
+    return;
+  }
+  securityHeaders(req.getHeader('if-none-match') === asset.etag ? res.writeStatus('304 Not Modified') : res.writeStatus('200 OK'))
+    .writeHeader('ETag', asset.etag)
+    .writeHeader('Cache-Control', 'no-cache');
+  if (req.getHeader('if-none-match') === asset.etag) {
+    res.endWithoutBody();
+    return;
+  }
+  res.writeHeader('Content-Type', asset.type).end(asset.body);
+}
+
+function serveLog(res: HttpResponse, req: HttpRequest): void {
+  const roomId = req.getParameter(0) ?? '';
+  const room = isRoomId(roomId) ? rooms.get(roomId) : undefined;
+  const status = room === undefined ? '404 Not Found' : '200 OK';
+  const body = room === undefined ? { error: 'no such room' } : { roomId, entries: room.log };
+  securityHeaders(res.writeStatus(status))
+    .writeHeader('Content-Type', 'application/json; charset=utf-8')
+    .writeHeader('Cache-Control', 'no-store')
+    .end(JSON.stringify(body));
+}
+
+// ---------------------------------------------------------------------------
+// ws
+// ---------------------------------------------------------------------------
+
+function isAllowedOrigin(origin: string, host: string): boolean {
+  // Non-browser clients send no Origin and could forge one anyway; the check
+  // stops other web pages from opening sockets with a visitor's browser.
+  if (origin === '') return true;
+  const scheme = TLS_CERT ? 'https' : 'http';
+  return origin === `${scheme}://${host}` || ALLOWED_ORIGINS.has(origin);
+}
+
+function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string): void {
+  for (const ws of room.members.values()) if (ws !== except) ws.send(frame, false);
+}
+
+function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello): void {
+  if (conn.fp !== null) return refuse(ws, CLOSE.POLICY, 'second hello on one connection');
+  if (hello.roomId !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'hello is for another room');
+  const fp = toB64u(createHash('sha256').update(fingerprintInput(hello.encSpki, hello.sigSpki)).digest());
+  if (room.members.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity is already in the room');
+  if (room.members.size >= MAX_MEMBERS) return refuse(ws, CLOSE.ROOM_FULL, 'room is full');
+  const welcome = JSON.stringify({ t: 'welcome', members: [...room.members.values()].map((m) => m.getUserData().hello) });
+  const join = JSON.stringify({ t: 'join', hello });
+  conn.fp = fp;
+  conn.hello = hello;
+  ws.send(welcome, false);
+  broadcast(room, null, join);
+  room.members.set(fp, ws);
+  appendLog(room, { at: Date.now(), type: 'hello', sender: fp, size: join.length, frame: join });
+  logEvent('join', { room: roomTag(conn.roomId), members: room.members.size });
+}
+
+function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean): void {
+  const conn = ws.getUserData();
+  const room = rooms.get(conn.roomId);
+  if (room === undefined || conn.isClosed) return;
+  if (isBinary) return refuse(ws, CLOSE.UNSUPPORTED, 'binary frames are not accepted');
+  if (!takeToken(conn)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages — slow down');
+  let text: string;
+  try {
+    text = utf8Strict.decode(message);
+  } catch {
+    return refuse(ws, CLOSE.BAD_DATA, 'frame is not valid UTF-8');
+  }
+  const frame = parseClientFrame(parseJson(text));
+  if (frame instanceof Error) return refuse(ws, CLOSE.POLICY, frame.message.slice(0, 120));
+  if (frame.t === 'hello') return onHello(ws, conn, room, frame.hello);
+  if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello');
+  if (frame.env.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'envelope is for another room');
+  if (frame.env.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity");
+  // Relay the client's bytes as they are: re-serialising would cost CPU and
+  // could only change what the signature covers.
+  for (const fp of frame.env.recipients) room.members.get(fp)?.send(text, false);
+  appendLog(room, { at: Date.now(), type: 'msg', sender: conn.fp, size: text.length, frame: text });
+}
+
+function onClose(ws: WebSocket<Conn>, code: number): void {
+  // THE SOCKET IS GONE AFTER THIS CALLBACK: use only its user data.
+  const conn = ws.getUserData();
+  conn.isClosed = true;
+  const room = rooms.get(conn.roomId);
+  if (room === undefined) return;
+  room.sockets.delete(ws);
+  if (conn.fp !== null && room.members.get(conn.fp) === ws) {
+    room.members.delete(conn.fp);
+    const leave = JSON.stringify({ t: 'leave', fp: conn.fp });
+    broadcast(room, null, leave);
+    appendLog(room, { at: Date.now(), type: 'leave', sender: conn.fp, size: leave.length, frame: leave });
+  }
+  if (room.sockets.size === 0) rooms.delete(conn.roomId);
+  logEvent('close', { room: roomTag(conn.roomId), code, rooms: rooms.size });
+}
+
+// ---------------------------------------------------------------------------
+// listen
+// ---------------------------------------------------------------------------
+
+const app = TLS_CERT ? uws.SSLApp({ cert_file_name: TLS_CERT, key_file_name: TLS_KEY }) : uws.App();
+let listenSocket: uws.us_listen_socket | null = null;
+
+app
+  .ws<Conn>('/ws/:roomId', {
+    /* limits */
+    maxPayloadLength: MAX_FRAME_BYTES,
+    idleTimeout: IDLE_TIMEOUT_S,
+    sendPingsAutomatically: true,
+    maxBackpressure: MAX_BACKPRESSURE_BYTES,
+    closeOnBackpressureLimit: 1,
+    compression: uws.DISABLED,
+
+    /* handlers */
+    upgrade: (res, req, context) => {
+      // REQ IS ONLY VALID INSIDE THIS CALLBACK: copy what you need.
+      const roomId = req.getParameter(0) ?? '';
+      const origin = req.getHeader('origin');
+      const host = req.getHeader('host');
+      if (!isRoomId(roomId) || !isAllowedOrigin(origin, host)) {
+        logEvent('refused', { code: 403, reason: isRoomId(roomId) ? 'origin not allowed' : 'bad room id' });
+        securityHeaders(res.writeStatus('403 Forbidden')).end('forbidden\n');
+        return;
+      }
+      const conn: Conn = { roomId, fp: null, hello: null, tokens: RATE_BURST_FRAMES, refilledAt: performance.now(), isClosed: false };
+      res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+    },
+    open: (ws) => {
+      const conn = ws.getUserData();
+      let room = rooms.get(conn.roomId);
+      if (room === undefined) {
+        if (rooms.size >= MAX_ROOMS) {
+          conn.isClosed = true;
+          logEvent('refused', { code: CLOSE.SERVER_FULL, reason: 'server is full' });
+          ws.end(CLOSE.SERVER_FULL, 'server is full — try again later');
+          return;
+        }
+        room = { members: new Map(), sockets: new Set(), log: [], logBytes: 0 };
+        rooms.set(conn.roomId, room);
+      }
+      room.sockets.add(ws);
+      logEvent('open', { room: roomTag(conn.roomId) });
+    },
+    message: onMessage,
+    close: onClose,
+  })
+  .get('/logs/:roomId', serveLog)
+  .get('/*', serveAsset)
+  .listen(HOST, PORT, (socket) => {
+    if (!socket) {
+      console.error(`hush: cannot listen on ${HOST}:${PORT}`);
+      process.exit(1);
+    }
+    listenSocket = socket;
+    logEvent('listening', { host: HOST, port: uws.us_socket_local_port(socket), tls: TLS_CERT ? 1 : 0 });
+  });
+
+function shutdown(signal: string): void {
+  logEvent('shutdown', { signal });
+  if (listenSocket !== null) uws.us_listen_socket_close(listenSocket);
+  listenSocket = null;
+  for (const room of rooms.values()) {
+    for (const ws of room.sockets) {
+      const conn = ws.getUserData();
+      if (conn.isClosed) continue;
+      ws.end(CLOSE.GOING_AWAY, 'server restarting');
+    }
+  }
+  // Give the close frames a moment to leave, then go.
+  setTimeout(() => process.exit(0), 200).unref();
+}
+process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGTERM', () => shutdown('SIGTERM'));
