@@ -1,0 +1,65 @@
+/**
+ * In-memory members for unit tests: real WebCrypto keys and real RoomSessions,
+ * with the relay's job done by hand so a test can deliver, withhold or tamper.
+ */
+import { RoomSession } from '../../client/room';
+import { deriveRoomKeys, generateIdentity, randomBytes, type Identity, type RoomKeys } from '../../client/crypto';
+import type { Envelope, Hello } from '../../client/protocol';
+
+export interface TestMember {
+  name: string;
+  identity: Identity;
+  session: RoomSession;
+  hello: Hello;
+  /** Frames this member handed to its relay, oldest first. */
+  sent: string[];
+}
+
+export interface TestRoom {
+  secret: Uint8Array;
+  keys: RoomKeys;
+  members: TestMember[];
+}
+
+let clock = 1_700_000_000_000;
+/** A deterministic clock shared by all test members: each call is 1 ms later. */
+export const tick = (): number => (clock += 1);
+
+export async function makeMember(keys: RoomKeys, name: string, identity?: Identity): Promise<TestMember> {
+  const sent: string[] = [];
+  const id = identity ?? (await generateIdentity());
+  const session = new RoomSession(keys, id, name, (f) => sent.push(f), { now: tick });
+  await session.start();
+  const first = sent.shift();
+  if (first === undefined) throw new Error('start() sent no hello');
+  const hello = (JSON.parse(first) as { hello: Hello }).hello;
+  return { name, identity: id, session, hello, sent };
+}
+
+/** Members who have all seen each other's hellos, as after the relay's welcome/join. */
+export async function makeRoom(names: string[], secret = randomBytes(32)): Promise<TestRoom> {
+  const keys = await deriveRoomKeys(secret);
+  const members = await Promise.all(names.map((n) => makeMember(keys, n)));
+  for (const m of members) {
+    const others = members.filter((o) => o !== m).map((o) => o.hello);
+    const verdicts = await m.session.receive(JSON.stringify({ t: 'welcome', members: others }));
+    if (!verdicts.every((v) => v.ok)) throw new Error('a test member refused a valid hello');
+  }
+  return { secret, keys, members };
+}
+
+/** Posts `body` and returns the frame the member sent. */
+export async function post(from: TestMember, body: string): Promise<string> {
+  await from.session.post(body);
+  const frame = from.sent.pop();
+  if (frame === undefined) throw new Error('post() sent nothing');
+  return frame;
+}
+
+export const envOf = (frame: string): Envelope => (JSON.parse(frame) as { env: Envelope }).env;
+export const frameOf = (env: Envelope): string => JSON.stringify({ t: 'msg', env });
+
+export const messagesOf = (m: TestMember) =>
+  m.session.view().timeline.flatMap((e) => (e.kind === 'message' && !e.isPending ? [`${e.senderName}: ${e.body}`] : []));
+export const noticesOf = (m: TestMember) =>
+  m.session.view().timeline.flatMap((e) => (e.kind === 'notice' ? [e.text] : []));

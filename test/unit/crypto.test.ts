@@ -1,0 +1,140 @@
+import { createHmac, hkdfSync } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ROOM_LABELS,
+  decryptName,
+  deriveRoomKeys,
+  displayableFingerprint,
+  encryptName,
+  generateIdentity,
+  hkdf,
+  makeHello,
+  openHello,
+  safetyCode,
+  type Identity,
+  type RoomKeys,
+} from '../../client/crypto';
+import { ENC_SPKI_BYTES, SIG_SPKI_BYTES, fromB64u, helloMacBytes, helloSignedBytes, toB64u, type Hello } from '../../client/protocol';
+
+const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
+const SECRET = Uint8Array.from({ length: 32 }, (_, i) => i);
+
+describe('room key derivation (HKDF-SHA256, secret = 00 01 … 1f)', () => {
+  it.each([
+    [ROOM_LABELS.roomId, 16, '55ff0c57bfce4281d442528b35685aa4'],
+    [ROOM_LABELS.kHello, 32, '49daa04d0cbadb35147685e74e6370c4ed2e415534a5ac83a0507f266ac8cef5'],
+    [ROOM_LABELS.kName, 32, '5d286a88be662c19c970811ba887cfd02e3675cd4f2d8e7335acea859aa41354'],
+    [ROOM_LABELS.msgSalt, 32, '48e393d476694ed66ca869adba402577d7bc34d9249c3b1037a30c0bb624001f'],
+  ])('derives %s as the known vector, and as Node’s own HKDF does', async (label, length, expected) => {
+    const ours = await hkdf(SECRET, new Uint8Array(0), label, length);
+    expect(Buffer.from(ours).toString('hex')).toBe(expected);
+    expect(Buffer.from(hkdfSync('sha256', SECRET, new Uint8Array(0), label, length)).toString('hex')).toBe(expected);
+  });
+
+  it('puts the derived values into the room keys', async () => {
+    const keys = await deriveRoomKeys(SECRET);
+    expect(keys.roomId).toBe('Vf8MV7_OQoHUQlKLNWhapA');
+    expect(Buffer.from(keys.msgSalt).toString('hex')).toBe('48e393d476694ed66ca869adba402577d7bc34d9249c3b1037a30c0bb624001f');
+    // kHello is non-extractable: show it is the derived key by what it computes.
+    const data = new TextEncoder().encode('probe');
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', keys.kHello, data));
+    expect(Buffer.from(mac)).toEqual(createHmac('sha256', hex('49daa04d0cbadb35147685e74e6370c4ed2e415534a5ac83a0507f266ac8cef5')).update(data).digest());
+    expect(keys.kHello.extractable).toBe(false);
+    expect(keys.kName.extractable).toBe(false);
+  });
+
+  it('refuses a secret of the wrong size', async () => {
+    await expect(deriveRoomKeys(new Uint8Array(16))).rejects.toThrow(/32 bytes/);
+  });
+});
+
+describe('safety codes (libsignal fingerprint algorithm)', () => {
+  // libsignal rust/protocol/src/fingerprint.rs, fingerprint_test_v1.
+  const ALICE_IDENTITY = hex('0506863bc66d02b40d27b8d49ca7c09e9239236f9d7d25d6fcca5ce13c7064d868');
+  const BOB_IDENTITY = hex('05f781b6fb32fed9ba1cf2de978d4d5da28dc34046ae814402b5c0dbd96fda907b');
+  const utf8 = (s: string) => new TextEncoder().encode(s);
+
+  it('reproduces libsignal’s published displayable fingerprint', async () => {
+    const alice = await displayableFingerprint(ALICE_IDENTITY, utf8('+14152222222'));
+    const bob = await displayableFingerprint(BOB_IDENTITY, utf8('+14153333333'));
+    const combined = alice < bob ? alice + bob : bob + alice;
+    expect(combined).toBe('300354477692869396892869876765458257569162576843440918079131');
+  });
+
+  it('changes when either public key or the id changes', async () => {
+    const id = await generateIdentity();
+    const other = await generateIdentity();
+    const roomId = toB64u(new Uint8Array(16));
+    const base = await safetyCode(roomId, id.encSpki, id.sigSpki);
+    expect(base).toMatch(/^\d{30}$/);
+    expect(await safetyCode(roomId, id.encSpki, id.sigSpki)).toBe(base);
+    expect(await safetyCode(roomId, other.encSpki, id.sigSpki)).not.toBe(base);
+    expect(await safetyCode(roomId, id.encSpki, other.sigSpki)).not.toBe(base);
+    expect(await safetyCode(toB64u(new Uint8Array(16).fill(1)), id.encSpki, id.sigSpki)).not.toBe(base);
+  });
+});
+
+describe('identity, names and hellos', () => {
+  let keys: RoomKeys;
+  let otherRoom: RoomKeys;
+  let alice: Identity;
+  let bob: Identity;
+  beforeAll(async () => {
+    keys = await deriveRoomKeys(SECRET);
+    otherRoom = await deriveRoomKeys(crypto.getRandomValues(new Uint8Array(32)));
+    [alice, bob] = await Promise.all([generateIdentity(), generateIdentity()]);
+  });
+
+  it('makes RSA-3072 and P-256 keys whose private halves cannot be exported', () => {
+    expect((fromB64u(alice.encSpki) as Uint8Array).length).toBe(ENC_SPKI_BYTES);
+    expect((fromB64u(alice.sigSpki) as Uint8Array).length).toBe(SIG_SPKI_BYTES);
+    expect(alice.encPriv.extractable).toBe(false);
+    expect(alice.sigPriv.extractable).toBe(false);
+    expect(alice.fp).not.toBe(bob.fp);
+  });
+
+  it('encrypts a name to a fixed size that only this link, for these keys, opens', async () => {
+    const short = await encryptName(keys, alice.encSpki, alice.sigSpki, 'Al');
+    const long = await encryptName(keys, alice.encSpki, alice.sigSpki, 'Alexandria Ocasio-Cortez the Third');
+    expect(short.length).toBe(long.length);
+    expect(await decryptName(keys, alice.encSpki, alice.sigSpki, short)).toBe('Al');
+    expect(await decryptName(otherRoom, alice.encSpki, alice.sigSpki, short)).toBeInstanceOf(Error);
+    expect(await decryptName(keys, bob.encSpki, bob.sigSpki, short)).toBeInstanceOf(Error);
+  });
+
+  it('opens a valid hello and reads the name', async () => {
+    const hello = await makeHello(keys, alice, 'Alice');
+    const opened = await openHello(keys, hello);
+    expect(opened).not.toBeInstanceOf(Error);
+    expect(opened).toMatchObject({ name: 'Alice', fp: alice.fp });
+  });
+
+  it('rejects a hello made without the room link (MAC under another key)', async () => {
+    const foreign = await makeHello(otherRoom, alice, 'Alice');
+    const forged: Hello = { ...foreign, roomId: keys.roomId };
+    expect(await openHello(keys, forged)).toEqual(new Error('hello was not made with this room link'));
+  });
+
+  it('rejects a hello from another room', async () => {
+    expect(await openHello(keys, await makeHello(otherRoom, alice, 'Alice'))).toEqual(new Error('hello is for another room'));
+  });
+
+  it('rejects a hello whose encryption key was swapped, even with a fresh MAC', async () => {
+    const hello = await makeHello(keys, alice, 'Alice');
+    const swapped = { ...hello, encSpki: bob.encSpki };
+    // A relay has no kHello; even an insider who re-MACs cannot re-sign as Alice.
+    const mac = toB64u(new Uint8Array(await crypto.subtle.sign('HMAC', keys.kHello, helloMacBytes(swapped))));
+    expect(await openHello(keys, { ...swapped, mac })).toEqual(new Error('hello signature is invalid'));
+  });
+
+  it('rejects an RSA-2048 key even when the hello is correctly signed and MAC’d', async () => {
+    const weak = await crypto.subtle.generateKey({ name: 'RSA-OAEP', hash: 'SHA-256', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) }, true, ['encrypt', 'decrypt']);
+    const encSpki = toB64u(new Uint8Array(await crypto.subtle.exportKey('spki', weak.publicKey)));
+    const sigPair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    const sigSpki = toB64u(new Uint8Array(await crypto.subtle.exportKey('spki', sigPair.publicKey)));
+    const unsigned = { v: 1, roomId: keys.roomId, encSpki, sigSpki, nameCt: await encryptName(keys, encSpki, sigSpki, 'Weak') };
+    const sig = toB64u(new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, sigPair.privateKey, helloSignedBytes(unsigned))));
+    const mac = toB64u(new Uint8Array(await crypto.subtle.sign('HMAC', keys.kHello, helloMacBytes({ ...unsigned, sig }))));
+    expect(await openHello(keys, { ...unsigned, sig, mac })).toEqual(new Error('encryption key is not RSA-3072 with e = 65537'));
+  });
+});

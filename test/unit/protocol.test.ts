@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import {
+  FP_BYTES,
+  IV_BYTES,
+  MAX_CT_BYTES,
+  MAX_FRAME_BYTES,
+  MAX_MEMBERS_PER_ROOM,
+  ROOM_ID_BYTES,
+  ROSTER_HASH_BYTES,
+  SIG_BYTES,
+  WRAP_BYTES,
+  decParts,
+  enc,
+  fromB64u,
+  parseClientFrame,
+  parseEnvelope,
+  parseSecretFragment,
+  parseServerFrame,
+  toB64u,
+  type Envelope,
+} from '../../client/protocol';
+
+const rand = (n: number) => toB64u(crypto.getRandomValues(new Uint8Array(n)));
+
+/** A well-formed envelope of random bytes: right shape, no valid crypto. */
+function shapedEnvelope(members = 3, ctBytes = 272): Envelope {
+  const recipients = Array.from({ length: members }, () => rand(FP_BYTES)).sort();
+  const wraps: Record<string, string> = {};
+  for (const r of recipients) wraps[r] = rand(WRAP_BYTES);
+  return {
+    v: 1, room: rand(ROOM_ID_BYTES), sender: recipients[0] as string, seq: 1, msgId: 'V1StGXR8_Z5jdHi6B-myT', ts: 1,
+    rosterHash: rand(ROSTER_HASH_BYTES), recipients, iv: rand(IV_BYTES), ct: rand(ctBytes), wraps, sig: rand(SIG_BYTES),
+  };
+}
+
+describe('base64url', () => {
+  it.each([0, 1, 2, 3, 4, 31, 32, 33, 384])('round-trips %i bytes', (n) => {
+    const bytes = crypto.getRandomValues(new Uint8Array(n));
+    expect(fromB64u(toB64u(bytes))).toEqual(bytes);
+    expect(toB64u(bytes)).toBe(Buffer.from(bytes).toString('base64url'));
+  });
+
+  it.each([
+    ['padding', 'AA=='],
+    ['standard alphabet', 'a+/b'],
+    ['impossible length', 'AAAAA'],
+    ['non-zero trailing bits', 'AB'],
+    ['whitespace', 'AA AA'],
+  ])('rejects %s', (_what, text) => {
+    expect(fromB64u(text)).toBeInstanceOf(Error);
+  });
+});
+
+describe('canonical encoding', () => {
+  it('is length-prefixed, so moving a boundary changes the bytes', () => {
+    expect(enc('ab', 'c')).not.toEqual(enc('a', 'bc'));
+    expect([...enc('ab', 7)]).toEqual([0, 0, 0, 2, 97, 98, 0, 0, 0, 1, 55]);
+  });
+
+  it('splits parts back off and accepts only zero padding after them', () => {
+    const data = new Uint8Array(64);
+    data.set(enc('v1/inner', 'x', 3));
+    expect(decParts(data, 3)).toEqual([new TextEncoder().encode('v1/inner'), new TextEncoder().encode('x'), new TextEncoder().encode('3')]);
+    data[63] = 1;
+    expect(decParts(data, 3)).toBeInstanceOf(Error);
+    expect(decParts(enc('a'), 2)).toBeInstanceOf(Error);
+  });
+});
+
+describe('parseEnvelope', () => {
+  it('accepts a well-formed envelope and round-trips through JSON', () => {
+    const env = shapedEnvelope();
+    expect(parseEnvelope(JSON.parse(JSON.stringify(env)))).toEqual(env);
+  });
+
+  type Mutation = [string, (e: Record<string, unknown>) => void, RegExp];
+  const mutations: Mutation[] = [
+    ['an unknown version', (e) => { e.v = 2; }, /env\.v: expected 1/],
+    ['a missing field', (e) => { delete e.sig; }, /env\.sig: missing/],
+    ['an unknown field', (e) => { e.extra = 1; }, /unexpected field "extra"/],
+    ['a __proto__ field', (e) => { Object.defineProperty(e, '__proto__', { value: {}, enumerable: true }); }, /unexpected field "__proto__"/],
+    ['seq of 0', (e) => { e.seq = 0; }, /env\.seq/],
+    ['seq of 2^53', (e) => { e.seq = 2 ** 53; }, /env\.seq/],
+    ['a fractional seq', (e) => { e.seq = 1.5; }, /env\.seq/],
+    ['a string seq', (e) => { e.seq = '1'; }, /env\.seq/],
+    ['a negative ts', (e) => { e.ts = -1; }, /env\.ts/],
+    ['a bad msgId', (e) => { e.msgId = 'short'; }, /env\.msgId/],
+    ['a short iv', (e) => { e.iv = rand(8); }, /env\.iv: wrong length/],
+    ['a non-canonical sig', (e) => { e.sig = `${(e.sig as string).slice(0, -1)}B`; }, /env\.sig: not canonical/],
+    ['an oversized ct', (e) => { e.ct = rand(MAX_CT_BYTES + 3); }, /env\.ct: wrong length/],
+    ['a short sig', (e) => { e.sig = rand(63); }, /env\.sig: wrong length/],
+    ['unsorted recipients', (e) => { (e.recipients as string[]).reverse(); }, /not sorted and unique/],
+    ['duplicate recipients', (e) => { const r = e.recipients as string[]; r[1] = r[0] as string; }, /not sorted and unique/],
+    ['no recipients', (e) => { e.recipients = []; }, /env\.recipients: expected 1 to/],
+    ['a sender outside the recipients', (e) => { e.sender = rand(FP_BYTES); }, /must include the sender/],
+    ['a missing wrap', (e) => { const w = e.wraps as Record<string, string>; delete w[Object.keys(w)[1] as string]; }, /one wrap per recipient/],
+    ['an extra wrap', (e) => { (e.wraps as Record<string, string>)[rand(FP_BYTES)] = rand(WRAP_BYTES); }, /one wrap per recipient/],
+    ['a wrap of the wrong size', (e) => { const w = e.wraps as Record<string, string>; w[Object.keys(w)[0] as string] = rand(256); }, /wrong length/],
+    ['a __proto__ wrap key', (e) => { Object.defineProperty(e.wraps, '__proto__', { value: rand(WRAP_BYTES), enumerable: true }); }, /env\.wraps key/],
+    ['wraps as an array', (e) => { e.wraps = []; }, /env\.wraps: expected an object/],
+  ];
+
+  it.each(mutations)('rejects %s, with a reason', (_what, mutate, reason) => {
+    const env = JSON.parse(JSON.stringify(shapedEnvelope())) as Record<string, unknown>;
+    mutate(env);
+    const result = parseEnvelope(env);
+    expect(result).toBeInstanceOf(Error);
+    expect((result as Error).message).toMatch(reason);
+  });
+
+  it('fits a full room in one frame, and refuses more recipients than a room holds', () => {
+    const full = JSON.stringify({ t: 'msg', env: shapedEnvelope(MAX_MEMBERS_PER_ROOM, MAX_CT_BYTES) });
+    expect(full.length).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+    expect(full.length).toBeGreaterThan(MAX_FRAME_BYTES * 0.9);
+    expect(parseClientFrame(JSON.parse(full))).not.toBeInstanceOf(Error);
+    const over = shapedEnvelope(MAX_MEMBERS_PER_ROOM + 1);
+    expect(parseEnvelope(over)).toBeInstanceOf(Error);
+  });
+});
+
+describe('frames', () => {
+  it.each([
+    ['not an object', 'hello'],
+    ['an unknown type', { t: 'nope' }],
+    ['a hello without fields', { t: 'hello', hello: {} }],
+    ['a message with extra keys', { t: 'msg', env: shapedEnvelope(), x: 1 }],
+  ])('refuses a client frame that is %s', (_what, raw) => {
+    expect(parseClientFrame(raw)).toBeInstanceOf(Error);
+  });
+
+  it('refuses a server frame with a bad leave fingerprint', () => {
+    expect(parseServerFrame({ t: 'leave', fp: 'x' })).toBeInstanceOf(Error);
+    expect(parseServerFrame({ t: 'leave', fp: rand(FP_BYTES) })).toEqual(expect.objectContaining({ t: 'leave' }));
+  });
+});
+
+describe('link fragment', () => {
+  it('accepts exactly 32 bytes of base64url', () => {
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+    expect(parseSecretFragment(`#${toB64u(secret)}`)).toEqual(secret);
+  });
+
+  it.each(['', '#', '#abc', `#${'A'.repeat(42)}`, `#${'A'.repeat(44)}`, `#${'A'.repeat(42)}=`, `#${'A'.repeat(42)}B`])(
+    'rejects the damaged link fragment %j',
+    (hash) => {
+      expect(parseSecretFragment(hash)).toBeInstanceOf(Error);
+    },
+  );
+});
