@@ -14,8 +14,7 @@ import {
   MAX_MEMBERS_PER_ROOM,
   fingerprintInput,
   isRoomId,
-  parseClientFrame,
-  parseJson,
+  decodeClientFrame,
   toB64u,
   type Hello,
 } from './client/protocol';
@@ -50,6 +49,8 @@ const RATE_FRAMES_PER_S = envInt('RATE_FRAMES_PER_S', 20, 1);
 const RATE_BURST_FRAMES = envInt('RATE_BURST_FRAMES', 60, 1);
 const LOG_MAX_ENTRIES = envInt('LOG_MAX_ENTRIES', 500, 1);
 const LOG_MAX_BYTES = envInt('LOG_MAX_BYTES', 4 * 1024 * 1024, 64 * 1024);
+
+const HARD_FRAME_LIMIT_BYTES = 4 * MAX_FRAME_BYTES;
 
 const STATIC_DIR = new URL('../static/', import.meta.url);
 
@@ -251,6 +252,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   const room = rooms.get(conn.roomId);
   if (room === undefined || conn.isClosed) return;
   if (isBinary) return refuse(ws, CLOSE.UNSUPPORTED, 'binary frames are not accepted');
+  if (message.byteLength > MAX_FRAME_BYTES) return refuse(ws, CLOSE.TOO_BIG, 'frame too large');
   if (!takeToken(conn)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages — slow down');
   let text: string;
   try {
@@ -258,7 +260,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   } catch {
     return refuse(ws, CLOSE.BAD_DATA, 'frame is not valid UTF-8');
   }
-  const frame = parseClientFrame(parseJson(text));
+  const frame = decodeClientFrame(text);
   if (frame instanceof Error) return refuse(ws, CLOSE.POLICY, frame.message.slice(0, 120));
   if (frame.t === 'hello') return onHello(ws, conn, room, frame.hello);
   if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello');
@@ -297,7 +299,9 @@ let listenSocket: uws.us_listen_socket | null = null;
 app
   .ws<Conn>('/ws/:roomId', {
     /* limits */
-    maxPayloadLength: MAX_FRAME_BYTES,
+    // uWS drops a connection without a close frame past this, so it is set
+    // above MAX_FRAME_BYTES and the handler refuses the rest with 1009 and a reason.
+    maxPayloadLength: HARD_FRAME_LIMIT_BYTES,
     idleTimeout: IDLE_TIMEOUT_S,
     sendPingsAutomatically: true,
     maxBackpressure: MAX_BACKPRESSURE_BYTES,

@@ -78,7 +78,7 @@ export function toB64u(bytes: Uint8Array): string {
 }
 
 /** Decodes canonical unpadded base64url; anything else is an Error. */
-export function fromB64u(text: string): Uint8Array | Error {
+export function fromB64u(text: string): Uint8Array<ArrayBuffer> | Error {
   if (!B64_PATTERN.test(text) || text.length % 4 === 1) return new Error('not base64url');
   const out = new Uint8Array(Math.floor((text.length * 3) / 4));
   let bits = 0;
@@ -106,7 +106,7 @@ export function fromB64u(text: string): Uint8Array | Error {
 export type Part = string | number | Uint8Array;
 const utf8 = new TextEncoder();
 
-export function enc(...parts: Part[]): Uint8Array {
+export function enc(...parts: Part[]): Uint8Array<ArrayBuffer> {
   const bytes = parts.map((p) => (p instanceof Uint8Array ? p : utf8.encode(String(p))));
   const out = new Uint8Array(bytes.reduce((n, b) => n + 4 + b.length, 0));
   const view = new DataView(out.buffer);
@@ -139,11 +139,11 @@ export function decParts(data: Uint8Array, count: number): Uint8Array[] | Error 
 }
 
 /** The bytes a fingerprint hashes: both public keys, so neither can be swapped alone. */
-export const fingerprintInput = (encSpki: string, sigSpki: string): Uint8Array =>
+export const fingerprintInput = (encSpki: string, sigSpki: string): Uint8Array<ArrayBuffer> =>
   enc('v1/fp', encSpki, sigSpki);
 
 /** The bytes a roster hash hashes: the sorted member fingerprints. */
-export const rosterInput = (sortedFps: readonly string[]): Uint8Array =>
+export const rosterInput = (sortedFps: readonly string[]): Uint8Array<ArrayBuffer> =>
   enc('v1/roster', sortedFps.length, ...sortedFps);
 
 // ---------------------------------------------------------------------------
@@ -185,19 +185,19 @@ export type ServerFrame =
   | { t: 'leave'; fp: string }
   | { t: 'msg'; env: Envelope };
 
-export const helloSignedBytes = (h: Omit<Hello, 'sig' | 'mac'>): Uint8Array =>
+export const helloSignedBytes = (h: Omit<Hello, 'sig' | 'mac'>): Uint8Array<ArrayBuffer> =>
   enc('v1/hello', h.v, h.roomId, h.encSpki, h.sigSpki, h.nameCt);
 
-export const helloMacBytes = (h: Omit<Hello, 'mac'>): Uint8Array =>
+export const helloMacBytes = (h: Omit<Hello, 'mac'>): Uint8Array<ArrayBuffer> =>
   enc('v1/hello-mac', helloSignedBytes(h), h.sig);
 
-export const envelopeHeader = (e: Omit<Envelope, 'iv' | 'ct' | 'wraps' | 'sig'>): Uint8Array =>
+export const envelopeHeader = (e: Omit<Envelope, 'iv' | 'ct' | 'wraps' | 'sig'>): Uint8Array<ArrayBuffer> =>
   enc('v1/msg-hdr', e.v, e.room, e.sender, e.seq, e.msgId, e.ts, e.rosterHash, e.recipients.length, ...e.recipients);
 
-export const envelopeSignedBytes = (e: Omit<Envelope, 'sig'>): Uint8Array =>
+export const envelopeSignedBytes = (e: Omit<Envelope, 'sig'>): Uint8Array<ArrayBuffer> =>
   enc('v1/msg', envelopeHeader(e), e.iv, e.ct, ...e.recipients.map((fp) => e.wraps[fp] ?? ''));
 
-export const wrapLabel = (room: string, msgId: string, fp: string): Uint8Array => enc('v1/wrap', room, msgId, fp);
+export const wrapLabel = (room: string, msgId: string, fp: string): Uint8Array<ArrayBuffer> => enc('v1/wrap', room, msgId, fp);
 
 // ---------------------------------------------------------------------------
 // Validation at the boundary: parseX(raw: unknown): X | Error.
@@ -366,6 +366,18 @@ export function parseJson(text: string): unknown | Error {
   }
 }
 
+/** A client frame from its text: JSON first, then shape. */
+export function decodeClientFrame(text: string): ClientFrame | Error {
+  const raw = parseJson(text);
+  return raw instanceof Error ? raw : parseClientFrame(raw);
+}
+
+/** A server frame from its text: JSON first, then shape. */
+export function decodeServerFrame(text: string): ServerFrame | Error {
+  const raw = parseJson(text);
+  return raw instanceof Error ? raw : parseServerFrame(raw);
+}
+
 // ---------------------------------------------------------------------------
 // Link and ids
 // ---------------------------------------------------------------------------
@@ -378,7 +390,7 @@ const ROOM_ID_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${ROOM_ID_B64_LEN}}$`);
  * fragment to the server (and Referrer-Policy: no-referrer keeps it out of
  * referrers). Strict pattern and length: a mangled link fails loudly.
  */
-export function parseSecretFragment(hash: string): Uint8Array | Error {
+export function parseSecretFragment(hash: string): Uint8Array<ArrayBuffer> | Error {
   const text = hash.startsWith('#') ? hash.slice(1) : hash;
   if (!SECRET_PATTERN.test(text)) return new Error('this link is incomplete or damaged');
   const bytes = fromB64u(text);

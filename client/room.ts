@@ -5,8 +5,7 @@
  */
 import { nanoid } from 'nanoid';
 import {
-  parseJson,
-  parseServerFrame,
+  decodeServerFrame,
   type Envelope,
   type Hello,
 } from './protocol';
@@ -187,7 +186,7 @@ export class RoomSession {
   // -------------------------------------------------------------------------
 
   private async process(text: string): Promise<Verdict[]> {
-    const frame = parseServerFrame(parseJson(text));
+    const frame = decodeServerFrame(text);
     if (frame instanceof Error) return [this.reject('malformed', frame.message, '')];
     switch (frame.t) {
       case 'welcome': {

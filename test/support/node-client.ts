@@ -1,0 +1,33 @@
+/** A Hush member in Node: a real RoomSession on a real WebSocket to a real server. */
+import { RoomSession } from '../../client/room';
+import { deriveRoomKeys, generateIdentity, type Identity } from '../../client/crypto';
+import { TestSocket } from './ws-client';
+import { messagesOf } from './members';
+
+export interface NodeMember {
+  session: RoomSession;
+  socket: TestSocket;
+  identity: Identity;
+  messages: () => string[];
+  /** Resolves once `pred` holds for this member's view, checked after every frame. */
+  until: (pred: () => boolean, timeoutMs?: number) => Promise<void>;
+}
+
+export async function joinRoom(origin: string, secret: Uint8Array, name: string, identity?: Identity): Promise<NodeMember> {
+  const keys = await deriveRoomKeys(secret);
+  const id = identity ?? (await generateIdentity());
+  const socket = await TestSocket.open(`${origin.replace('http', 'ws')}/ws/${keys.roomId}`);
+  const session = new RoomSession(keys, id, name, (f) => socket.send(f));
+  socket.ws.on('message', (data) => void session.receive(data.toString()));
+  await session.start();
+  const member = { session, socket, identity: id } as NodeMember;
+  member.messages = () => messagesOf({ session } as Parameters<typeof messagesOf>[0]);
+  member.until = async (pred, timeoutMs = 5_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return member;
+}

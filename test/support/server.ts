@@ -1,0 +1,54 @@
+/**
+ * Starts the real built server (dist/server.js) on a free loopback port and
+ * keeps everything it prints, so tests can check what the server logged.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const SERVER_JS = fileURLToPath(new URL('../../dist/server.js', import.meta.url));
+const START_TIMEOUT_MS = 10_000;
+
+export interface RunningServer {
+  port: number;
+  origin: string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output: () => string;
+  stop: () => Promise<number | null>;
+  process: ChildProcess;
+}
+
+export function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
+  const child = spawn(process.execPath, [SERVER_JS], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), START_TIMEOUT_MS);
+    const onData = () => {
+      const match = /"event":"listening".*"port":(\d+)/.exec(output);
+      if (match === null) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      const port = Number(match[1]);
+      resolve({
+        port,
+        origin: `http://127.0.0.1:${port}`,
+        output: () => output,
+        process: child,
+        stop: async () => {
+          if (child.exitCode === null) child.kill('SIGTERM');
+          return exited;
+        },
+      });
+    };
+    child.stdout.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+}

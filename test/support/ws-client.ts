@@ -1,0 +1,53 @@
+/** A small promise-based WebSocket client over `ws` for server tests. */
+import WebSocket from 'ws';
+
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+export class TestSocket {
+  readonly frames: string[] = [];
+  readonly closed: Promise<Closed>;
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) this.frames.push(data.toString());
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  static open(url: string, origin?: string): Promise<TestSocket> {
+    const ws = new WebSocket(url, origin === undefined ? {} : { origin });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(new TestSocket(ws)));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+  }
+
+  send(data: string | Buffer): void {
+    this.ws.send(data);
+  }
+
+  /** Resolves with the first frame (from the start) that matches, waiting up to `timeoutMs`. */
+  async next(match: (frame: string) => boolean, timeoutMs = 5_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.frames.find(match);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`no matching frame within ${timeoutMs} ms; got ${this.frames.length} frames`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  close(): Promise<Closed> {
+    this.ws.close(1000);
+    return this.closed;
+  }
+}

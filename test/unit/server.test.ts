@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, type Identity } from '../../client/crypto';
+import { MAX_FRAME_BYTES } from '../../client/protocol';
+import { startServer, type RunningServer } from '../support/server';
+import { TestSocket } from '../support/ws-client';
+import { joinRoom, type NodeMember } from '../support/node-client';
+
+let server: RunningServer;
+let spare: Identity[];
+beforeAll(async () => {
+  [server, ...spare] = await Promise.all([startServer(), generateIdentity(), generateIdentity(), generateIdentity()]) as [RunningServer, ...Identity[]];
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+const wsUrl = (roomId: string) => `${server.origin.replace('http', 'ws')}/ws/${roomId}`;
+
+describe('http', () => {
+  it('serves the page with the strict headers', async () => {
+    const res = await fetch(`${server.origin}/`);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    for (const directive of ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'", "require-trusted-types-for 'script'"]) {
+      expect(csp).toContain(directive);
+    }
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+    expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+    expect(await res.text()).toContain('<div id="app">');
+  });
+
+  it('answers 304 to a matching ETag and 404 to an unknown path', async () => {
+    const first = await fetch(`${server.origin}/app.js`);
+    const etag = first.headers.get('etag') ?? '';
+    expect(first.headers.get('content-type')).toMatch(/javascript/);
+    expect((await fetch(`${server.origin}/app.js`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    expect((await fetch(`${server.origin}/nope`)).status).toBe(404);
+  });
+});
+
+describe('relaying a room', () => {
+  it('relays between two members, logs only ciphertext, and forgets the room when they leave', async () => {
+    const secret = randomBytes(32);
+    const { roomId } = await deriveRoomKeys(secret);
+    const alice = await joinRoom(server.origin, secret, 'Alice Zebra');
+    const bob = await joinRoom(server.origin, secret, 'Bob Yak');
+    await alice.until(() => alice.session.view().members.length === 2);
+    await alice.session.post('the eagle lands at noon');
+    await bob.until(() => bob.messages().includes('Alice Zebra: the eagle lands at noon'));
+    await alice.until(() => alice.messages().includes('Alice Zebra: the eagle lands at noon'));
+
+    const res = await fetch(`${server.origin}/logs/${roomId}`);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const log = (await res.json()) as { entries: { type: string; frame: string }[] };
+    expect(log.entries.map((e) => e.type)).toEqual(['hello', 'hello', 'msg']);
+    const everything = JSON.stringify(log) + server.output();
+    for (const secretText of ['Alice Zebra', 'Bob Yak', 'eagle', 'noon']) expect(everything).not.toContain(secretText);
+
+    await alice.socket.close();
+    await bob.until(() => bob.session.view().members.length === 1);
+    await bob.socket.close();
+    await expect.poll(async () => (await fetch(`${server.origin}/logs/${roomId}`)).status).toBe(404);
+  });
+
+  it('delivers a message only to the recipients it names', async () => {
+    const secret = randomBytes(32);
+    const keys = await deriveRoomKeys(secret);
+    const alice = await joinRoom(server.origin, secret, 'A');
+    const bob = await joinRoom(server.origin, secret, 'B');
+    const carol = await joinRoom(server.origin, secret, 'C');
+    await alice.until(() => alice.session.view().members.length === 3);
+    const toAliceAndBob = alice.session.view().members.filter((m) => m.name !== 'C').map((m) => m.keys);
+    const env = await sealMessage(keys, alice.identity, { msgId: 'onlyForAandBxxxxxxxxx', seq: 1, ts: Date.now(), body: 'just us' }, toAliceAndBob);
+    alice.socket.send(JSON.stringify({ t: 'msg', env }));
+    await bob.until(() => bob.messages().includes('A: just us'));
+    await carol.session.post('sync');
+    await alice.until(() => alice.messages().includes('C: sync'));
+    expect(carol.socket.frames.filter((f) => f.includes('onlyForAandB'))).toEqual([]);
+    for (const m of [alice, bob, carol]) await m.socket.close();
+  });
+});
+
+describe('bad input closes only the offender', () => {
+  let secret: Uint8Array;
+  let roomId: string;
+  let alice: NodeMember;
+  let bob: NodeMember;
+  beforeAll(async () => {
+    secret = randomBytes(32);
+    roomId = (await deriveRoomKeys(secret)).roomId;
+    alice = await joinRoom(server.origin, secret, 'Alice');
+    bob = await joinRoom(server.origin, secret, 'Bob');
+    await alice.until(() => alice.session.view().members.length === 2);
+  });
+  afterAll(async () => {
+    await alice.socket.close();
+    await bob.socket.close();
+  });
+
+  const validHello = async (i: number) => {
+    const keys = await deriveRoomKeys(secret);
+    return JSON.stringify({ t: 'hello', hello: await makeHello(keys, spare[i] as Identity, 'Eve') });
+  };
+
+  it.each([
+    ['invalid JSON', async () => ['{"t":'], 1008, 'not valid JSON'],
+    ['a binary frame', async () => [Buffer.from([1, 2, 3])], 1003, 'binary frames are not accepted'],
+    ['an unknown frame type', async () => ['{"t":"admin"}'], 1008, 'frame.t: unknown frame type'],
+    ['a __proto__ key', async () => ['{"t":"hello","hello":{},"__proto__":{}}'], 1008, 'frame: unexpected field "__proto__"'],
+    ['a message before hello', async () => [alice.socket.frames.find((f) => f.includes('"t":"msg"')) ?? '{"t":"msg"}'], 1008, 'message before hello'],
+    ['a second hello', async () => [await validHello(0), await validHello(0)], 1008, 'second hello on one connection'],
+    ['an envelope whose sender is someone else', async () => [await validHello(1), await aliceFrame()], 1008, "sender is not this connection's identity"],
+    ['a huge number', async () => ['{"t":"msg","env":{"v":1e400}}'], 1008, 'frame.env.v: expected 1'],
+  ])('closes a socket that sends %s, with a reason', async (_what, frames, code, reason) => {
+    const eve = await TestSocket.open(wsUrl(roomId));
+    for (const f of await frames()) eve.send(f);
+    expect(await eve.closed).toEqual({ code, reason });
+    await expectPairStillTalks();
+  });
+
+  it('closes a socket that sends a frame larger than a full room’s message', async () => {
+    const eve = await TestSocket.open(wsUrl(roomId));
+    eve.send('x'.repeat(MAX_FRAME_BYTES + 1));
+    expect((await eve.closed).code).toBe(1009);
+    await expectPairStillTalks();
+  });
+
+  let n = 0;
+  async function aliceFrame(): Promise<string> {
+    await alice.session.post(`probe ${++n}`);
+    return alice.socket.next((f) => f.includes('"t":"msg"'));
+  }
+
+  async function expectPairStillTalks() {
+    const body = `still here ${++n}`;
+    await bob.session.post(body);
+    await alice.until(() => alice.messages().includes(`Bob: ${body}`));
+  }
+});
+
+describe('admission', () => {
+  it('refuses a WebSocket upgrade from a foreign Origin with 403', async () => {
+    const roomId = (await deriveRoomKeys(randomBytes(32))).roomId;
+    await expect(TestSocket.open(wsUrl(roomId), 'https://evil.example')).rejects.toThrow('HTTP 403');
+    const own = await TestSocket.open(wsUrl(roomId), server.origin);
+    await own.close();
+  });
+
+  it('refuses a malformed room id with 403', async () => {
+    await expect(TestSocket.open(wsUrl('not-a-room'))).rejects.toThrow('HTTP 403');
+  });
+
+  it('tells a newcomer to a full room why it was refused', async () => {
+    const small = await startServer({ MAX_MEMBERS: '2' });
+    try {
+      const secret = randomBytes(32);
+      const members = [await joinRoom(small.origin, secret, 'A'), await joinRoom(small.origin, secret, 'B')];
+      const third = await joinRoom(small.origin, secret, 'C');
+      expect(await third.socket.closed).toEqual({ code: 4001, reason: 'room is full' });
+      for (const m of members) await m.socket.close();
+    } finally {
+      await small.stop();
+    }
+  });
+
+  it('refuses to start on the slow JavaScript fallback of uWebSockets.js', async () => {
+    await expect(startServer({ UWS_USE_FALLBACK: '1' })).rejects.toThrow(/exited with 1[\s\S]*native uWebSockets\.js binary did not load/);
+  });
+});
