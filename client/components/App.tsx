@@ -65,7 +65,7 @@ function Room({ link }: { link: Link }) {
         <button type="button" onClick={room.leave}>Leave</button>
       </header>
       <Roster members={view.members} />
-      <section class="chat" aria-label="Conversation">
+      <section class="chat">
         <Timeline entries={view.timeline} />
         <Composer onSend={room.send} />
       </section>

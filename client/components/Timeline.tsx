@@ -7,7 +7,7 @@ export function Timeline({ entries }: { entries: TimelineEntry[] }) {
   const end = useRef<HTMLLIElement>(null);
   useEffect(() => end.current?.scrollIntoView({ block: 'end' }), [entries.length]);
   return (
-    <ol class="timeline" role="log" aria-live="polite" aria-label="Messages">
+    <ol class="timeline" role="log" aria-live="polite" aria-label="Conversation">
       {entries.map((e) =>
         e.kind === 'message' ? (
           <li key={e.key} class={`message${e.isOwn ? ' own' : ''}${e.isPending ? ' pending' : ''}`}>

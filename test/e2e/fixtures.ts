@@ -1,0 +1,62 @@
+/**
+ * One real Hush server per worker (on a free loopback port), and helpers
+ * that act as a person would: open the link, type a name, press Join.
+ */
+import { test as base, expect, type Browser, type Page } from '@playwright/test';
+import { startServer, type RunningServer } from '../support/server';
+
+export interface Person {
+  page: Page;
+  name: string;
+  /** Console errors the page logged (CSP and Trusted Types violations land here). */
+  errors: string[];
+}
+
+export const test = base.extend<{ open: (url: string, name?: string) => Promise<Person> }, { server: RunningServer }>({
+  server: [
+    async ({}, use) => {
+      const server = await startServer();
+      await use(server);
+      await server.stop();
+    },
+    { scope: 'worker' },
+  ],
+  open: async ({ browser }, use) => {
+    const contexts: Awaited<ReturnType<Browser['newContext']>>[] = [];
+    await use(async (url, name) => {
+      const context = await browser.newContext();
+      contexts.push(context);
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+      page.on('pageerror', (err) => errors.push(err.message));
+      await page.goto(url);
+      const person = { page, name: name ?? '', errors };
+      if (name !== undefined) await join(person);
+      return person;
+    });
+    for (const c of contexts) await c.close();
+  },
+});
+
+export async function join(person: Person): Promise<void> {
+  await person.page.getByLabel('Your name').fill(person.name);
+  await person.page.getByRole('button', { name: 'Join' }).click();
+  await expect(roster(person.page).getByRole('listitem').filter({ hasText: person.name })).toBeVisible();
+}
+
+export const roster = (page: Page) => page.getByRole('list', { name: 'Participants' });
+export const log = (page: Page) => page.getByRole('log');
+
+export async function send(person: Person, text: string): Promise<void> {
+  await person.page.getByLabel('Message').fill(text);
+  await person.page.getByRole('button', { name: 'Send' }).click();
+}
+
+/** Each message in the log as "sender: body". */
+export async function messages(page: Page): Promise<string[]> {
+  return log(page).locator('.message').evaluateAll((items) =>
+    items.map((li) => `${li.querySelector('.sender')?.textContent ?? ''}: ${li.querySelector('.body')?.textContent ?? ''}`));
+}
+
+export { expect };
