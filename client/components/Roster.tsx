@@ -10,8 +10,10 @@ export function Roster({ members }: { members: Member[] }) {
       <ul aria-label="Participants">
         {members.map((m) => (
           <li key={m.fp} data-fp={m.fp}>
-            <span class="name">{m.name}</span>
-            {m.isSelf && <span class="you"> (you)</span>}
+            <span class="who">
+              <span class="name">{m.name}</span>
+              {m.isSelf && <span class="you"> (you)</span>}
+            </span>
             <span class="code" aria-label={`Safety code of ${m.name}`}>{m.code === null ? 'computing safety code…' : groupCode(m.code)}</span>
             <span class="state">{m.isSelf ? 'This tab' : 'Not verified'}</span>
           </li>

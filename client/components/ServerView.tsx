@@ -2,6 +2,15 @@ import { useEffect, useState } from 'preact/hooks';
 
 const REFRESH_MS = 2000;
 
+/** Indents the server's JSON for reading; the content is unchanged. */
+function indent(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
 /** This room's audit log, exactly as the server returns it from /logs/<roomId>. */
 export function ServerView({ roomId, version }: { roomId: string; version: number }) {
   const [isOpen, setOpen] = useState(false);
@@ -12,7 +21,7 @@ export function ServerView({ roomId, version }: { roomId: string; version: numbe
     const load = () =>
       fetch(`/logs/${roomId}`, { cache: 'no-store' })
         .then((r) => r.text())
-        .then((t) => { if (isCurrent) setText(t); }, () => { if (isCurrent) setText('(could not load the server log)'); });
+        .then((t) => { if (isCurrent) setText(indent(t)); }, () => { if (isCurrent) setText('(could not load the server log)'); });
     void load();
     const timer = setInterval(load, REFRESH_MS);
     return () => { isCurrent = false; clearInterval(timer); };

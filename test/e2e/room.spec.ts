@@ -112,7 +112,7 @@ test('the Server view shows the room’s log as the server holds it, and no name
 
   await alice.page.getByText('Server view').click();
   const panel = alice.page.getByLabel('Server log');
-  await expect(panel).toContainText('"type":"msg"');
+  await expect(panel).toContainText('"type": "msg"');
   const shown = JSON.parse((await panel.textContent()) ?? '') as { roomId: string; entries: { type: string; frame: string }[] };
   const held = (await (await fetch(`${server.origin}/logs/${roomId}`)).json()) as typeof shown;
   expect(shown.roomId).toBe(roomId);
