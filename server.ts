@@ -42,6 +42,10 @@ const TLS_KEY = process.env.TLS_KEY ?? '';
 const ALLOWED_ORIGINS = new Set((process.env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean));
 const MAX_MEMBERS = envInt('MAX_MEMBERS', MAX_MEMBERS_PER_ROOM, 2, MAX_MEMBERS_PER_ROOM);
 const MAX_ROOMS = envInt('MAX_ROOMS', 10_000, 1);
+/** Open WebSockets per client IP address (behind a proxy, every client shares the proxy's). */
+const MAX_CONNS_PER_IP = envInt('MAX_CONNS_PER_IP', 50, 1);
+/** A socket that has not said hello by then is closed. */
+const HELLO_TIMEOUT_S = envInt('HELLO_TIMEOUT_S', 10, 1);
 const IDLE_TIMEOUT_S = envInt('IDLE_TIMEOUT_S', 120, 8, 960);
 const MAX_BACKPRESSURE_BYTES = envInt('MAX_BACKPRESSURE_BYTES', 4 * 1024 * 1024, 64 * 1024);
 /** Token bucket per connection: sustained frames per second and burst. */
@@ -68,6 +72,9 @@ if (!isNativeUws) {
 
 interface Conn {
   roomId: string;
+  /** Only for the per-IP count; never logged. */
+  ip: string;
+  openedAt: number;
   /** Fingerprint registered by this socket's hello; null until then. */
   fp: string | null;
   hello: Hello | null;
@@ -91,9 +98,12 @@ interface Room {
   sockets: Set<WebSocket<Conn>>;
   log: LogEntry[];
   logBytes: number;
+  /** Identities that left: a tab's keys serve one visit, so a returning one is a replay. */
+  departed: Set<string>;
 }
 
 const rooms = new Map<string, Room>();
+const connsPerIp = new Map<string, number>();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /** Logs carry no content, names, keys or secrets; rooms only as a short hash. */
@@ -112,12 +122,16 @@ function appendLog(room: Room, entry: LogEntry): void {
   }
 }
 
+/** Close reasons are at most 123 bytes: keep them printable ASCII so a cut can't split a character. */
+const closeReason = (reason: string): string => reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
+
 /** Closes one socket with a code and reason; nobody else notices. */
 function refuse(ws: WebSocket<Conn>, code: number, reason: string): void {
   const conn = ws.getUserData();
   if (conn.isClosed) return;
-  logEvent('refused', { room: roomTag(conn.roomId), code, reason });
-  ws.end(code, reason);
+  const text = closeReason(reason);
+  logEvent('refused', { room: roomTag(conn.roomId), code, reason: text });
+  ws.end(code, text);
 }
 
 function takeToken(conn: Conn): boolean {
@@ -235,8 +249,9 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello): voi
   if (hello.roomId !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'hello is for another room');
   const fp = toB64u(createHash('sha256').update(fingerprintInput(hello.encSpki, hello.sigSpki)).digest());
   if (room.members.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity is already in the room');
+  if (room.departed.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity has left the room; rejoin with new keys');
   if (room.members.size >= MAX_MEMBERS) return refuse(ws, CLOSE.ROOM_FULL, 'room is full');
-  const welcome = JSON.stringify({ t: 'welcome', members: [...room.members.values()].map((m) => m.getUserData().hello) });
+  const welcome = JSON.stringify({ t: 'welcome', members: [...room.members.values()].flatMap((m) => m.getUserData().hello ?? []) });
   const join = JSON.stringify({ t: 'join', hello });
   conn.fp = fp;
   conn.hello = hello;
@@ -261,14 +276,15 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
     return refuse(ws, CLOSE.BAD_DATA, 'frame is not valid UTF-8');
   }
   const frame = decodeClientFrame(text);
-  if (frame instanceof Error) return refuse(ws, CLOSE.POLICY, frame.message.slice(0, 120));
+  if (frame instanceof Error) return refuse(ws, CLOSE.POLICY, frame.message);
   if (frame.t === 'hello') return onHello(ws, conn, room, frame.hello);
   if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello');
   if (frame.env.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'envelope is for another room');
   if (frame.env.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity");
   // Relay the client's bytes as they are: re-serialising would cost CPU and
-  // could only change what the signature covers.
-  for (const fp of frame.env.recipients) room.members.get(fp)?.send(text, false);
+  // could only change what the signature covers. Every member gets it, so a
+  // member whom the sender left out can see that it was left out (check 8).
+  broadcast(room, null, text);
   appendLog(room, { at: Date.now(), type: 'msg', sender: conn.fp, size: text.length, frame: text });
 }
 
@@ -276,11 +292,15 @@ function onClose(ws: WebSocket<Conn>, code: number): void {
   // THE SOCKET IS GONE AFTER THIS CALLBACK: use only its user data.
   const conn = ws.getUserData();
   conn.isClosed = true;
+  const remaining = (connsPerIp.get(conn.ip) ?? 1) - 1;
+  if (remaining > 0) connsPerIp.set(conn.ip, remaining);
+  else connsPerIp.delete(conn.ip);
   const room = rooms.get(conn.roomId);
   if (room === undefined) return;
   room.sockets.delete(ws);
   if (conn.fp !== null && room.members.get(conn.fp) === ws) {
     room.members.delete(conn.fp);
+    room.departed.add(conn.fp);
     const leave = JSON.stringify({ t: 'leave', fp: conn.fp });
     broadcast(room, null, leave);
     appendLog(room, { at: Date.now(), type: 'leave', sender: conn.fp, size: leave.length, frame: leave });
@@ -319,7 +339,15 @@ app
         securityHeaders(res.writeStatus('403 Forbidden')).end('forbidden\n');
         return;
       }
-      const conn: Conn = { roomId, fp: null, hello: null, tokens: RATE_BURST_FRAMES, refilledAt: performance.now(), isClosed: false };
+      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+      if ((connsPerIp.get(ip) ?? 0) >= MAX_CONNS_PER_IP) {
+        logEvent('refused', { code: 429, reason: 'too many connections from one address' });
+        securityHeaders(res.writeStatus('429 Too Many Requests')).end('too many connections\n');
+        return;
+      }
+      connsPerIp.set(ip, (connsPerIp.get(ip) ?? 0) + 1);
+      const now = performance.now();
+      const conn: Conn = { roomId, ip, openedAt: now, fp: null, hello: null, tokens: RATE_BURST_FRAMES, refilledAt: now, isClosed: false };
       res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
@@ -332,7 +360,7 @@ app
           ws.end(CLOSE.SERVER_FULL, 'server is full — try again later');
           return;
         }
-        room = { members: new Map(), sockets: new Set(), log: [], logBytes: 0 };
+        room = { members: new Map(), sockets: new Set(), log: [], logBytes: 0, departed: new Set() };
         rooms.set(conn.roomId, room);
       }
       room.sockets.add(ws);
@@ -351,6 +379,17 @@ app
     listenSocket = socket;
     logEvent('listening', { host: HOST, port: uws.us_socket_local_port(socket), tls: TLS_CERT ? 1 : 0 });
   });
+
+// Sockets that never say hello hold a slot and a room: close them.
+setInterval(() => {
+  const cutoff = performance.now() - HELLO_TIMEOUT_S * 1000;
+  for (const room of rooms.values()) {
+    for (const ws of room.sockets) {
+      const conn = ws.getUserData();
+      if (conn.fp === null && conn.openedAt < cutoff) refuse(ws, CLOSE.POLICY, 'no hello in time');
+    }
+  }
+}, 1000).unref();
 
 function shutdown(signal: string): void {
   logEvent('shutdown', { signal });

@@ -164,6 +164,13 @@ export async function importPeerKeys(encSpki: string, sigSpki: string): Promise<
   if (rsa.modulusLength !== RSA_MODULUS_BITS || !sameBytes(rsa.publicExponent, RSA_EXPONENT)) {
     return new Error('encryption key is not RSA-3072 with e = 65537');
   }
+  // Some broken keys (an even modulus) import fine but fail at encrypt time,
+  // which would stop everyone's sending. Find out now, once per member.
+  try {
+    await subtle.encrypt(RSA_PARAMS, encPub, new Uint8Array(32));
+  } catch {
+    return new Error('encryption key does not work');
+  }
   return { encPub, sigPub, encSpki, sigSpki, fp: await fingerprint(encSpki, sigSpki) };
 }
 
@@ -339,7 +346,9 @@ export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope): 
   if (parts instanceof Error) return parts;
   try {
     const [label, sender, room, seq, body] = parts.map((p) => utf8Strict.decode(p));
-    if (label !== 'v1/inner' || sender === undefined || room === undefined || body === undefined) return new Error('inner encoding is malformed');
+    if (label !== 'v1/inner' || sender === undefined || room === undefined || seq === undefined || body === undefined || !/^[1-9][0-9]{0,15}$/.test(seq)) {
+      return new Error('inner encoding is malformed');
+    }
     return { sender, room, seq: Number(seq), body };
   } catch {
     return new Error('inner text is not UTF-8');

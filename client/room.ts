@@ -22,7 +22,7 @@ import {
   type RoomKeys,
 } from './crypto';
 
-/** How far a sender's seq may run ahead of, or fall behind, the highest seen. */
+/** How far behind a sender's highest seq a late message may still be placed (older: refused, replay state is gone). */
 export const SEQ_WINDOW = 1024;
 /** A roster hash may differ this long (joins in flight) before we say so. */
 export const ROSTER_MISMATCH_GRACE_MS = 5_000;
@@ -54,7 +54,8 @@ export type RejectReason =
   | 'excluded'
   | 'undecryptable'
   | 'inner-mismatch'
-  | 'bad-hello';
+  | 'bad-hello'
+  | 'stale-hello';
 
 export interface BlockedCounts {
   forged: number;
@@ -76,6 +77,7 @@ const COUNTER_OF: Record<RejectReason, keyof BlockedCounts> = {
   'undecryptable': 'tampered',
   'inner-mismatch': 'tampered',
   'bad-hello': 'forged',
+  'stale-hello': 'replayed',
 };
 
 export function noticeFor(reason: RejectReason, name: string): string {
@@ -83,7 +85,7 @@ export function noticeFor(reason: RejectReason, name: string): string {
     case 'malformed': return 'A message that was not correctly formed was blocked.';
     case 'wrong-room': return 'A message addressed to another room was blocked.';
     case 'unknown-sender': return 'A message from someone who is not in this room was blocked.';
-    case 'bad-recipients': return `A message from ${name} had a damaged recipient list and was blocked.`;
+    case 'bad-recipients': return `A message claiming to be from ${name} had a damaged recipient list and was blocked.`;
     case 'bad-signature': return `A message claiming to be from ${name} failed verification and was blocked.`;
     case 'replay': return `A repeated copy of an earlier message from ${name} was blocked.`;
     case 'out-of-window': return `A message from ${name} arrived far out of order and was blocked.`;
@@ -91,6 +93,7 @@ export function noticeFor(reason: RejectReason, name: string): string {
     case 'undecryptable': return `A message from ${name} could not be decrypted.`;
     case 'inner-mismatch': return `A message from ${name} did not match its envelope and was blocked.`;
     case 'bad-hello': return 'Someone tried to join without a valid key or this room’s link, and was blocked.';
+    case 'stale-hello': return `An old join announcement of ${name}, who has left, was replayed and blocked.`;
   }
 }
 
@@ -120,6 +123,10 @@ export class RoomSession {
   private readonly senders = new Map<string, SenderState>();
   private readonly seenMsgIds = new Set<string>();
   private readonly rosterMismatch = new Map<string, { since: number; reported: boolean }>();
+  /** Identities that left: a tab's keys are used for one visit, so they never come back. */
+  private readonly departed = new Set<string>();
+  private hasWelcome = false;
+  private joinedAt = 0;
   private myRosterHash = '';
   private nextSeq = 1;
   private queue: Promise<unknown> = Promise.resolve();
@@ -144,6 +151,7 @@ export class RoomSession {
     const self = await openHello(this.keys, hello);
     if (self instanceof Error) throw self;
     await this.addMember({ ...self, isSelf: true });
+    this.joinedAt = this.now();
     this.send(JSON.stringify({ t: 'hello', hello }));
   }
 
@@ -190,6 +198,9 @@ export class RoomSession {
     if (frame instanceof Error) return [this.reject('malformed', frame.message, '')];
     switch (frame.t) {
       case 'welcome': {
+        // The relay sends one welcome; a later one would add members without a "joined" notice.
+        if (this.hasWelcome) return [this.reject('malformed', 'second welcome', '')];
+        this.hasWelcome = true;
         const verdicts: Verdict[] = [];
         for (const hello of frame.members) verdicts.push(await this.admit(hello, false));
         return verdicts;
@@ -207,6 +218,7 @@ export class RoomSession {
   private async admit(hello: Hello, isNew: boolean): Promise<Verdict> {
     const peer = await openHello(this.keys, hello);
     if (peer instanceof Error) return this.reject('bad-hello', peer.message, '');
+    if (this.departed.has(peer.fp)) return this.reject('stale-hello', 'identity already left', peer.name);
     if (this.members.has(peer.fp)) return { ok: true };
     await this.addMember({ ...peer, isSelf: false });
     if (isNew) this.notice(`${peer.name} joined.`);
@@ -230,6 +242,7 @@ export class RoomSession {
     const member = this.members.get(fp);
     if (member === undefined || member.isSelf) return;
     this.members.delete(fp);
+    this.departed.add(fp);
     this.rosterMismatch.delete(fp);
     this.notice(`${member.name} left.`);
     void this.rosterChanged();
@@ -256,25 +269,37 @@ export class RoomSession {
     // 6. replay
     const state = this.senders.get(env.sender);
     if (this.seenMsgIds.has(env.msgId) || state?.seen.has(env.seq)) return this.reject('replay', 'seen before', sender.name);
-    // 7. window
-    if (state !== undefined && Math.abs(env.seq - state.maxSeq) > SEQ_WINDOW) {
+    // 7. window: only the past is bounded. seq is signed, so a jump ahead is the
+    // sender's own count and is reported as a gap, never a lock-out.
+    if (state !== undefined && env.seq < state.maxSeq - SEQ_WINDOW) {
       return this.reject('out-of-window', `seq ${env.seq} vs ${state.maxSeq}`, sender.name);
     }
     const gap = state !== undefined && env.seq > state.maxSeq + 1 ? env.seq - state.maxSeq - 1 : 0;
+    const isLate = state !== undefined && env.seq < state.maxSeq;
     this.markSeen(env, state);
-    // 8. am I a recipient?
-    if (!env.recipients.includes(this.identity.fp)) return this.reject('excluded', 'not a recipient', sender.name);
+    // 10. gaps (reported now, whatever checks 8 and 9 say of this message)
+    if (gap > 0) {
+      this.blocked.gaps += gap;
+      const what = gap === 1 ? '1 message' : `${gap} messages`;
+      this.notice(`${what} from ${sender.name} ${gap === 1 ? 'was' : 'were'} not delivered to you.`, 'warning');
+    }
+    if (isLate) {
+      this.blocked.gaps = Math.max(0, this.blocked.gaps - 1);
+      this.notice(`The next message from ${sender.name} arrived late, out of order.`, 'warning');
+    }
+    // 8. am I a recipient? Just after my own join, a sender may not have seen my hello yet.
+    if (!env.recipients.includes(this.identity.fp)) {
+      if (this.now() - this.joinedAt < ROSTER_MISMATCH_GRACE_MS) {
+        this.notice(`${sender.name} sent a message just before you joined; it was not encrypted for you.`);
+        return { ok: false, reason: 'excluded', detail: 'sent before my join reached the sender' };
+      }
+      return this.reject('excluded', 'not a recipient', sender.name);
+    }
     // 9. unwrap, decrypt, and the inner header must repeat the outer one
     const inner = await openMessage(this.keys, this.identity, env);
     if (inner instanceof Error) return this.reject('undecryptable', inner.message, sender.name);
     if (inner.sender !== env.sender || inner.room !== env.room || inner.seq !== env.seq) {
       return this.reject('inner-mismatch', 'inner header differs', sender.name);
-    }
-    // 10. gaps
-    if (gap > 0) {
-      this.blocked.gaps += gap;
-      const what = gap === 1 ? '1 message' : `${gap} messages`;
-      this.notice(`${what} from ${sender.name} ${gap === 1 ? 'was' : 'were'} not delivered to you.`, 'warning');
     }
     this.showMessage(env, sender, inner.body);
     // 11. does the sender see the roster I see?

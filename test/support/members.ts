@@ -24,6 +24,10 @@ export interface TestRoom {
 let clock = 1_700_000_000_000;
 /** A deterministic clock shared by all test members: each call is 1 ms later. */
 export const tick = (): number => (clock += 1);
+/** Moves the shared test clock forward. */
+export const advance = (ms: number): void => {
+  clock += ms;
+};
 
 export async function makeMember(keys: RoomKeys, name: string, identity?: Identity): Promise<TestMember> {
   const sent: string[] = [];

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, importPeerKeys, sealMessage } from '../../client/crypto';
 import { fromB64u, toB64u, type Envelope } from '../../client/protocol';
-import { envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestRoom } from '../support/members';
+import { ROSTER_MISMATCH_GRACE_MS } from '../../client/room';
+import { advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestRoom } from '../support/members';
 
 /** Flips one bit in the middle of a base64url field, keeping it canonical and the same length. */
 function flip(field: string): string {
@@ -110,6 +111,7 @@ describe('the receiver’s checks', () => {
   });
 
   it('tells a member it was excluded from a message', async () => {
+    advance(ROSTER_MISMATCH_GRACE_MS);
     const keysOf = (i: number) => room.members[i]?.session.view().members.find((m) => m.isSelf)?.keys;
     const recipients = [keysOf(0), keysOf(2)].filter((k) => k !== undefined);
     const env = await sealMessage(room.keys, alice().identity, { msgId: 'excludedexcludedexclu', seq: 500, ts: tick(), body: 'not for Bob' }, recipients);
@@ -125,7 +127,63 @@ describe('the receiver’s checks', () => {
   });
 });
 
+describe('order and lateness', () => {
+  it('shows a message that arrives after a later one, says it was late, and takes back the gap', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice, bob] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
+    const frames = [await post(alice, 'one'), await post(alice, 'two'), await post(alice, 'three')];
+    await bob.session.receive(frames[0] as string);
+    await bob.session.receive(frames[2] as string);
+    expect(bob.session.view().blocked.gaps).toBe(1);
+    expect(await bob.session.receive(frames[1] as string)).toEqual([{ ok: true }]);
+    expect(noticesOf(bob).slice(-2)).toEqual(['1 message from Alice was not delivered to you.', 'The next message from Alice arrived late, out of order.']);
+    expect(messagesOf(bob)).toEqual(['Alice: one', 'Alice: three', 'Alice: two']);
+    expect(bob.session.view().blocked.gaps).toBe(0);
+  });
+
+  it('accepts a signed jump far ahead as a gap rather than locking the sender out', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice, bob] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
+    await bob.session.receive(await post(alice, 'first'));
+    const recipients = bob.session.view().members.map((m) => m.keys);
+    const far = await sealMessage(room.keys, alice.identity, { msgId: 'farfarfarfarfarfarfar', seq: 5000, ts: tick(), body: 'much later' }, recipients);
+    expect(await bob.session.receive(frameOf(far))).toEqual([{ ok: true }]);
+    expect(noticesOf(bob).at(-1)).toBe('4998 messages from Alice were not delivered to you.');
+    expect(messagesOf(bob).at(-1)).toBe('Alice: much later');
+  });
+});
+
 describe('joining and leaving', () => {
+  it('refuses a replayed hello of a member who left', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice, bob] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
+    await alice.session.receive(JSON.stringify({ t: 'leave', fp: bob.identity.fp }));
+    const [verdict] = await alice.session.receive(JSON.stringify({ t: 'join', hello: bob.hello }));
+    expect(verdict).toMatchObject({ ok: false, reason: 'stale-hello' });
+    expect(alice.session.view().members.map((m) => m.name)).toEqual(['Alice']);
+    expect(noticesOf(alice).at(-1)).toBe('An old join announcement of Bob, who has left, was replayed and blocked.');
+  });
+
+  it('refuses a second welcome, which would add members without a notice', async () => {
+    const room = await makeRoom(['Alice']);
+    const alice = room.members[0] as TestRoom['members'][0];
+    const dave = await makeMember(room.keys, 'Dave');
+    const [verdict] = await alice.session.receive(JSON.stringify({ t: 'welcome', members: [dave.hello] }));
+    expect(verdict).toMatchObject({ ok: false, reason: 'malformed', detail: 'second welcome' });
+    expect(alice.session.view().members.map((m) => m.name)).toEqual(['Alice']);
+  });
+
+  it('tells a newcomer, without alarm, that a message sealed just before it joined was not for it', async () => {
+    const room = await makeRoom(['Alice']);
+    const alice = room.members[0] as TestRoom['members'][0];
+    const frame = await post(alice, 'sealed before Dave');
+    const dave = await makeMember(room.keys, 'Dave');
+    await dave.session.receive(JSON.stringify({ t: 'welcome', members: [alice.hello] }));
+    const [verdict] = await dave.session.receive(frame);
+    expect(verdict).toMatchObject({ ok: false, reason: 'excluded' });
+    expect(dave.session.view().timeline.at(-1)).toMatchObject({ kind: 'notice', tone: 'info', text: 'Alice sent a message just before you joined; it was not encrypted for you.' });
+  });
+
   it('adds a member on a valid join and removes them on leave', async () => {
     const room = await makeRoom(['Alice']);
     const alice = room.members[0] as TestRoom['members'][0];

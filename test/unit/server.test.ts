@@ -65,7 +65,7 @@ describe('relaying a room', () => {
     await expect.poll(async () => (await fetch(`${server.origin}/logs/${roomId}`)).status).toBe(404);
   });
 
-  it('delivers a message only to the recipients it names', async () => {
+  it('relays every message to every member, so one left out of it is told', async () => {
     const secret = randomBytes(32);
     const keys = await deriveRoomKeys(secret);
     const alice = await joinRoom(server.origin, secret, 'A');
@@ -76,10 +76,21 @@ describe('relaying a room', () => {
     const env = await sealMessage(keys, alice.identity, { msgId: 'onlyForAandBxxxxxxxxx', seq: 1, ts: Date.now(), body: 'just us' }, toAliceAndBob);
     alice.socket.send(JSON.stringify({ t: 'msg', env }));
     await bob.until(() => bob.messages().includes('A: just us'));
-    await carol.session.post('sync');
-    await alice.until(() => alice.messages().includes('C: sync'));
-    expect(carol.socket.frames.filter((f) => f.includes('onlyForAandB'))).toEqual([]);
+    await carol.until(() => carol.session.view().timeline.some((e) => e.kind === 'notice' && e.text.startsWith('A sent a message')));
+    expect(carol.messages()).not.toContain('A: just us');
     for (const m of [alice, bob, carol]) await m.socket.close();
+  });
+
+  it('refuses an identity that already left the room', async () => {
+    const secret = randomBytes(32);
+    const alice = await joinRoom(server.origin, secret, 'A');
+    const bob = await joinRoom(server.origin, secret, 'B');
+    await alice.until(() => alice.session.view().members.length === 2);
+    await bob.socket.close();
+    await alice.until(() => alice.session.view().members.length === 1);
+    const ghost = await joinRoom(server.origin, secret, 'B', bob.identity);
+    expect(await ghost.socket.closed).toEqual({ code: 1008, reason: 'this identity has left the room; rejoin with new keys' });
+    await alice.socket.close();
   });
 });
 
@@ -163,6 +174,30 @@ describe('admission', () => {
       for (const m of members) await m.socket.close();
     } finally {
       await small.stop();
+    }
+  });
+
+  it('closes a socket that never says hello', async () => {
+    const quick = await startServer({ HELLO_TIMEOUT_S: '1' });
+    try {
+      const idle = await TestSocket.open(`${quick.origin.replace('http', 'ws')}/ws/${(await deriveRoomKeys(randomBytes(32))).roomId}`);
+      expect(await idle.closed).toEqual({ code: 1008, reason: 'no hello in time' });
+    } finally {
+      await quick.stop();
+    }
+  });
+
+  it('refuses connections past the per-address cap with 429', async () => {
+    const capped = await startServer({ MAX_CONNS_PER_IP: '2' });
+    try {
+      const url = `${capped.origin.replace('http', 'ws')}/ws/${(await deriveRoomKeys(randomBytes(32))).roomId}`;
+      const open = [await TestSocket.open(url), await TestSocket.open(url)];
+      await expect(TestSocket.open(url)).rejects.toThrow('HTTP 429');
+      await open[0]?.close();
+      const again = await TestSocket.open(url);
+      for (const s of [open[1], again]) await s?.close();
+    } finally {
+      await capped.stop();
     }
   });
 
