@@ -279,11 +279,17 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   if (frame instanceof Error) return refuse(ws, CLOSE.POLICY, frame.message);
   if (frame.t === 'hello') return onHello(ws, conn, room, frame.hello);
   if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello');
-  if (frame.env.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'envelope is for another room');
-  if (frame.env.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity");
+  const claim = frame.t === 'msg' ? frame.env : frame.rc;
+  if (claim.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'frame is for another room');
+  if (claim.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity");
   // Relay the client's bytes as they are: re-serialising would cost CPU and
-  // could only change what the signature covers. Every member gets it, so a
-  // member whom the sender left out can see that it was left out (check 8).
+  // could only change what the signature covers.
+  if (frame.t === 'roster') {
+    // Roster statements are periodic bookkeeping, not conversation: relayed, not logged.
+    broadcast(room, ws, text);
+    return;
+  }
+  // Every member gets a message, so one whom the sender left out sees that (check 8).
   broadcast(room, null, text);
   appendLog(room, { at: Date.now(), type: 'msg', sender: conn.fp, size: text.length, frame: text });
 }

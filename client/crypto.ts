@@ -21,11 +21,13 @@ import {
   fromB64u,
   helloMacBytes,
   helloSignedBytes,
+  rosterConfirmSignedBytes,
   rosterInput,
   toB64u,
   wrapLabel,
   type Envelope,
   type Hello,
+  type RosterConfirm,
 } from './protocol';
 
 const subtle = globalThis.crypto.subtle;
@@ -360,11 +362,11 @@ export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope): 
 // ---------------------------------------------------------------------------
 
 /**
- * 60 bits → 30 digits: SHA-512 iterated over version ‖ key ‖ id ‖ key, then
- * six 5-byte big-endian chunks, each mod 100000. Same input, same code, in
- * every tab and in libsignal.
+ * SHA-512 iterated over version ‖ key ‖ id ‖ key, as libsignal's
+ * `get_fingerprint`: the first round hashes all four, each later round the
+ * previous hash ‖ key.
  */
-export async function displayableFingerprint(key: Uint8Array, id: Uint8Array, iterations = SAFETY_CODE_ITERATIONS): Promise<string> {
+export async function fingerprintHash(key: Uint8Array, id: Uint8Array, iterations = SAFETY_CODE_ITERATIONS): Promise<Uint8Array<ArrayBuffer>> {
   const version = new Uint8Array(2);
   const first = new Uint8Array(2 + key.length + id.length + key.length);
   first.set(version);
@@ -378,6 +380,11 @@ export async function displayableFingerprint(key: Uint8Array, id: Uint8Array, it
     next.set(hash);
     hash = bytesOf(await subtle.digest('SHA-512', next));
   }
+  return hash;
+}
+
+/** libsignal's displayable form: six 5-byte big-endian chunks, each mod 100000, as 30 digits. */
+export function digitsOf(hash: Uint8Array): string {
   let code = '';
   for (let c = 0; c < 6; c++) {
     // 5 bytes exceed 32 bits, so use arithmetic, not bitwise shifts.
@@ -388,12 +395,40 @@ export async function displayableFingerprint(key: Uint8Array, id: Uint8Array, it
   return code;
 }
 
+/** One party's half of libsignal's displayable fingerprint. */
+export async function displayableFingerprint(key: Uint8Array, id: Uint8Array, iterations = SAFETY_CODE_ITERATIONS): Promise<string> {
+  return digitsOf(await fingerprintHash(key, id, iterations));
+}
+
+export interface SafetyCode {
+  /** 30 digits, libsignal's algorithm. */
+  digits: string;
+  /** The full iterated hash, for compact forms derived from the same fingerprint. */
+  hash: Uint8Array;
+}
+
 /** A member's safety code: key = encSPKI ‖ sigSPKI, id = the room id. */
-export async function safetyCode(roomId: string, encSpki: string, sigSpki: string): Promise<string> {
+export async function safetyCode(roomId: string, encSpki: string, sigSpki: string): Promise<SafetyCode> {
   const e = b64(encSpki);
   const s = b64(sigSpki);
   const key = new Uint8Array(e.length + s.length);
   key.set(e);
   key.set(s, e.length);
-  return displayableFingerprint(key, b64(roomId));
+  const hash = await fingerprintHash(key, b64(roomId));
+  return { digits: digitsOf(hash), hash };
+}
+
+// ---------------------------------------------------------------------------
+// Roster confirmations
+// ---------------------------------------------------------------------------
+
+/** Signs "this is the roster I see": my fingerprint, a counter, and the sorted member list. */
+export async function signRosterConfirm(keys: RoomKeys, id: Identity, n: number, fps: readonly string[]): Promise<RosterConfirm> {
+  const unsigned = { v: PROTOCOL_VERSION, room: keys.roomId, sender: id.fp, n, members: [...fps].sort() };
+  const sig = toB64u(bytesOf(await subtle.sign(ECDSA_SIGN, id.sigPriv, rosterConfirmSignedBytes(unsigned))));
+  return { ...unsigned, sig };
+}
+
+export async function verifyRosterConfirm(rc: RosterConfirm, sigPub: CryptoKey): Promise<boolean> {
+  return subtle.verify(ECDSA_SIGN, sigPub, b64(rc.sig), rosterConfirmSignedBytes(rc));
 }

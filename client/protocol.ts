@@ -177,13 +177,29 @@ export interface Envelope {
   sig: string;
 }
 
-export type ClientFrame = { t: 'hello'; hello: Hello } | { t: 'msg'; env: Envelope };
+/**
+ * A member's signed statement of the roster it sees (sorted fingerprints).
+ * Sent on every roster change and periodically, so a relay that shows
+ * different members different rosters is exposed (issue #3).
+ */
+export interface RosterConfirm {
+  v: number;
+  room: string;
+  sender: string;
+  /** Counts up per sender: an older statement can't be replayed over a newer one. */
+  n: number;
+  members: string[];
+  sig: string;
+}
+
+export type ClientFrame = { t: 'hello'; hello: Hello } | { t: 'msg'; env: Envelope } | { t: 'roster'; rc: RosterConfirm };
 
 export type ServerFrame =
   | { t: 'welcome'; members: Hello[] }
   | { t: 'join'; hello: Hello }
   | { t: 'leave'; fp: string }
-  | { t: 'msg'; env: Envelope };
+  | { t: 'msg'; env: Envelope }
+  | { t: 'roster'; rc: RosterConfirm };
 
 export const helloSignedBytes = (h: Omit<Hello, 'sig' | 'mac'>): Uint8Array<ArrayBuffer> =>
   enc('v1/hello', h.v, h.roomId, h.encSpki, h.sigSpki, h.nameCt);
@@ -196,6 +212,9 @@ export const envelopeHeader = (e: Omit<Envelope, 'iv' | 'ct' | 'wraps' | 'sig'>)
 
 export const envelopeSignedBytes = (e: Omit<Envelope, 'sig'>): Uint8Array<ArrayBuffer> =>
   enc('v1/msg', envelopeHeader(e), e.iv, e.ct, ...e.recipients.map((fp) => e.wraps[fp] ?? ''));
+
+export const rosterConfirmSignedBytes = (c: Omit<RosterConfirm, 'sig'>): Uint8Array<ArrayBuffer> =>
+  enc('v1/roster-confirm', c.v, c.room, c.sender, c.n, c.members.length, ...c.members);
 
 export const wrapLabel = (room: string, msgId: string, fp: string): Uint8Array<ArrayBuffer> => enc('v1/wrap', room, msgId, fp);
 
@@ -322,13 +341,30 @@ export function parseEnvelope(raw: unknown, path = 'env'): Envelope | Error {
   return env;
 }
 
+const checkRosterConfirm = object({
+  v: version,
+  room: b64(ROOM_ID_BYTES),
+  sender: fp,
+  n: integer(1, Number.MAX_SAFE_INTEGER),
+  members: recipients,
+  sig: b64(SIG_BYTES),
+});
+
+export function parseRosterConfirm(raw: unknown, path = 'rc'): RosterConfirm | Error {
+  const rc = checkRosterConfirm(raw, path);
+  if (rc instanceof Error) return rc;
+  return rc.members.includes(rc.sender) ? rc : new Error(`${path}.members: must include the sender`);
+}
+
 const checkClientHello = object({ t: literal('hello'), hello: parseHello });
 const checkClientMsg = object({ t: literal('msg'), env: parseEnvelope });
+const checkClientRoster = object({ t: literal('roster'), rc: parseRosterConfirm });
 
 export function parseClientFrame(raw: unknown): ClientFrame | Error {
   if (!isPlainObject(raw)) return new Error('frame: expected an object');
   if (raw.t === 'hello') return checkClientHello(raw, 'frame');
   if (raw.t === 'msg') return checkClientMsg(raw, 'frame');
+  if (raw.t === 'roster') return checkClientRoster(raw, 'frame');
   return new Error('frame.t: unknown frame type');
 }
 
@@ -348,12 +384,13 @@ const serverChecks = {
   join: object({ t: literal('join'), hello: parseHello }),
   leave: object({ t: literal('leave'), fp }),
   msg: checkClientMsg,
+  roster: checkClientRoster,
 } as const;
 
 export function parseServerFrame(raw: unknown): ServerFrame | Error {
   if (!isPlainObject(raw)) return new Error('frame: expected an object');
   const t = raw.t;
-  if (t !== 'welcome' && t !== 'join' && t !== 'leave' && t !== 'msg') return new Error('frame.t: unknown frame type');
+  if (t !== 'welcome' && t !== 'join' && t !== 'leave' && t !== 'msg' && t !== 'roster') return new Error('frame.t: unknown frame type');
   return serverChecks[t](raw, 'frame') as ServerFrame | Error;
 }
 

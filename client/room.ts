@@ -4,11 +4,7 @@
  * out through `send`, so the whole receive path runs in Node tests.
  */
 import { nanoid } from 'nanoid';
-import {
-  decodeServerFrame,
-  type Envelope,
-  type Hello,
-} from './protocol';
+import { decodeServerFrame, type Envelope, type Hello, type RosterConfirm } from './protocol';
 import {
   openHello,
   openMessage,
@@ -16,11 +12,17 @@ import {
   rosterHash,
   safetyCode,
   sealMessage,
+  signRosterConfirm,
   verifyEnvelope,
+  verifyRosterConfirm,
   type Identity,
   type PeerKeys,
   type RoomKeys,
 } from './crypto';
+import { Roster, type Agreement, type Member } from './roster';
+import { emojiCode } from './verify';
+
+export type { Member } from './roster';
 
 /** How far behind a sender's highest seq a late message may still be placed (older: refused, replay state is gone). */
 export const SEQ_WINDOW = 1024;
@@ -29,18 +31,9 @@ export const ROSTER_MISMATCH_GRACE_MS = 5_000;
 export const MAX_TIMELINE_ENTRIES = 1_000;
 const MAX_SEEN_MSG_IDS = 10_000;
 
-export interface Member {
-  fp: string;
-  name: string;
-  keys: PeerKeys;
-  /** Safety code, 30 digits; null while it is being computed. */
-  code: string | null;
-  isSelf: boolean;
-}
-
 export type TimelineEntry =
   | { kind: 'message'; key: string; senderFp: string; senderName: string; body: string; ts: number; isOwn: boolean; isPending: boolean }
-  | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number };
+  | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number; verifyFp?: string };
 
 /** Why a frame was refused. Each maps to a counter and to words a person understands. */
 export type RejectReason =
@@ -104,6 +97,16 @@ export interface RoomView {
   members: Member[];
   timeline: TimelineEntry[];
   blocked: BlockedCounts;
+  /** Does every member see the member list I see? */
+  agreement: Agreement;
+  isAllVerified: boolean;
+}
+
+/** Who sent a message, as the receive path refers to them. */
+interface SenderRef {
+  fp: string;
+  label: string;
+  isSelf: boolean;
 }
 
 interface SenderState {
@@ -117,15 +120,16 @@ export interface RoomSessionOptions {
 }
 
 export class RoomSession {
-  private readonly members = new Map<string, Member>();
+  private readonly roster: Roster;
   private timeline: TimelineEntry[] = [];
   private readonly blocked: BlockedCounts = { forged: 0, tampered: 0, replayed: 0, gaps: 0, excluded: 0 };
   private readonly senders = new Map<string, SenderState>();
   private readonly seenMsgIds = new Set<string>();
   private readonly rosterMismatch = new Map<string, { since: number; reported: boolean }>();
-  /** Identities that left: a tab's keys are used for one visit, so they never come back. */
-  private readonly departed = new Set<string>();
   private hasWelcome = false;
+  private isAnnounced = false;
+  private isRosterDirty = false;
+  private statementCount = 0;
   private joinedAt = 0;
   private myRosterHash = '';
   private nextSeq = 1;
@@ -143,6 +147,7 @@ export class RoomSession {
   ) {
     this.now = options.now ?? Date.now;
     this.onChange = options.onChange ?? (() => {});
+    this.roster = new Roster(this.now);
   }
 
   /** Puts this tab in its own roster and announces it. */
@@ -150,45 +155,72 @@ export class RoomSession {
     const hello = await makeHello(this.keys, this.identity, this.name);
     const self = await openHello(this.keys, hello);
     if (self instanceof Error) throw self;
-    await this.addMember({ ...self, isSelf: true });
+    await this.addMember(self, self.name, true);
     this.joinedAt = this.now();
     this.send(JSON.stringify({ t: 'hello', hello }));
+    this.isAnnounced = true;
+    await this.flushRosterStatement();
+  }
+
+  /** Signs and sends the roster this tab sees. Called on every change and periodically. */
+  confirmRoster(): Promise<void> {
+    this.isRosterDirty = true;
+    return this.enqueue(() => this.flushRosterStatement());
+  }
+
+  /** "I compared this code" (or taking that back), for this tab only. */
+  setVerified(fp: string, isVerified: boolean): void {
+    this.roster.setVerified(fp, isVerified);
+    this.changed();
   }
 
   /** Handles one frame from the relay. Frames are processed strictly in arrival order. */
   receive(text: string): Promise<Verdict[]> {
-    const done = this.queue.then(() => this.process(text));
+    return this.enqueue(async () => {
+      const verdicts = await this.process(text);
+      await this.flushRosterStatement();
+      return verdicts;
+    });
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const done = this.queue.then(task);
     this.queue = done.catch(() => undefined);
     return done;
   }
 
   /** Encrypts `body` for everyone in the roster and hands it to the relay. */
   post(body: string): Promise<void> {
-    const done = this.queue.then(async () => {
+    return this.enqueue(async () => {
       const msgId = nanoid();
       const ts = this.now();
-      const recipients = [...this.members.values()].map((m) => m.keys);
+      const recipients = this.roster.allKeys();
       const env = await sealMessage(this.keys, this.identity, { msgId, seq: this.nextSeq, ts, body }, recipients);
       this.nextSeq += 1;
       this.push({ kind: 'message', key: msgId, senderFp: this.identity.fp, senderName: this.name, body, ts, isOwn: true, isPending: true });
       this.send(JSON.stringify({ t: 'msg', env }));
     });
-    this.queue = done.catch(() => undefined);
-    return done;
   }
 
   view(): RoomView {
     this.snapshot ??= {
-      members: [...this.members.values()],
+      members: this.roster.members(),
       timeline: this.timeline,
       blocked: { ...this.blocked },
+      agreement: this.roster.agreement(),
+      isAllVerified: this.roster.isAllVerified(),
     };
     return this.snapshot;
   }
 
+  /** Forgets the cached view, so time-based states (grace periods) are re-evaluated. */
+  refresh(): void {
+    this.changed();
+  }
+
   /** Shows a local notice (connection state and the like). */
-  notice(text: string, tone: 'info' | 'warning' = 'info'): void {
-    this.push({ kind: 'notice', key: nanoid(), text, tone, ts: this.now() });
+  notice(text: string, tone: 'info' | 'warning' = 'info', verifyFp?: string): void {
+    this.push({ kind: 'notice', key: nanoid(), text, tone, ts: this.now(), ...(verifyFp === undefined ? {} : { verifyFp }) });
   }
 
   // -------------------------------------------------------------------------
@@ -208,49 +240,79 @@ export class RoomSession {
       case 'join':
         return [await this.admit(frame.hello, true)];
       case 'leave':
-        this.removeMember(frame.fp);
+        await this.removeMember(frame.fp);
         return [{ ok: true }];
       case 'msg':
         return [await this.accept(frame.env)];
+      case 'roster':
+        return [await this.acceptStatement(frame.rc)];
     }
   }
 
   private async admit(hello: Hello, isNew: boolean): Promise<Verdict> {
     const peer = await openHello(this.keys, hello);
     if (peer instanceof Error) return this.reject('bad-hello', peer.message, '');
-    if (this.departed.has(peer.fp)) return this.reject('stale-hello', 'identity already left', peer.name);
-    if (this.members.has(peer.fp)) return { ok: true };
-    await this.addMember({ ...peer, isSelf: false });
-    if (isNew) this.notice(`${peer.name} joined.`);
+    if (this.roster.isDeparted(peer.fp)) return this.reject('stale-hello', 'identity already left', peer.name);
+    if (this.roster.has(peer.fp)) return { ok: true };
+    const { name, ...keys } = peer;
+    const outcome = await this.addMember(keys, name, false);
+    const label = this.labelOf(peer.fp, name);
+    if (outcome === 'rejoined-new-key') this.notice(`${label} rejoined with a new key — verify again.`, 'warning', peer.fp);
+    else if (isNew) this.notice(`${label} joined. Compare safety codes to know it is really them.`, 'info', peer.fp);
     return { ok: true };
   }
 
-  private async addMember(peer: PeerKeys & { name: string; isSelf: boolean }): Promise<void> {
-    const { name, isSelf, ...keys } = peer;
-    const member: Member = { fp: keys.fp, name, keys, code: null, isSelf };
-    this.members.set(member.fp, member);
+  private async addMember(keys: PeerKeys, name: string, isSelf: boolean) {
+    const outcome = this.roster.add(keys, name, isSelf);
     await this.rosterChanged();
-    // The code takes thousands of hashes: fill it in later, never block the roster on it.
+    // The code takes thousands of hashes (WebCrypto runs them off the UI
+    // thread): fill it in later, never hold up the roster for it.
     void safetyCode(this.keys.roomId, keys.encSpki, keys.sigSpki).then((code) => {
-      if (this.members.get(member.fp) !== member) return;
-      this.members.set(member.fp, { ...member, code });
+      this.roster.setCode(keys.fp, { digits: code.digits, emoji: emojiCode(code.hash) });
       this.changed();
     });
+    return outcome;
   }
 
-  private removeMember(fp: string): void {
-    const member = this.members.get(fp);
-    if (member === undefined || member.isSelf) return;
-    this.members.delete(fp);
-    this.departed.add(fp);
+  private async removeMember(fp: string): Promise<void> {
+    const label = this.labelOf(fp, '');
+    const gone = this.roster.remove(fp);
+    if (gone === null) return;
     this.rosterMismatch.delete(fp);
-    this.notice(`${member.name} left.`);
-    void this.rosterChanged();
+    this.notice(`${label} left.`);
+    if (gone.successor !== null) {
+      this.notice(`${this.labelOf(gone.successor, gone.removed.name)} rejoined with a new key — verify again.`, 'warning', gone.successor);
+    }
+    await this.rosterChanged();
   }
 
   private async rosterChanged(): Promise<void> {
-    this.myRosterHash = await rosterHash([...this.members.keys()]);
+    this.myRosterHash = await rosterHash(this.roster.fps());
+    this.isRosterDirty = true;
     this.changed();
+  }
+
+  private async flushRosterStatement(): Promise<void> {
+    if (!this.isAnnounced || !this.isRosterDirty) return;
+    this.isRosterDirty = false;
+    this.statementCount += 1;
+    const rc = await signRosterConfirm(this.keys, this.identity, this.statementCount, this.roster.fps());
+    this.send(JSON.stringify({ t: 'roster', rc }));
+  }
+
+  private async acceptStatement(rc: RosterConfirm): Promise<Verdict> {
+    if (rc.room !== this.keys.roomId) return this.reject('wrong-room', 'statement room differs', '');
+    const keys = this.roster.keysOf(rc.sender);
+    if (keys === undefined) return this.reject('unknown-sender', 'statement from outside the roster', '');
+    const label = this.labelOf(rc.sender, '');
+    if (!(await verifyRosterConfirm(rc, keys.sigPub))) return this.reject('bad-signature', 'roster statement signature invalid', label);
+    if (this.roster.acceptStatement(rc.sender, rc.n, rc.members) === 'replay') return this.reject('replay', 'old roster statement', label);
+    this.changed();
+    return { ok: true };
+  }
+
+  private labelOf(fp: string, fallback: string): string {
+    return this.roster.labelOf(fp) ?? fallback;
   }
 
   /** Receiver checks 2–11 in DESIGN.md order (1, the schema, was parseServerFrame). */
@@ -258,21 +320,22 @@ export class RoomSession {
     // 2. room
     if (env.room !== this.keys.roomId) return this.reject('wrong-room', 'envelope room differs', '');
     // 3. sender is a member whose hello checked out
-    const sender = this.members.get(env.sender);
-    if (sender === undefined) return this.reject('unknown-sender', 'sender not in roster', '');
+    const keys = this.roster.keysOf(env.sender);
+    if (keys === undefined) return this.reject('unknown-sender', 'sender not in roster', '');
+    const sender = { fp: env.sender, label: this.labelOf(env.sender, ''), isSelf: env.sender === this.identity.fp };
     // 4. recipients (sorted/unique/wraps were checked by the parser); rosterHash recomputes
     if ((await rosterHash(env.recipients)) !== env.rosterHash) {
-      return this.reject('bad-recipients', 'rosterHash does not match recipients', sender.name);
+      return this.reject('bad-recipients', 'rosterHash does not match recipients', sender.label);
     }
     // 5. signature by the sender's own key over everything
-    if (!(await verifyEnvelope(env, sender.keys.sigPub))) return this.reject('bad-signature', 'signature invalid', sender.name);
+    if (!(await verifyEnvelope(env, keys.sigPub))) return this.reject('bad-signature', 'signature invalid', sender.label);
     // 6. replay
     const state = this.senders.get(env.sender);
-    if (this.seenMsgIds.has(env.msgId) || state?.seen.has(env.seq)) return this.reject('replay', 'seen before', sender.name);
+    if (this.seenMsgIds.has(env.msgId) || state?.seen.has(env.seq)) return this.reject('replay', 'seen before', sender.label);
     // 7. window: only the past is bounded. seq is signed, so a jump ahead is the
     // sender's own count and is reported as a gap, never a lock-out.
     if (state !== undefined && env.seq < state.maxSeq - SEQ_WINDOW) {
-      return this.reject('out-of-window', `seq ${env.seq} vs ${state.maxSeq}`, sender.name);
+      return this.reject('out-of-window', `seq ${env.seq} vs ${state.maxSeq}`, sender.label);
     }
     const gap = state !== undefined && env.seq > state.maxSeq + 1 ? env.seq - state.maxSeq - 1 : 0;
     const isLate = state !== undefined && env.seq < state.maxSeq;
@@ -281,25 +344,25 @@ export class RoomSession {
     if (gap > 0) {
       this.blocked.gaps += gap;
       const what = gap === 1 ? '1 message' : `${gap} messages`;
-      this.notice(`${what} from ${sender.name} ${gap === 1 ? 'was' : 'were'} not delivered to you.`, 'warning');
+      this.notice(`${what} from ${sender.label} ${gap === 1 ? 'was' : 'were'} not delivered to you.`, 'warning');
     }
     if (isLate) {
       this.blocked.gaps = Math.max(0, this.blocked.gaps - 1);
-      this.notice(`The next message from ${sender.name} arrived late, out of order.`, 'warning');
+      this.notice(`The next message from ${sender.label} arrived late, out of order.`, 'warning');
     }
     // 8. am I a recipient? Just after my own join, a sender may not have seen my hello yet.
     if (!env.recipients.includes(this.identity.fp)) {
       if (this.now() - this.joinedAt < ROSTER_MISMATCH_GRACE_MS) {
-        this.notice(`${sender.name} sent a message just before you joined; it was not encrypted for you.`);
+        this.notice(`${sender.label} sent a message just before you joined; it was not encrypted for you.`);
         return { ok: false, reason: 'excluded', detail: 'sent before my join reached the sender' };
       }
-      return this.reject('excluded', 'not a recipient', sender.name);
+      return this.reject('excluded', 'not a recipient', sender.label);
     }
     // 9. unwrap, decrypt, and the inner header must repeat the outer one
     const inner = await openMessage(this.keys, this.identity, env);
-    if (inner instanceof Error) return this.reject('undecryptable', inner.message, sender.name);
+    if (inner instanceof Error) return this.reject('undecryptable', inner.message, sender.label);
     if (inner.sender !== env.sender || inner.room !== env.room || inner.seq !== env.seq) {
-      return this.reject('inner-mismatch', 'inner header differs', sender.name);
+      return this.reject('inner-mismatch', 'inner header differs', sender.label);
     }
     this.showMessage(env, sender, inner.body);
     // 11. does the sender see the roster I see?
@@ -320,13 +383,13 @@ export class RoomSession {
     }
   }
 
-  private showMessage(env: Envelope, sender: Member, body: string): void {
+  private showMessage(env: Envelope, sender: SenderRef, body: string): void {
     const isOwn = sender.isSelf;
     if (isOwn) this.timeline = this.timeline.filter((e) => e.key !== env.msgId);
-    this.push({ kind: 'message', key: env.msgId, senderFp: sender.fp, senderName: sender.name, body, ts: env.ts, isOwn, isPending: false });
+    this.push({ kind: 'message', key: env.msgId, senderFp: sender.fp, senderName: sender.label, body, ts: env.ts, isOwn, isPending: false });
   }
 
-  private compareRoster(env: Envelope, sender: Member): void {
+  private compareRoster(env: Envelope, sender: SenderRef): void {
     if (env.rosterHash === this.myRosterHash) {
       this.rosterMismatch.delete(sender.fp);
       return;
@@ -336,7 +399,7 @@ export class RoomSession {
     this.rosterMismatch.set(sender.fp, m);
     if (!m.reported && now - m.since >= ROSTER_MISMATCH_GRACE_MS) {
       m.reported = true;
-      this.notice(`${sender.name} sees a different member list.`, 'warning');
+      this.notice(`${sender.label} sees a different member list.`, 'warning');
     }
   }
 

@@ -45,7 +45,13 @@ export interface RoomHandle {
   join: (name: string) => void;
   leave: () => void;
   send: (body: string) => Promise<void>;
+  setVerified: (fp: string, isVerified: boolean) => void;
 }
+
+/** Grace periods are judged against the clock, so the view is re-read this often. */
+const REFRESH_MS = 1_000;
+/** Besides every roster change, each tab restates its roster this often. */
+const ROSTER_STATEMENT_MS = 10_000;
 
 export function useRoom(secret: Uint8Array): RoomHandle {
   const [phase, setPhase] = useState<Phase>({ kind: 'ready' });
@@ -94,5 +100,18 @@ export function useRoom(secret: Uint8Array): RoomHandle {
     await session.current?.post(body);
   }, []);
 
-  return { phase, view: session.current?.view() ?? null, roomId, join, leave, send };
+  const setVerified = useCallback((fp: string, isVerified: boolean) => session.current?.setVerified(fp, isVerified), []);
+
+  useEffect(() => {
+    if (phase.kind !== 'joined') return;
+    let ticks = 0;
+    const timer = setInterval(() => {
+      ticks += 1;
+      session.current?.refresh();
+      if (ticks % (ROSTER_STATEMENT_MS / REFRESH_MS) === 0) void session.current?.confirmRoster();
+    }, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [phase.kind]);
+
+  return { phase, view: session.current?.view() ?? null, roomId, join, leave, send, setVerified };
 }

@@ -6,6 +6,7 @@ import { Timeline } from './Timeline';
 import { Composer } from './Composer';
 import { ServerView } from './ServerView';
 import { CopyLink } from './CopyLink';
+import { RoomStatus } from './RoomStatus';
 
 export function App() {
   return hasWebCrypto() ? <Linked /> : <InsecureContext />;
@@ -58,15 +59,18 @@ function Room({ link }: { link: Link }) {
     <div class="room">
       <header class="bar">
         <h1>Hush</h1>
-        <p class="status">
-          End-to-end encrypted · {view.members.length} {view.members.length === 1 ? 'member' : 'members'}
-        </p>
+        <RoomStatus
+          count={view.members.length}
+          agreement={view.agreement}
+          verifiedCount={view.members.filter((m) => !m.isSelf && m.trust === 'verified').length}
+          isAllVerified={view.isAllVerified}
+        />
         <CopyLink url={link.url} />
         <button type="button" onClick={room.leave}>Leave</button>
       </header>
-      <Roster members={view.members} />
+      <Roster members={view.members} onVerify={room.setVerified} />
       <section class="chat">
-        <Timeline entries={view.timeline} />
+        <Timeline entries={view.timeline} labels={new Map(view.members.map((m) => [m.fp, m.label]))} />
         <Composer onSend={room.send} />
       </section>
       {room.roomId !== null && <ServerView roomId={room.roomId} version={view.timeline.length} />}

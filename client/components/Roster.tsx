@@ -1,24 +1,70 @@
-import type { Member } from '../room';
+import { useState } from 'preact/hooks';
+import type { Member } from '../roster';
+import { groupDigits } from '../verify';
+import { QrCode } from './QrCode';
 
-/** 30 digits as six groups of five, as Signal shows them. */
-export const groupCode = (code: string): string => code.match(/.{1,5}/g)?.join(' ') ?? code;
+const TRUST_TEXT = {
+  unverified: 'Not verified',
+  verified: '✓ Verified by you',
+  changed: '⚠ New key — verify again',
+} as const;
 
-export function Roster({ members }: { members: Member[] }) {
+export const memberElementId = (fp: string): string => `member-${fp}`;
+
+export function Roster({ members, onVerify }: { members: Member[]; onVerify: (fp: string, isVerified: boolean) => void }) {
   return (
     <aside class="roster">
       <h2 id="participants-title">Participants</h2>
       <ul aria-label="Participants">
-        {members.map((m) => (
-          <li key={m.fp} data-fp={m.fp}>
-            <span class="who">
-              <span class="name">{m.name}</span>
-              {m.isSelf && <span class="you"> (you)</span>}
-            </span>
-            <span class="code" aria-label={`Safety code of ${m.name}`}>{m.code === null ? 'computing safety code…' : groupCode(m.code)}</span>
-            <span class="state">{m.isSelf ? 'This tab' : 'Not verified'}</span>
-          </li>
-        ))}
+        {members.map((m) => <Entry key={m.fp} member={m} onVerify={onVerify} />)}
       </ul>
     </aside>
+  );
+}
+
+function Entry({ member: m, onVerify }: { member: Member; onVerify: (fp: string, isVerified: boolean) => void }) {
+  const [isQrOpen, setQrOpen] = useState(false);
+  const [copied, setCopied] = useState(false);
+  const digits = m.code === null ? null : groupDigits(m.code.digits);
+  return (
+    <li id={memberElementId(m.fp)} tabIndex={-1} data-fp={m.fp} data-trust={m.isSelf ? 'self' : m.trust} class={`member ${m.trust}`}>
+      <span class="who">
+        <span class="name">{m.label}</span>
+        {m.isSelf && <span class="you"> (you)</span>}
+      </span>
+      {m.code === null ? (
+        <span class="code pending">computing safety code…</span>
+      ) : (
+        <>
+          <span class="code" aria-label={`Safety code of ${m.label}`}>{digits}</span>
+          <span class="emoji" aria-label={`Emoji code: ${m.code.emoji.map((e) => e.name).join(', ')}`} title={m.code.emoji.map((e) => e.name).join(' · ')}>
+            {m.code.emoji.map((e) => e.symbol).join(' ')}
+          </span>
+        </>
+      )}
+      {m.isSelf ? (
+        <span class="actions">
+          <span class="state">Your code: read it aloud to the others</span>
+          {digits !== null && (
+            <>
+              <button type="button" class="small" onClick={() => navigator.clipboard.writeText(digits).then(() => setCopied(true), () => setCopied(false))}>
+                {copied ? 'Copied' : 'Copy my code'}
+              </button>
+              <button type="button" class="small" aria-expanded={isQrOpen} onClick={() => setQrOpen(!isQrOpen)}>QR</button>
+            </>
+          )}
+          {isQrOpen && digits !== null && <QrCode text={digits} label="QR code of your safety code" />}
+        </span>
+      ) : (
+        <span class="actions">
+          <span class="state">{TRUST_TEXT[m.trust]}</span>
+          {m.code !== null && (m.trust === 'verified' ? (
+            <button type="button" class="small quiet" onClick={() => onVerify(m.fp, false)}>Unmark</button>
+          ) : (
+            <button type="button" class="small" onClick={() => onVerify(m.fp, true)} aria-label={`I compared the code of ${m.label}`}>I compared this code</button>
+          ))}
+        </span>
+      )}
+    </li>
   );
 }

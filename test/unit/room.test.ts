@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, importPeerKeys, sealMessage } from '../../client/crypto';
 import { fromB64u, toB64u, type Envelope } from '../../client/protocol';
 import { ROSTER_MISMATCH_GRACE_MS } from '../../client/room';
+import { ROSTER_AGREE_GRACE_MS } from '../../client/roster';
 import { advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestRoom } from '../support/members';
 
 /** Flips one bit in the middle of a base64url field, keeping it canonical and the same length. */
@@ -192,6 +193,83 @@ describe('joining and leaving', () => {
     expect(alice.session.view().members.map((m) => m.name)).toEqual(['Alice', 'Dave']);
     await alice.session.receive(JSON.stringify({ t: 'leave', fp: dave.identity.fp }));
     expect(alice.session.view().members.map((m) => m.name)).toEqual(['Alice']);
-    expect(noticesOf(alice)).toEqual(['Dave joined.', 'Dave left.']);
+    expect(noticesOf(alice)).toEqual(['Dave joined. Compare safety codes to know it is really them.', 'Dave left.']);
+  });
+});
+
+describe('verification and key changes', () => {
+  it('binds a verified mark to the key: a rejoin under the same name is “changed”, not verified', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice, bob] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
+    alice.session.setVerified(bob.identity.fp, true);
+    expect(alice.session.view().members.find((m) => m.name === 'Bob')?.trust).toBe('verified');
+    expect(alice.session.view().isAllVerified).toBe(true);
+
+    await alice.session.receive(JSON.stringify({ t: 'leave', fp: bob.identity.fp }));
+    const bob2 = await makeMember(room.keys, 'Bob');
+    await alice.session.receive(JSON.stringify({ t: 'join', hello: bob2.hello }));
+    const again = alice.session.view().members.find((m) => m.name === 'Bob');
+    expect(again?.fp).toBe(bob2.identity.fp);
+    expect(again?.trust).toBe('changed');
+    expect(alice.session.view().isAllVerified).toBe(false);
+    expect(noticesOf(alice).at(-1)).toBe('Bob rejoined with a new key — verify again.');
+  });
+
+  it('notices a key change when the new tab’s join overtakes the old tab’s leave', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice, bob] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
+    const bob2 = await makeMember(room.keys, 'Bob');
+    await alice.session.receive(JSON.stringify({ t: 'join', hello: bob2.hello }));
+    const labels = alice.session.view().members.filter((m) => m.name === 'Bob').map((m) => m.label);
+    expect(labels).toHaveLength(2);
+    for (const l of labels) expect(l).toMatch(/^Bob #(\d{5}|.{5})$/);
+    expect(labels[0]).not.toBe(labels[1]);
+    await alice.session.receive(JSON.stringify({ t: 'leave', fp: bob.identity.fp }));
+    expect(alice.session.view().members.find((m) => m.name === 'Bob')?.trust).toBe('changed');
+    expect(noticesOf(alice).at(-1)).toBe('Bob rejoined with a new key — verify again.');
+  });
+});
+
+describe('one shared roster', () => {
+  const statementOf = (m: TestRoom['members'][0]) => {
+    const frame = [...m.sent].reverse().find((f) => f.includes('"t":"roster"'));
+    if (frame === undefined) throw new Error('no roster statement sent');
+    return frame;
+  };
+
+  it('reports who sees a different list once the difference outlasts the grace period', async () => {
+    const room = await makeRoom(['Alice', 'Bob', 'Carol']);
+    const [alice, bob, carol] = room.members as [TestRoom['members'][0], TestRoom['members'][0], TestRoom['members'][0]];
+    await alice.session.receive(statementOf(bob));
+    await alice.session.receive(statementOf(carol));
+    expect(alice.session.view().agreement).toEqual({ kind: 'same', count: 3 });
+
+    // A relay hides Carol from Bob: Bob's next statement lacks her.
+    await bob.session.receive(JSON.stringify({ t: 'leave', fp: carol.identity.fp }));
+    await alice.session.receive(statementOf(bob));
+    expect(alice.session.view().agreement).toEqual({ kind: 'checking' });
+    advance(ROSTER_AGREE_GRACE_MS);
+    alice.session.refresh();
+    expect(alice.session.view().agreement).toEqual({ kind: 'different', who: [{ label: 'Bob', plus: [], minus: ['Carol'] }] });
+  });
+
+  it('refuses a replayed older statement and a statement not signed by its sender', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice, bob] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
+    const old = statementOf(bob);
+    await bob.session.confirmRoster();
+    expect(await alice.session.receive(statementOf(bob))).toEqual([{ ok: true }]);
+    expect(await alice.session.receive(old)).toMatchObject([{ ok: false, reason: 'replay' }]);
+    const forged = JSON.parse(statementOf(bob)) as { rc: { n: number } };
+    forged.rc.n += 10;
+    expect(await alice.session.receive(JSON.stringify(forged))).toMatchObject([{ ok: false, reason: 'bad-signature' }]);
+  });
+
+  it('names members who never state their roster', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const alice = room.members[0] as TestRoom['members'][0];
+    advance(ROSTER_AGREE_GRACE_MS);
+    alice.session.refresh();
+    expect(alice.session.view().agreement).toEqual({ kind: 'silent', who: ['Bob'] });
   });
 });

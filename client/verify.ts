@@ -1,0 +1,75 @@
+/**
+ * Verification helpers, pure and synchronous: the compact emoji form of a
+ * safety code, roster comparison, and labels that never let a name alone
+ * stand for an identity (issue #3).
+ */
+
+/**
+ * The 64 emoji of Matrix's SAS verification (spec: "SAS method: emoji"),
+ * chosen to be distinct and easy to name aloud. Index = 6 bits.
+ */
+export const SAS_EMOJI: readonly (readonly [string, string])[] = [
+  ['🐶', 'Dog'], ['🐱', 'Cat'], ['🦁', 'Lion'], ['🐎', 'Horse'], ['🦄', 'Unicorn'], ['🐷', 'Pig'], ['🐘', 'Elephant'], ['🐰', 'Rabbit'],
+  ['🐼', 'Panda'], ['🐓', 'Rooster'], ['🐧', 'Penguin'], ['🐢', 'Turtle'], ['🐟', 'Fish'], ['🐙', 'Octopus'], ['🦋', 'Butterfly'], ['🌷', 'Flower'],
+  ['🌳', 'Tree'], ['🌵', 'Cactus'], ['🍄', 'Mushroom'], ['🌏', 'Globe'], ['🌙', 'Moon'], ['☁️', 'Cloud'], ['🔥', 'Fire'], ['🍌', 'Banana'],
+  ['🍎', 'Apple'], ['🍓', 'Strawberry'], ['🌽', 'Corn'], ['🍕', 'Pizza'], ['🎂', 'Cake'], ['❤️', 'Heart'], ['😀', 'Smiley'], ['🤖', 'Robot'],
+  ['🎩', 'Hat'], ['👓', 'Glasses'], ['🔧', 'Spanner'], ['🎅', 'Santa'], ['👍', 'Thumbs Up'], ['☂️', 'Umbrella'], ['⌛', 'Hourglass'], ['⏰', 'Clock'],
+  ['🎁', 'Gift'], ['💡', 'Light Bulb'], ['📕', 'Book'], ['✏️', 'Pencil'], ['📎', 'Paperclip'], ['✂️', 'Scissors'], ['🔒', 'Lock'], ['🔑', 'Key'],
+  ['🔨', 'Hammer'], ['☎️', 'Telephone'], ['🏁', 'Flag'], ['🚂', 'Train'], ['🚲', 'Bicycle'], ['✈️', 'Aeroplane'], ['🚀', 'Rocket'], ['🏆', 'Trophy'],
+  ['⚽', 'Ball'], ['🎸', 'Guitar'], ['🎺', 'Trumpet'], ['🔔', 'Bell'], ['⚓', 'Anchor'], ['🎧', 'Headphones'], ['📁', 'Folder'], ['📌', 'Pin'],
+];
+
+export const EMOJI_COUNT = 5;
+/** The digits use bytes 0–29 of the fingerprint hash; the emoji take the next 30 bits. */
+const EMOJI_OFFSET_BYTES = 30;
+
+export interface Emoji {
+  symbol: string;
+  name: string;
+}
+
+/** Five emoji (30 bits) from the same iterated fingerprint hash as the digits. */
+export function emojiCode(hash: Uint8Array): Emoji[] {
+  let bits = 0;
+  for (let i = 0; i < 4; i++) bits = bits * 256 + (hash[EMOJI_OFFSET_BYTES + i] ?? 0);
+  const out: Emoji[] = [];
+  for (let i = 0; i < EMOJI_COUNT; i++) {
+    // Top 30 of the 32 bits, six at a time; arithmetic, since 32 bits overflow signed shifts.
+    const index = Math.floor(bits / 2 ** (26 - 6 * i)) % 64;
+    const [symbol, name] = SAS_EMOJI[index] ?? ['?', '?'];
+    out.push({ symbol, name });
+  }
+  return out;
+}
+
+/** 30 digits as six groups of five, as Signal shows them. */
+export const groupDigits = (digits: string): string => digits.match(/.{1,5}/g)?.join(' ') ?? digits;
+
+export interface RosterDiff {
+  /** In their list, not in mine. */
+  plus: string[];
+  /** In my list, not in theirs. */
+  minus: string[];
+}
+
+export function diffRosters(mine: readonly string[], theirs: readonly string[]): RosterDiff {
+  const a = new Set(mine);
+  const b = new Set(theirs);
+  return { plus: theirs.filter((fp) => !a.has(fp)), minus: mine.filter((fp) => !b.has(fp)) };
+}
+
+export const isSameRoster = (d: RosterDiff): boolean => d.plus.length === 0 && d.minus.length === 0;
+
+/**
+ * Display labels: a name shared by two members gets the first group of its
+ * safety code (or of its fingerprint while the code is computed), so two
+ * "Alice"s never look alike.
+ */
+export function displayLabels(members: readonly { fp: string; name: string; digits: string | null }[]): Map<string, string> {
+  const count = new Map<string, number>();
+  for (const m of members) count.set(m.name, (count.get(m.name) ?? 0) + 1);
+  return new Map(members.map((m) => [
+    m.fp,
+    (count.get(m.name) ?? 0) > 1 ? `${m.name} #${m.digits?.slice(0, 5) ?? m.fp.slice(0, 5)}` : m.name,
+  ]));
+}

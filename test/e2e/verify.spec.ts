@@ -1,0 +1,63 @@
+import { startHostileRelay, senderOf } from '../support/hostile-relay';
+import { expect, join, log, roster, test } from './fixtures';
+
+const entry = (page: import('@playwright/test').Page, name: string) => roster(page).getByRole('listitem').filter({ hasText: name });
+
+test('marking a member verified stays in that tab', async ({ server, open }) => {
+  const alice = await open(`${server.origin}/`, 'Alice');
+  const bob = await open(alice.page.url(), 'Bob');
+  const carol = await open(alice.page.url(), 'Carol');
+  await expect(roster(alice.page).getByRole('listitem')).toHaveCount(3);
+
+  await alice.page.getByRole('button', { name: 'I compared the code of Bob' }).click();
+  await expect(entry(alice.page, 'Bob')).toContainText('Verified by you');
+  await expect(alice.page.getByText('1 of 2 verified by you')).toBeVisible();
+  await alice.page.getByRole('button', { name: 'I compared the code of Carol' }).click();
+  await expect(alice.page.getByText('Everyone here is verified ✓')).toBeVisible();
+
+  for (const other of [bob, carol]) {
+    await expect(entry(other.page, 'Alice')).toContainText('Not verified');
+    await expect(other.page.getByText('0 of 2 verified by you')).toBeVisible();
+  }
+  await expect(entry(carol.page, 'Bob')).toContainText('Not verified');
+});
+
+test('a member who reloads is a new key to everyone else, and loses the verified mark', async ({ server, open }) => {
+  const alice = await open(`${server.origin}/`, 'Alice');
+  const bob = await open(alice.page.url(), 'Bob');
+  await expect(roster(alice.page).getByRole('listitem')).toHaveCount(2);
+  await alice.page.getByRole('button', { name: 'I compared the code of Bob' }).click();
+  await expect(entry(alice.page, 'Bob')).toContainText('Verified by you');
+  const oldCode = await entry(alice.page, 'Bob').locator('.code').textContent();
+
+  await bob.page.reload();
+  await join(bob);
+  await expect(entry(alice.page, 'Bob')).toContainText('New key — verify again');
+  await expect(log(alice.page)).toContainText('Bob rejoined with a new key — verify again.');
+  await expect(entry(alice.page, 'Bob').locator('.code')).not.toHaveText(oldCode ?? '');
+  await expect(roster(alice.page).getByRole('listitem')).toHaveCount(2);
+});
+
+test('the header exposes a relay that hides one member from one tab', async ({ server, open }) => {
+  const relay = await startHostileRelay(server.origin);
+  try {
+    const alice = await open(`${relay.origin}/`, 'Alice');
+    const link = alice.page.url();
+    // Hide everything Carol (the third connection) says from Bob (the second).
+    relay.toClient = (conn, frame) => {
+      const carol = relay.conns[2]?.fp;
+      return conn.index === 1 && carol != null && senderOf(frame) === carol ? null : frame;
+    };
+    const bob = await open(link, 'Bob');
+    await open(link, 'Carol');
+    await expect(roster(alice.page).getByRole('listitem')).toHaveCount(3);
+    await expect(roster(bob.page).getByRole('listitem')).toHaveCount(2);
+
+    const started = Date.now();
+    await expect(alice.page.getByTestId('roster-agreement')).toHaveText('Bob sees a different list: −Carol', { timeout: 10_000 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await expect(bob.page.getByTestId('roster-agreement')).toContainText('sees a different list: +someone not in your list');
+  } finally {
+    await relay.close();
+  }
+});
