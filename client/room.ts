@@ -33,7 +33,18 @@ const MAX_SEEN_MSG_IDS = 10_000;
 
 export type TimelineEntry =
   | { kind: 'message'; key: string; senderFp: string; senderName: string; body: string; ts: number; isOwn: boolean; isPending: boolean }
-  | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number; verifyFp?: string };
+  | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number; who?: Who; canVerify?: boolean };
+
+/** A member a notice is about. The notice text says `{who}` where the member's current label goes. */
+export interface Who {
+  fp: string;
+  name: string;
+}
+
+/** A notice's words, with the member's label as it is now (it may gain a disambiguating suffix later). */
+export function noticeText(entry: { text: string; who?: Who }, labels: ReadonlyMap<string, string>): string {
+  return entry.who === undefined ? entry.text : entry.text.replace('{who}', labels.get(entry.who.fp) ?? entry.who.name);
+}
 
 /** Why a frame was refused. Each maps to a counter and to words a person understands. */
 export type RejectReason =
@@ -73,20 +84,20 @@ const COUNTER_OF: Record<RejectReason, keyof BlockedCounts> = {
   'stale-hello': 'replayed',
 };
 
-export function noticeFor(reason: RejectReason, name: string): string {
+export function noticeFor(reason: RejectReason): string {
   switch (reason) {
     case 'malformed': return 'A message that was not correctly formed was blocked.';
     case 'wrong-room': return 'A message addressed to another room was blocked.';
     case 'unknown-sender': return 'A message from someone who is not in this room was blocked.';
-    case 'bad-recipients': return `A message claiming to be from ${name} had a damaged recipient list and was blocked.`;
-    case 'bad-signature': return `A message claiming to be from ${name} failed verification and was blocked.`;
-    case 'replay': return `A repeated copy of an earlier message from ${name} was blocked.`;
-    case 'out-of-window': return `A message from ${name} arrived far out of order and was blocked.`;
-    case 'excluded': return `${name} sent a message that excluded you.`;
-    case 'undecryptable': return `A message from ${name} could not be decrypted.`;
-    case 'inner-mismatch': return `A message from ${name} did not match its envelope and was blocked.`;
+    case 'bad-recipients': return `A message claiming to be from {who} had a damaged recipient list and was blocked.`;
+    case 'bad-signature': return `A message claiming to be from {who} failed verification and was blocked.`;
+    case 'replay': return `A repeated copy of an earlier message from {who} was blocked.`;
+    case 'out-of-window': return `A message from {who} arrived far out of order and was blocked.`;
+    case 'excluded': return `{who} sent a message that excluded you.`;
+    case 'undecryptable': return `A message from {who} could not be decrypted.`;
+    case 'inner-mismatch': return `A message from {who} did not match its envelope and was blocked.`;
     case 'bad-hello': return 'Someone tried to join without a valid key or this room’s link, and was blocked.';
-    case 'stale-hello': return `An old join announcement of ${name}, who has left, was replayed and blocked.`;
+    case 'stale-hello': return `An old join announcement of {who}, who has left, was replayed and blocked.`;
   }
 }
 
@@ -100,13 +111,6 @@ export interface RoomView {
   /** Does every member see the member list I see? */
   agreement: Agreement;
   isAllVerified: boolean;
-}
-
-/** Who sent a message, as the receive path refers to them. */
-interface SenderRef {
-  fp: string;
-  label: string;
-  isSelf: boolean;
 }
 
 interface SenderState {
@@ -219,19 +223,19 @@ export class RoomSession {
   }
 
   /** Shows a local notice (connection state and the like). */
-  notice(text: string, tone: 'info' | 'warning' = 'info', verifyFp?: string): void {
-    this.push({ kind: 'notice', key: nanoid(), text, tone, ts: this.now(), ...(verifyFp === undefined ? {} : { verifyFp }) });
+  notice(text: string, tone: 'info' | 'warning' = 'info', who?: Who, canVerify = false): void {
+    this.push({ kind: 'notice', key: nanoid(), text, tone, ts: this.now(), ...(who === undefined ? {} : { who }), ...(canVerify ? { canVerify } : {}) });
   }
 
   // -------------------------------------------------------------------------
 
   private async process(text: string): Promise<Verdict[]> {
     const frame = decodeServerFrame(text);
-    if (frame instanceof Error) return [this.reject('malformed', frame.message, '')];
+    if (frame instanceof Error) return [this.reject('malformed', frame.message)];
     switch (frame.t) {
       case 'welcome': {
         // The relay sends one welcome; a later one would add members without a "joined" notice.
-        if (this.hasWelcome) return [this.reject('malformed', 'second welcome', '')];
+        if (this.hasWelcome) return [this.reject('malformed', 'second welcome')];
         this.hasWelcome = true;
         const verdicts: Verdict[] = [];
         for (const hello of frame.members) verdicts.push(await this.admit(hello, false));
@@ -251,14 +255,14 @@ export class RoomSession {
 
   private async admit(hello: Hello, isNew: boolean): Promise<Verdict> {
     const peer = await openHello(this.keys, hello);
-    if (peer instanceof Error) return this.reject('bad-hello', peer.message, '');
-    if (this.roster.isDeparted(peer.fp)) return this.reject('stale-hello', 'identity already left', peer.name);
+    if (peer instanceof Error) return this.reject('bad-hello', peer.message);
+    if (this.roster.isDeparted(peer.fp)) return this.reject('stale-hello', 'identity already left', { fp: peer.fp, name: peer.name });
     if (this.roster.has(peer.fp)) return { ok: true };
     const { name, ...keys } = peer;
     const outcome = await this.addMember(keys, name, false);
-    const label = this.labelOf(peer.fp, name);
-    if (outcome === 'rejoined-new-key') this.notice(`${label} rejoined with a new key — verify again.`, 'warning', peer.fp);
-    else if (isNew) this.notice(`${label} joined. Compare safety codes to know it is really them.`, 'info', peer.fp);
+    const who = { fp: peer.fp, name };
+    if (outcome === 'rejoined-new-key') this.notice('{who} rejoined with a new key — verify again.', 'warning', who, true);
+    else if (isNew) this.notice('{who} joined. Compare safety codes to know it is really them.', 'info', who, true);
     return { ok: true };
   }
 
@@ -275,13 +279,12 @@ export class RoomSession {
   }
 
   private async removeMember(fp: string): Promise<void> {
-    const label = this.labelOf(fp, '');
     const gone = this.roster.remove(fp);
     if (gone === null) return;
     this.rosterMismatch.delete(fp);
-    this.notice(`${label} left.`);
+    this.notice(`${gone.removedLabel} left.`);
     if (gone.successor !== null) {
-      this.notice(`${this.labelOf(gone.successor, gone.removed.name)} rejoined with a new key — verify again.`, 'warning', gone.successor);
+      this.notice('{who} rejoined with a new key — verify again.', 'warning', { fp: gone.successor, name: gone.removed.name }, true);
     }
     await this.rosterChanged();
   }
@@ -301,41 +304,41 @@ export class RoomSession {
   }
 
   private async acceptStatement(rc: RosterConfirm): Promise<Verdict> {
-    if (rc.room !== this.keys.roomId) return this.reject('wrong-room', 'statement room differs', '');
+    if (rc.room !== this.keys.roomId) return this.reject('wrong-room', 'statement room differs');
     const keys = this.roster.keysOf(rc.sender);
-    if (keys === undefined) return this.reject('unknown-sender', 'statement from outside the roster', '');
-    const label = this.labelOf(rc.sender, '');
-    if (!(await verifyRosterConfirm(rc, keys.sigPub))) return this.reject('bad-signature', 'roster statement signature invalid', label);
-    if (this.roster.acceptStatement(rc.sender, rc.n, rc.members) === 'replay') return this.reject('replay', 'old roster statement', label);
+    if (keys === undefined) return this.reject('unknown-sender', 'statement from outside the roster');
+    const who = this.whoIs(rc.sender);
+    if (!(await verifyRosterConfirm(rc, keys.sigPub))) return this.reject('bad-signature', 'roster statement signature invalid', who);
+    if (this.roster.acceptStatement(rc.sender, rc.n, rc.members) === 'replay') return this.reject('replay', 'old roster statement', who);
     this.changed();
     return { ok: true };
   }
 
-  private labelOf(fp: string, fallback: string): string {
-    return this.roster.labelOf(fp) ?? fallback;
+  private whoIs(fp: string): Who {
+    return { fp, name: this.roster.nameOf(fp) ?? '' };
   }
 
   /** Receiver checks 2–11 in DESIGN.md order (1, the schema, was parseServerFrame). */
   private async accept(env: Envelope): Promise<Verdict> {
     // 2. room
-    if (env.room !== this.keys.roomId) return this.reject('wrong-room', 'envelope room differs', '');
+    if (env.room !== this.keys.roomId) return this.reject('wrong-room', 'envelope room differs');
     // 3. sender is a member whose hello checked out
     const keys = this.roster.keysOf(env.sender);
-    if (keys === undefined) return this.reject('unknown-sender', 'sender not in roster', '');
-    const sender = { fp: env.sender, label: this.labelOf(env.sender, ''), isSelf: env.sender === this.identity.fp };
+    if (keys === undefined) return this.reject('unknown-sender', 'sender not in roster');
+    const sender = this.whoIs(env.sender);
     // 4. recipients (sorted/unique/wraps were checked by the parser); rosterHash recomputes
     if ((await rosterHash(env.recipients)) !== env.rosterHash) {
-      return this.reject('bad-recipients', 'rosterHash does not match recipients', sender.label);
+      return this.reject('bad-recipients', 'rosterHash does not match recipients', sender);
     }
     // 5. signature by the sender's own key over everything
-    if (!(await verifyEnvelope(env, keys.sigPub))) return this.reject('bad-signature', 'signature invalid', sender.label);
+    if (!(await verifyEnvelope(env, keys.sigPub))) return this.reject('bad-signature', 'signature invalid', sender);
     // 6. replay
     const state = this.senders.get(env.sender);
-    if (this.seenMsgIds.has(env.msgId) || state?.seen.has(env.seq)) return this.reject('replay', 'seen before', sender.label);
+    if (this.seenMsgIds.has(env.msgId) || state?.seen.has(env.seq)) return this.reject('replay', 'seen before', sender);
     // 7. window: only the past is bounded. seq is signed, so a jump ahead is the
     // sender's own count and is reported as a gap, never a lock-out.
     if (state !== undefined && env.seq < state.maxSeq - SEQ_WINDOW) {
-      return this.reject('out-of-window', `seq ${env.seq} vs ${state.maxSeq}`, sender.label);
+      return this.reject('out-of-window', `seq ${env.seq} vs ${state.maxSeq}`, sender);
     }
     const gap = state !== undefined && env.seq > state.maxSeq + 1 ? env.seq - state.maxSeq - 1 : 0;
     const isLate = state !== undefined && env.seq < state.maxSeq;
@@ -344,25 +347,25 @@ export class RoomSession {
     if (gap > 0) {
       this.blocked.gaps += gap;
       const what = gap === 1 ? '1 message' : `${gap} messages`;
-      this.notice(`${what} from ${sender.label} ${gap === 1 ? 'was' : 'were'} not delivered to you.`, 'warning');
+      this.notice(`${what} from {who} ${gap === 1 ? 'was' : 'were'} not delivered to you.`, 'warning', sender);
     }
     if (isLate) {
       this.blocked.gaps = Math.max(0, this.blocked.gaps - 1);
-      this.notice(`The next message from ${sender.label} arrived late, out of order.`, 'warning');
+      this.notice('The next message from {who} arrived late, out of order.', 'warning', sender);
     }
     // 8. am I a recipient? Just after my own join, a sender may not have seen my hello yet.
     if (!env.recipients.includes(this.identity.fp)) {
       if (this.now() - this.joinedAt < ROSTER_MISMATCH_GRACE_MS) {
-        this.notice(`${sender.label} sent a message just before you joined; it was not encrypted for you.`);
+        this.notice('{who} sent a message just before you joined; it was not encrypted for you.', 'info', sender);
         return { ok: false, reason: 'excluded', detail: 'sent before my join reached the sender' };
       }
-      return this.reject('excluded', 'not a recipient', sender.label);
+      return this.reject('excluded', 'not a recipient', sender);
     }
     // 9. unwrap, decrypt, and the inner header must repeat the outer one
     const inner = await openMessage(this.keys, this.identity, env);
-    if (inner instanceof Error) return this.reject('undecryptable', inner.message, sender.label);
+    if (inner instanceof Error) return this.reject('undecryptable', inner.message, sender);
     if (inner.sender !== env.sender || inner.room !== env.room || inner.seq !== env.seq) {
-      return this.reject('inner-mismatch', 'inner header differs', sender.label);
+      return this.reject('inner-mismatch', 'inner header differs', sender);
     }
     this.showMessage(env, sender, inner.body);
     // 11. does the sender see the roster I see?
@@ -383,13 +386,13 @@ export class RoomSession {
     }
   }
 
-  private showMessage(env: Envelope, sender: SenderRef, body: string): void {
-    const isOwn = sender.isSelf;
+  private showMessage(env: Envelope, sender: Who, body: string): void {
+    const isOwn = sender.fp === this.identity.fp;
     if (isOwn) this.timeline = this.timeline.filter((e) => e.key !== env.msgId);
-    this.push({ kind: 'message', key: env.msgId, senderFp: sender.fp, senderName: sender.label, body, ts: env.ts, isOwn, isPending: false });
+    this.push({ kind: 'message', key: env.msgId, senderFp: sender.fp, senderName: sender.name, body, ts: env.ts, isOwn, isPending: false });
   }
 
-  private compareRoster(env: Envelope, sender: SenderRef): void {
+  private compareRoster(env: Envelope, sender: Who): void {
     if (env.rosterHash === this.myRosterHash) {
       this.rosterMismatch.delete(sender.fp);
       return;
@@ -399,13 +402,13 @@ export class RoomSession {
     this.rosterMismatch.set(sender.fp, m);
     if (!m.reported && now - m.since >= ROSTER_MISMATCH_GRACE_MS) {
       m.reported = true;
-      this.notice(`${sender.label} sees a different member list.`, 'warning');
+      this.notice('{who} sees a different member list.', 'warning', sender);
     }
   }
 
-  private reject(reason: RejectReason, detail: string, name: string): Verdict {
+  private reject(reason: RejectReason, detail: string, who?: Who): Verdict {
     this.blocked[COUNTER_OF[reason]] += 1;
-    this.notice(noticeFor(reason, name), 'warning');
+    this.notice(noticeFor(reason), 'warning', who);
     return { ok: false, reason, detail };
   }
 

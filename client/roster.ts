@@ -99,9 +99,10 @@ export class Roster {
    * who joined after it (a reload whose join overtook its leave), who thereby
    * has a changed key.
    */
-  remove(fp: string): { removed: Record_; successor: string | null } | null {
+  remove(fp: string): { removed: Record_; removedLabel: string; successor: string | null } | null {
     const removed = this.records.get(fp);
     if (removed === undefined || removed.isSelf) return null;
+    const removedLabel = this.labels().get(fp) ?? removed.name;
     this.records.delete(fp);
     this.statements.delete(fp);
     this.departed.add(fp);
@@ -109,7 +110,7 @@ export class Roster {
     if (successor !== undefined) this.changedKeys.add(successor.fp);
     else this.departedNames.add(removed.name);
     this.recompute();
-    return { removed, successor: successor?.fp ?? null };
+    return { removed, removedLabel, successor: successor?.fp ?? null };
   }
 
   setCode(fp: string, code: SafetyCodeView): void {
@@ -146,8 +147,8 @@ export class Roster {
     }
   }
 
-  labelOf(fp: string): string | undefined {
-    return this.labels().get(fp);
+  nameOf(fp: string): string | undefined {
+    return this.records.get(fp)?.name;
   }
 
   private labels(): Map<string, string> {

@@ -36,9 +36,14 @@ function Entry({ member: m, onVerify }: { member: Member; onVerify: (fp: string,
         <span class="code pending">computing safety code…</span>
       ) : (
         <>
-          <span class="code" aria-label={`Safety code of ${m.label}`}>{digits}</span>
-          <span class="emoji" aria-label={`Emoji code: ${m.code.emoji.map((e) => e.name).join(', ')}`} title={m.code.emoji.map((e) => e.name).join(' · ')}>
-            {m.code.emoji.map((e) => e.symbol).join(' ')}
+          <span class="code" aria-label={`Safety code of ${m.label}`}>
+            {/* Two lines of three groups: easier to read aloud and to compare. */}
+            <span>{digits?.slice(0, 17)}</span> <span>{digits?.slice(18)}</span>
+          </span>
+          <span class="emoji" aria-label={`Emoji code: ${m.code.emoji.map((e) => e.name).join(', ')}`}>
+            {m.code.emoji.map((e) => (
+              <span key={e.name} class="e" aria-hidden="true"><span class="sym">{e.symbol}</span><span class="nm">{e.name}</span></span>
+            ))}
           </span>
         </>
       )}

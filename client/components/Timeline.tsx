@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import type { TimelineEntry } from '../room';
+import { noticeText, type TimelineEntry } from '../room';
 import { memberElementId } from './Roster';
 
 const timeOf = (ts: number): string => new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
@@ -19,9 +19,9 @@ export function Timeline({ entries, labels }: { entries: TimelineEntry[]; labels
           </li>
         ) : (
           <li key={e.key} class={`notice ${e.tone}`}>
-            {e.text}
-            {e.verifyFp !== undefined && labels.has(e.verifyFp) && (
-              <button type="button" class="small quiet" onClick={() => document.getElementById(memberElementId(e.verifyFp ?? ''))?.focus()}>Compare codes</button>
+            {noticeText(e, labels)}
+            {e.canVerify === true && e.who !== undefined && labels.has(e.who.fp) && (
+              <button type="button" class="small quiet" onClick={() => document.getElementById(memberElementId(e.who?.fp ?? ''))?.focus()}>Compare codes</button>
             )}
           </li>
         ),

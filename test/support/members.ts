@@ -2,7 +2,7 @@
  * In-memory members for unit tests: real WebCrypto keys and real RoomSessions,
  * with the relay's job done by hand so a test can deliver, withhold or tamper.
  */
-import { RoomSession } from '../../client/room';
+import { RoomSession, noticeText } from '../../client/room';
 import { deriveRoomKeys, generateIdentity, randomBytes, type Identity, type RoomKeys } from '../../client/crypto';
 import type { Envelope, Hello } from '../../client/protocol';
 
@@ -65,5 +65,9 @@ export const frameOf = (env: Envelope): string => JSON.stringify({ t: 'msg', env
 
 export const messagesOf = (m: TestMember) =>
   m.session.view().timeline.flatMap((e) => (e.kind === 'message' && !e.isPending ? [`${e.senderName}: ${e.body}`] : []));
-export const noticesOf = (m: TestMember) =>
-  m.session.view().timeline.flatMap((e) => (e.kind === 'notice' ? [e.text] : []));
+/** Notices as a person reads them, with members' current labels. */
+export const noticesOf = (m: Pick<TestMember, 'session'>) => {
+  const view = m.session.view();
+  const labels = new Map(view.members.map((x) => [x.fp, x.label]));
+  return view.timeline.flatMap((e) => (e.kind === 'notice' ? [noticeText(e, labels)] : []));
+};

@@ -182,7 +182,8 @@ describe('joining and leaving', () => {
     await dave.session.receive(JSON.stringify({ t: 'welcome', members: [alice.hello] }));
     const [verdict] = await dave.session.receive(frame);
     expect(verdict).toMatchObject({ ok: false, reason: 'excluded' });
-    expect(dave.session.view().timeline.at(-1)).toMatchObject({ kind: 'notice', tone: 'info', text: 'Alice sent a message just before you joined; it was not encrypted for you.' });
+    expect(dave.session.view().timeline.at(-1)).toMatchObject({ kind: 'notice', tone: 'info' });
+    expect(noticesOf(dave).at(-1)).toBe('Alice sent a message just before you joined; it was not encrypted for you.');
   });
 
   it('adds a member on a valid join and removes them on leave', async () => {
@@ -227,6 +228,25 @@ describe('verification and key changes', () => {
     await alice.session.receive(JSON.stringify({ t: 'leave', fp: bob.identity.fp }));
     expect(alice.session.view().members.find((m) => m.name === 'Bob')?.trust).toBe('changed');
     expect(noticesOf(alice).at(-1)).toBe('Bob rejoined with a new key — verify again.');
+  });
+});
+
+describe('names', () => {
+  it('shows notices with each member’s current label, so a later namesake never makes them ambiguous', async () => {
+    const room = await makeRoom(['Alice']);
+    const alice = room.members[0] as TestRoom['members'][0];
+    const bob1 = await makeMember(room.keys, 'Bob');
+    const bob2 = await makeMember(room.keys, 'Bob');
+    await alice.session.receive(JSON.stringify({ t: 'join', hello: bob1.hello }));
+    expect(noticesOf(alice)).toEqual(['Bob joined. Compare safety codes to know it is really them.']);
+    await alice.session.receive(JSON.stringify({ t: 'join', hello: bob2.hello }));
+    const labelOf = (fp: string) => alice.session.view().members.find((m) => m.fp === fp)?.label;
+    expect(labelOf(bob1.identity.fp)).not.toBe('Bob');
+    expect(labelOf(bob1.identity.fp)).not.toBe(labelOf(bob2.identity.fp));
+    expect(noticesOf(alice)).toEqual([
+      `${labelOf(bob1.identity.fp)} joined. Compare safety codes to know it is really them.`,
+      `${labelOf(bob2.identity.fp)} joined. Compare safety codes to know it is really them.`,
+    ]);
   });
 });
 

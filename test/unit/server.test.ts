@@ -4,6 +4,7 @@ import { MAX_FRAME_BYTES } from '../../client/protocol';
 import { startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { joinRoom, type NodeMember } from '../support/node-client';
+import { noticesOf } from '../support/members';
 
 let server: RunningServer;
 let spare: Identity[];
@@ -76,7 +77,7 @@ describe('relaying a room', () => {
     const env = await sealMessage(keys, alice.identity, { msgId: 'onlyForAandBxxxxxxxxx', seq: 1, ts: Date.now(), body: 'just us' }, toAliceAndBob);
     alice.socket.send(JSON.stringify({ t: 'msg', env }));
     await bob.until(() => bob.messages().includes('A: just us'));
-    await carol.until(() => carol.session.view().timeline.some((e) => e.kind === 'notice' && e.text.startsWith('A sent a message')));
+    await carol.until(() => noticesOf(carol).some((text) => text.startsWith('A sent a message')));
     expect(carol.messages()).not.toContain('A: just us');
     for (const m of [alice, bob, carol]) await m.socket.close();
   });
