@@ -39,6 +39,8 @@ const RSA_MODULUS_BITS = 3072;
 const RSA_EXPONENT = new Uint8Array([1, 0, 1]);
 const EC_PARAMS = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const ECDSA_SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
+/** Order of the P-256 group. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 /** libsignal's iteration count for displayable fingerprints. */
 export const SAFETY_CODE_ITERATIONS = 5200;
 
@@ -60,6 +62,34 @@ export async function sha256(data: Uint8Array): Promise<Uint8Array<ArrayBuffer>>
 /** `count` fresh random bytes. */
 export function randomBytes(count: number): Uint8Array<ArrayBuffer> {
   return globalThis.crypto.getRandomValues(new Uint8Array(count));
+}
+
+// ---------------------------------------------------------------------------
+// Signatures: ECDSA is malleable ((r, s) and (r, n − s) both verify), so Hush
+// signs with the low s and accepts only that one: one signature per message.
+// ---------------------------------------------------------------------------
+
+const toBigInt = (b: Uint8Array): bigint => b.reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
+
+function toBytes32(x: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 31, v = x; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn);
+  return out;
+}
+
+/** Signs `data`; returns the low-s signature, base64url. */
+export async function ecdsaSign(priv: CryptoKey, data: Uint8Array): Promise<string> {
+  const sig = bytesOf(await subtle.sign(ECDSA_SIGN, priv, u8(data)));
+  const s = toBigInt(sig.subarray(32));
+  if (s > P256_N / 2n) sig.set(toBytes32(P256_N - s), 32);
+  return toB64u(sig);
+}
+
+/** Verifies a signature made by ecdsaSign; a high-s twin is refused. */
+export async function ecdsaVerify(pub: CryptoKey, sigB64: string, data: Uint8Array): Promise<boolean> {
+  const sig = b64(sigB64);
+  if (toBigInt(sig.subarray(32)) > P256_N / 2n) return false;
+  return subtle.verify(ECDSA_SIGN, pub, sig, u8(data));
 }
 
 // ---------------------------------------------------------------------------
@@ -231,7 +261,7 @@ export async function makeHello(keys: RoomKeys, id: Identity, name: string): Pro
     sigSpki: id.sigSpki,
     nameCt: await encryptName(keys, id.encSpki, id.sigSpki, name),
   };
-  const sig = toB64u(bytesOf(await subtle.sign(ECDSA_SIGN, id.sigPriv, u8(helloSignedBytes(unsigned)))));
+  const sig = await ecdsaSign(id.sigPriv, helloSignedBytes(unsigned));
   const mac = toB64u(bytesOf(await subtle.sign('HMAC', keys.kHello, u8(helloMacBytes({ ...unsigned, sig })))));
   return { ...unsigned, sig, mac };
 }
@@ -247,7 +277,7 @@ export async function openHello(keys: RoomKeys, hello: Hello): Promise<CheckedHe
   if (!macOk) return new Error('hello was not made with this room link');
   const peer = await importPeerKeys(hello.encSpki, hello.sigSpki);
   if (peer instanceof Error) return peer;
-  const sigOk = await subtle.verify(ECDSA_SIGN, peer.sigPub, b64(hello.sig), u8(helloSignedBytes(hello)));
+  const sigOk = await ecdsaVerify(peer.sigPub, hello.sig, helloSignedBytes(hello));
   if (!sigOk) return new Error('hello signature is invalid');
   const name = await decryptName(keys, hello.encSpki, hello.sigSpki, hello.nameCt);
   if (name instanceof Error) return name;
@@ -314,13 +344,13 @@ export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, r
   const wraps: Record<string, string> = {};
   fps.forEach((fp, i) => (wraps[fp] = wrapList[i] as string));
   const unsigned = { ...hdrFields, iv: toB64u(iv), ct: toB64u(ct), wraps };
-  const sig = toB64u(bytesOf(await subtle.sign(ECDSA_SIGN, id.sigPriv, u8(envelopeSignedBytes(unsigned)))));
+  const sig = await ecdsaSign(id.sigPriv, envelopeSignedBytes(unsigned));
   return { ...unsigned, sig };
 }
 
 /** True when `env.sig` is the sender's signature over the whole envelope. */
 export async function verifyEnvelope(env: Envelope, sigPub: CryptoKey): Promise<boolean> {
-  return subtle.verify(ECDSA_SIGN, sigPub, b64(env.sig), u8(envelopeSignedBytes(env)));
+  return ecdsaVerify(sigPub, env.sig, envelopeSignedBytes(env));
 }
 
 export interface Inner {
@@ -425,10 +455,10 @@ export async function safetyCode(roomId: string, encSpki: string, sigSpki: strin
 /** Signs "this is the roster I see": my fingerprint, a counter, and the sorted member list. */
 export async function signRosterConfirm(keys: RoomKeys, id: Identity, n: number, fps: readonly string[]): Promise<RosterConfirm> {
   const unsigned = { v: PROTOCOL_VERSION, room: keys.roomId, sender: id.fp, n, members: [...fps].sort() };
-  const sig = toB64u(bytesOf(await subtle.sign(ECDSA_SIGN, id.sigPriv, rosterConfirmSignedBytes(unsigned))));
+  const sig = await ecdsaSign(id.sigPriv, rosterConfirmSignedBytes(unsigned));
   return { ...unsigned, sig };
 }
 
 export async function verifyRosterConfirm(rc: RosterConfirm, sigPub: CryptoKey): Promise<boolean> {
-  return subtle.verify(ECDSA_SIGN, sigPub, b64(rc.sig), rosterConfirmSignedBytes(rc));
+  return ecdsaVerify(sigPub, rc.sig, rosterConfirmSignedBytes(rc));
 }

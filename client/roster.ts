@@ -8,6 +8,12 @@ import { diffRosters, displayLabels, isSameRoster, type Emoji, type RosterDiff }
 
 /** A roster difference may last this long (a join in flight) before it is reported. */
 export const ROSTER_AGREE_GRACE_MS = 3_000;
+/**
+ * Tabs restate their roster every 10 s (use-room.ts); one not heard from for
+ * this long is named, so a relay that silently drops all of a member's
+ * traffic shows up.
+ */
+export const STATEMENT_STALE_MS = 35_000;
 
 export type Trust = 'unverified' | 'verified' | 'changed';
 
@@ -45,6 +51,7 @@ interface Record_ {
 
 interface Statement {
   n: number;
+  at: number;
   members: string[];
   differsSince: number | null;
 }
@@ -133,7 +140,7 @@ export class Roster {
   acceptStatement(fp: string, n: number, members: string[]): 'ok' | 'replay' {
     const prev = this.statements.get(fp);
     if (prev !== undefined && n <= prev.n) return 'replay';
-    this.statements.set(fp, { n, members, differsSince: prev?.differsSince ?? null });
+    this.statements.set(fp, { n, at: this.now(), members, differsSince: prev?.differsSince ?? null });
     this.recompute();
     return 'ok';
   }
@@ -187,6 +194,10 @@ export class Roster {
       if (st === undefined) {
         if (now - r.joinedAt >= ROSTER_AGREE_GRACE_MS) silent.push(nameOf(r.fp));
         else isChecking = true;
+        continue;
+      }
+      if (now - st.at >= STATEMENT_STALE_MS) {
+        silent.push(nameOf(r.fp));
         continue;
       }
       if (st.differsSince === null) continue;

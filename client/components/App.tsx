@@ -7,6 +7,7 @@ import { Composer } from './Composer';
 import { ServerView } from './ServerView';
 import { CopyLink } from './CopyLink';
 import { RoomStatus } from './RoomStatus';
+import { SecurityPanel } from './SecurityPanel';
 
 export function App() {
   return hasWebCrypto() ? <Linked /> : <InsecureContext />;
@@ -68,7 +69,9 @@ function Room({ link }: { link: Link }) {
         <CopyLink url={link.url} />
         <button type="button" onClick={room.leave}>Leave</button>
       </header>
-      <Roster members={view.members} onVerify={room.setVerified} />
+      <Roster members={view.members} onVerify={room.setVerified}>
+        <SecurityPanel blocked={view.blocked} />
+      </Roster>
       <section class="chat">
         <Timeline entries={view.timeline} labels={new Map(view.members.map((m) => [m.fp, m.label]))} />
         <Composer onSend={room.send} />

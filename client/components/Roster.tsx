@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Member } from '../roster';
 import { groupDigits } from '../verify';
@@ -11,13 +12,14 @@ const TRUST_TEXT = {
 
 export const memberElementId = (fp: string): string => `member-${fp}`;
 
-export function Roster({ members, onVerify }: { members: Member[]; onVerify: (fp: string, isVerified: boolean) => void }) {
+export function Roster({ members, onVerify, children }: { members: Member[]; onVerify: (fp: string, isVerified: boolean) => void; children?: ComponentChildren }) {
   return (
     <aside class="roster">
       <h2 id="participants-title">Participants</h2>
       <ul aria-label="Participants">
         {members.map((m) => <Entry key={m.fp} member={m} onVerify={onVerify} />)}
       </ul>
+      {children}
     </aside>
   );
 }

@@ -46,32 +46,6 @@ describe('the receiver’s checks', () => {
   const alice = () => room.members[0] as TestRoom['members'][0];
   const bob = () => room.members[1] as TestRoom['members'][0];
 
-  it.each([
-    ['iv', (e: Envelope) => ({ ...e, iv: flip(e.iv) })],
-    ['ct', (e: Envelope) => ({ ...e, ct: flip(e.ct) })],
-    ['Bob’s wrap', (e: Envelope) => ({ ...e, wraps: { ...e.wraps, [bob().identity.fp]: flip(e.wraps[bob().identity.fp] as string) } })],
-    ['another recipient’s wrap', (e: Envelope) => ({ ...e, wraps: { ...e.wraps, [alice().identity.fp]: flip(e.wraps[alice().identity.fp] as string) } })],
-    ['sig', (e: Envelope) => ({ ...e, sig: flip(e.sig) })],
-    ['ts', (e: Envelope) => ({ ...e, ts: e.ts + 1 })],
-  ])('rejects a message with one bit flipped in %s, and shows no content', async (_field, tamper) => {
-    const env = envOf(await post(alice(), 'secret plans'));
-    const before = messagesOf(bob()).length;
-    const [verdict] = await bob().session.receive(frameOf(tamper(env)));
-    expect(verdict).toMatchObject({ ok: false, reason: 'bad-signature' });
-    expect(messagesOf(bob())).toHaveLength(before);
-    expect(noticesOf(bob()).at(-1)).toBe('A message claiming to be from Alice failed verification and was blocked.');
-  });
-
-  it('rejects a message signed by a key outside the roster, claiming to be Alice', async () => {
-    const mallory = await generateIdentity();
-    const recipients = room.members.map((m) => m.session.view().members.find((x) => x.isSelf)?.keys).filter((k) => k !== undefined);
-    const forged = await sealMessage(room.keys, { ...mallory, fp: alice().identity.fp }, { msgId: 'forgedforgedforgedfor', seq: 999, ts: tick(), body: 'send me money' }, recipients);
-    const [verdict] = await bob().session.receive(frameOf(forged));
-    expect(verdict).toMatchObject({ ok: false, reason: 'bad-signature' });
-    expect(messagesOf(bob()).some((m) => m.includes('send me money'))).toBe(false);
-    expect(bob().session.view().blocked.forged).toBeGreaterThan(0);
-  });
-
   it('rejects a message from a key that never joined', async () => {
     const mallory = await generateIdentity();
     const recipients = room.members.map((m) => m.session.view().members.find((x) => x.isSelf)?.keys).filter((k) => k !== undefined);
@@ -83,65 +57,9 @@ describe('the receiver’s checks', () => {
     expect(noticesOf(bob()).at(-1)).toBe('A message from someone who is not in this room was blocked.');
   });
 
-  it('does not admit a member whose hello lacks a valid MAC', async () => {
-    const other = await makeRoom(['Mallory']);
-    const mallory = other.members[0] as TestRoom['members'][0];
-    const hello = { ...mallory.hello, roomId: room.keys.roomId };
-    const [verdict] = await bob().session.receive(JSON.stringify({ t: 'join', hello }));
-    expect(verdict).toMatchObject({ ok: false, reason: 'bad-hello' });
-    expect(bob().session.view().members.map((m) => m.name)).not.toContain('Mallory');
-  });
-
-  it('rejects an exact replay and shows the message once', async () => {
-    const frame = await post(alice(), 'only once');
-    expect(await bob().session.receive(frame)).toEqual([{ ok: true }]);
-    expect(await bob().session.receive(frame)).toEqual([{ ok: false, reason: 'replay', detail: 'seen before' }]);
-    expect(messagesOf(bob()).filter((m) => m === 'Alice: only once')).toHaveLength(1);
-    expect(bob().session.view().blocked.replayed).toBe(1);
-    expect(noticesOf(bob()).at(-1)).toBe('A repeated copy of an earlier message from Alice was blocked.');
-  });
-
-  it('says so when a message was withheld', async () => {
-    const first = await post(alice(), 'one');
-    await post(alice(), 'two (withheld)');
-    const third = await post(alice(), 'three');
-    await bob().session.receive(first);
-    expect(await bob().session.receive(third)).toEqual([{ ok: true }]);
-    expect(noticesOf(bob()).at(-1)).toBe('1 message from Alice was not delivered to you.');
-    expect(messagesOf(bob()).slice(-2)).toEqual(['Alice: one', 'Alice: three']);
-  });
-
-  it('tells a member it was excluded from a message', async () => {
-    advance(ROSTER_MISMATCH_GRACE_MS);
-    const keysOf = (i: number) => room.members[i]?.session.view().members.find((m) => m.isSelf)?.keys;
-    const recipients = [keysOf(0), keysOf(2)].filter((k) => k !== undefined);
-    const env = await sealMessage(room.keys, alice().identity, { msgId: 'excludedexcludedexclu', seq: 500, ts: tick(), body: 'not for Bob' }, recipients);
-    const [verdict] = await bob().session.receive(frameOf(env));
-    expect(verdict).toMatchObject({ ok: false, reason: 'excluded' });
-    expect(noticesOf(bob()).at(-1)).toBe('Alice sent a message that excluded you.');
-  });
-
-  it('rejects a frame that is not a valid envelope, with a notice', async () => {
-    const [verdict] = await bob().session.receive('{"t":"msg","env":{"v":1}}');
-    expect(verdict).toMatchObject({ ok: false, reason: 'malformed' });
-    expect(noticesOf(bob()).at(-1)).toBe('A message that was not correctly formed was blocked.');
-  });
 });
 
 describe('order and lateness', () => {
-  it('shows a message that arrives after a later one, says it was late, and takes back the gap', async () => {
-    const room = await makeRoom(['Alice', 'Bob']);
-    const [alice, bob] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
-    const frames = [await post(alice, 'one'), await post(alice, 'two'), await post(alice, 'three')];
-    await bob.session.receive(frames[0] as string);
-    await bob.session.receive(frames[2] as string);
-    expect(bob.session.view().blocked.gaps).toBe(1);
-    expect(await bob.session.receive(frames[1] as string)).toEqual([{ ok: true }]);
-    expect(noticesOf(bob).slice(-2)).toEqual(['1 message from Alice was not delivered to you.', 'The next message from Alice arrived late, out of order.']);
-    expect(messagesOf(bob)).toEqual(['Alice: one', 'Alice: three', 'Alice: two']);
-    expect(bob.session.view().blocked.gaps).toBe(0);
-  });
-
   it('accepts a signed jump far ahead as a gap rather than locking the sender out', async () => {
     const room = await makeRoom(['Alice', 'Bob']);
     const [alice, bob] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
