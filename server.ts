@@ -268,7 +268,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   if (room === undefined || conn.isClosed) return;
   if (isBinary) return refuse(ws, CLOSE.UNSUPPORTED, 'binary frames are not accepted');
   if (message.byteLength > MAX_FRAME_BYTES) return refuse(ws, CLOSE.TOO_BIG, 'frame too large');
-  if (!takeToken(conn)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages — slow down');
+  if (!takeToken(conn)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages - slow down');
   let text: string;
   try {
     text = utf8Strict.decode(message);

@@ -453,8 +453,8 @@ export async function safetyCode(roomId: string, encSpki: string, sigSpki: strin
 // ---------------------------------------------------------------------------
 
 /** Signs "this is the roster I see": my fingerprint, a counter, and the sorted member list. */
-export async function signRosterConfirm(keys: RoomKeys, id: Identity, n: number, fps: readonly string[]): Promise<RosterConfirm> {
-  const unsigned = { v: PROTOCOL_VERSION, room: keys.roomId, sender: id.fp, n, members: [...fps].sort() };
+export async function signRosterConfirm(keys: RoomKeys, id: Identity, n: number, seq: number, fps: readonly string[]): Promise<RosterConfirm> {
+  const unsigned = { v: PROTOCOL_VERSION, room: keys.roomId, sender: id.fp, n, seq, members: [...fps].sort() };
   const sig = await ecdsaSign(id.sigPriv, rosterConfirmSignedBytes(unsigned));
   return { ...unsigned, sig };
 }

@@ -188,6 +188,8 @@ export interface RosterConfirm {
   sender: string;
   /** Counts up per sender: an older statement can't be replayed over a newer one. */
   n: number;
+  /** The seq of the sender's last message: a receiver sees at once if messages were withheld. */
+  seq: number;
   members: string[];
   sig: string;
 }
@@ -214,7 +216,7 @@ export const envelopeSignedBytes = (e: Omit<Envelope, 'sig'>): Uint8Array<ArrayB
   enc('v1/msg', envelopeHeader(e), e.iv, e.ct, ...e.recipients.map((fp) => e.wraps[fp] ?? ''));
 
 export const rosterConfirmSignedBytes = (c: Omit<RosterConfirm, 'sig'>): Uint8Array<ArrayBuffer> =>
-  enc('v1/roster-confirm', c.v, c.room, c.sender, c.n, c.members.length, ...c.members);
+  enc('v1/roster-confirm', c.v, c.room, c.sender, c.n, c.seq, c.members.length, ...c.members);
 
 export const wrapLabel = (room: string, msgId: string, fp: string): Uint8Array<ArrayBuffer> => enc('v1/wrap', room, msgId, fp);
 
@@ -346,6 +348,7 @@ const checkRosterConfirm = object({
   room: b64(ROOM_ID_BYTES),
   sender: fp,
   n: integer(1, Number.MAX_SAFE_INTEGER),
+  seq: integer(0, Number.MAX_SAFE_INTEGER),
   members: recipients,
   sig: b64(SIG_BYTES),
 });

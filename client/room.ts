@@ -134,6 +134,7 @@ export class RoomSession {
   private isAnnounced = false;
   private isRosterDirty = false;
   private statementCount = 0;
+  private readonly statementRejections = new Set<string>();
   private joinedAt = 0;
   private myRosterHash = '';
   private nextSeq = 1;
@@ -299,19 +300,42 @@ export class RoomSession {
     if (!this.isAnnounced || !this.isRosterDirty) return;
     this.isRosterDirty = false;
     this.statementCount += 1;
-    const rc = await signRosterConfirm(this.keys, this.identity, this.statementCount, this.roster.fps());
+    const rc = await signRosterConfirm(this.keys, this.identity, this.statementCount, this.nextSeq - 1, this.roster.fps());
     this.send(JSON.stringify({ t: 'roster', rc }));
   }
 
   private async acceptStatement(rc: RosterConfirm): Promise<Verdict> {
     if (rc.room !== this.keys.roomId) return this.reject('wrong-room', 'statement room differs');
     const keys = this.roster.keysOf(rc.sender);
-    if (keys === undefined) return this.reject('unknown-sender', 'statement from outside the roster');
+    if (keys === undefined) return this.rejectStatement('unknown-sender', 'statement from outside the roster', rc.sender);
     const who = this.whoIs(rc.sender);
-    if (!(await verifyRosterConfirm(rc, keys.sigPub))) return this.reject('bad-signature', 'roster statement signature invalid', who);
-    if (this.roster.acceptStatement(rc.sender, rc.n, rc.members) === 'replay') return this.reject('replay', 'old roster statement', who);
+    if (!(await verifyRosterConfirm(rc, keys.sigPub))) return this.rejectStatement('bad-signature', 'roster statement signature invalid', rc.sender, who);
+    if (this.roster.acceptStatement(rc.sender, rc.n, rc.members) === 'replay') return this.rejectStatement('replay', 'old roster statement', rc.sender, who);
+    // The statement follows the sender's messages on the same ordered stream, so
+    // a seq beyond what arrived means messages were withheld (check 10).
+    const state = this.senders.get(rc.sender);
+    if (state === undefined) this.senders.set(rc.sender, { maxSeq: rc.seq, seen: new Set() });
+    else if (rc.seq > state.maxSeq) {
+      this.reportGap(rc.seq - state.maxSeq, who);
+      state.maxSeq = rc.seq;
+    }
     this.changed();
     return { ok: true };
+  }
+
+  /**
+   * Roster statements repeat every few seconds, so a bad one usually comes
+   * again: count each, but say so once per sender and reason.
+   */
+  private rejectStatement(reason: RejectReason, detail: string, fp: string, who?: Who): Verdict {
+    const key = `${reason}|${fp}`;
+    if (!this.statementRejections.has(key)) {
+      this.statementRejections.add(key);
+      return this.reject(reason, detail, who);
+    }
+    this.blocked[COUNTER_OF[reason]] += 1;
+    this.changed();
+    return { ok: false, reason, detail };
   }
 
   private whoIs(fp: string): Who {
@@ -344,11 +368,7 @@ export class RoomSession {
     const isLate = state !== undefined && env.seq < state.maxSeq;
     this.markSeen(env, state);
     // 10. gaps (reported now, whatever checks 8 and 9 say of this message)
-    if (gap > 0) {
-      this.blocked.gaps += gap;
-      const what = gap === 1 ? '1 message' : `${gap} messages`;
-      this.notice(`${what} from {who} ${gap === 1 ? 'was' : 'were'} not delivered to you.`, 'warning', sender);
-    }
+    if (gap > 0) this.reportGap(gap, sender);
     if (isLate) {
       this.blocked.gaps = Math.max(0, this.blocked.gaps - 1);
       this.notice('The next message from {who} arrived late, out of order.', 'warning', sender);
@@ -371,6 +391,12 @@ export class RoomSession {
     // 11. does the sender see the roster I see?
     this.compareRoster(env, sender);
     return { ok: true };
+  }
+
+  private reportGap(gap: number, who: Who): void {
+    this.blocked.gaps += gap;
+    const what = gap === 1 ? '1 message' : `${gap} messages`;
+    this.notice(`${what} from {who} ${gap === 1 ? 'was' : 'were'} not delivered to you.`, 'warning', who);
   }
 
   private markSeen(env: Envelope, state: SenderState | undefined): void {

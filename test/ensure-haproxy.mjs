@@ -1,10 +1,10 @@
-// The cluster test and `npm run cluster` put Debian's HAProxy in front of the
-// Hush processes. Install it when missing and we are root; otherwise stop with
-// one line saying what to do.
+// The cluster test puts Debian's HAProxy in front of two Hush processes.
+// Install it when missing and we are root; otherwise stop with one line
+// saying what to do.
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { HAPROXY_PATH as haproxy } from '../deploy/haproxy-config.mjs';
 
-const haproxy = process.env.HAPROXY_PATH || '/usr/sbin/haproxy';
 if (existsSync(haproxy)) process.exit(0);
 
 if (process.env.HAPROXY_PATH || process.getuid?.() !== 0) {

@@ -125,6 +125,18 @@ describe('a hostile relay', () => {
     expect(messagesOf(bob)).not.toContain('Alice: withheld');
   });
 
+  it('8c. withholds a sender’s latest message: its next roster statement reveals the gap', async () => {
+    const fresh = await makeRoom(['Alice', 'Bob']);
+    const [a, b] = fresh.members as [TestMember, TestMember];
+    await b.session.receive(await post(a, 'delivered'));
+    await post(a, 'withheld, and nothing follows it');
+    await a.session.confirmRoster();
+    const statement = [...a.sent].reverse().find((f) => f.includes('"t":"roster"')) ?? '';
+    await b.session.receive(statement);
+    expect(noticesOf(b).at(-1)).toBe('1 message from Alice was not delivered to you.');
+    expect(b.session.view().blocked.gaps).toBe(1);
+  });
+
   it('8b. withholds all traffic to one member: the header names who has gone quiet', async () => {
     const fresh = await makeRoom(['Alice', 'Bob']);
     const [a, b] = fresh.members as [TestMember, TestMember];

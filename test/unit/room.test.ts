@@ -1,17 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, importPeerKeys, sealMessage } from '../../client/crypto';
-import { fromB64u, toB64u, type Envelope } from '../../client/protocol';
-import { ROSTER_MISMATCH_GRACE_MS } from '../../client/room';
 import { ROSTER_AGREE_GRACE_MS } from '../../client/roster';
-import { advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestRoom } from '../support/members';
-
-/** Flips one bit in the middle of a base64url field, keeping it canonical and the same length. */
-function flip(field: string): string {
-  const bytes = fromB64u(field) as Uint8Array;
-  const i = Math.floor(bytes.length / 2);
-  bytes[i] = (bytes[i] as number) ^ 0x01;
-  return toB64u(bytes);
-}
+import { advance, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestRoom } from '../support/members';
 
 describe('a room of three in memory', () => {
   let room: TestRoom;
@@ -43,7 +33,6 @@ describe('the receiver’s checks', () => {
   beforeAll(async () => {
     room = await makeRoom(['Alice', 'Bob', 'Carol']);
   });
-  const alice = () => room.members[0] as TestRoom['members'][0];
   const bob = () => room.members[1] as TestRoom['members'][0];
 
   it('rejects a message from a key that never joined', async () => {

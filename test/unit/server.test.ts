@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, type Identity } from '../../client/crypto';
+import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, signRosterConfirm, type Identity } from '../../client/crypto';
 import { MAX_FRAME_BYTES } from '../../client/protocol';
 import { startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
@@ -137,6 +137,16 @@ describe('bad input closes only the offender', () => {
     const eve = await TestSocket.open(wsUrl(roomId));
     eve.send('x'.repeat(MAX_FRAME_BYTES + 1));
     expect((await eve.closed).code).toBe(1009);
+    await expectPairStillTalks();
+  });
+
+  it('closes a member that floods, and only that member', async () => {
+    const flooder = await joinRoom(server.origin, secret, 'Flood');
+    await alice.until(() => alice.session.view().members.length === 3);
+    const fps = alice.session.view().members.map((m) => m.fp);
+    const frame = JSON.stringify({ t: 'roster', rc: await signRosterConfirm(await deriveRoomKeys(secret), flooder.identity, 1_000, 0, fps) });
+    for (let i = 0; i < 200; i++) flooder.socket.send(frame);
+    expect(await flooder.socket.closed).toEqual({ code: 4008, reason: 'too many messages - slow down' });
     await expectPairStillTalks();
   });
 

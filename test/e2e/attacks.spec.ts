@@ -1,0 +1,145 @@
+/**
+ * The attacks that matter most, end to end in Chromium through a hostile
+ * relay (issue #4: attacks 1, 3, 8, 9 and 19; 13 is in verify.spec.ts).
+ * Each checks what the person sees and that nothing forged is rendered.
+ */
+import type { Page } from '@playwright/test';
+import { deriveRoomKeys, generateIdentity, importPeerKeys, randomBytes, sealMessage } from '../../client/crypto';
+import { parseSecretFragment, type Envelope, type Hello } from '../../client/protocol';
+import { startHostileRelay, type HostileRelay } from '../support/hostile-relay';
+import { expect, log, messages, roster, send, test, type Person } from './fixtures';
+
+const blockedCount = (page: Page, kind: string) => page.locator(`[data-count="${kind}"] dd`);
+
+let relay: HostileRelay;
+test.beforeEach(async ({ server }) => {
+  relay = await startHostileRelay(server.origin);
+});
+test.afterEach(async () => {
+  await relay.close();
+});
+
+/** Alice (connection 0) and Bob (connection 1) in one room, through the relay. */
+async function aliceAndBob(open: (url: string, name?: string) => Promise<Person>) {
+  const alice = await open(`${relay.origin}/`, 'Alice');
+  const bob = await open(alice.page.url(), 'Bob');
+  await expect(roster(alice.page).getByRole('listitem')).toHaveCount(2);
+  return { alice, bob };
+}
+
+const parse = (frame: string) => JSON.parse(frame) as { t: string; env?: Envelope; members?: Hello[] };
+
+test('1. a forged message, signed by the relay as Alice, is blocked and never shown', async ({ open }) => {
+  const hellos: Hello[] = [];
+  relay.toServer = (_conn, frame) => {
+    const f = JSON.parse(frame) as { t: string; hello?: Hello };
+    if (f.hello !== undefined) hellos.push(f.hello);
+    return frame;
+  };
+  const { alice, bob } = await aliceAndBob(open);
+  const secret = parseSecretFragment(new URL(alice.page.url()).hash);
+  if (secret instanceof Error) throw secret;
+  const roomId = (await deriveRoomKeys(secret)).roomId;
+  // The relay knows the room id and every public key, but not the link.
+  const relayKeys = { ...(await deriveRoomKeys(randomBytes(32))), roomId };
+  const recipients = await Promise.all(hellos.map(async (h) => {
+    const k = await importPeerKeys(h.encSpki, h.sigSpki);
+    if (k instanceof Error) throw k;
+    return k;
+  }));
+  const relayId = await generateIdentity();
+  const aliceFp = relay.conns[0]?.fp ?? '';
+  const forged = await sealMessage(relayKeys, { ...relayId, fp: aliceFp }, { msgId: 'forgedInTheBrowser001', seq: 1, ts: Date.now(), body: 'wire the money' }, recipients);
+  relay.conns[1]?.inject(JSON.stringify({ t: 'msg', env: forged }));
+
+  await expect(log(bob.page)).toContainText('A message claiming to be from Alice failed verification and was blocked.');
+  await expect(blockedCount(bob.page, 'forged')).toHaveText('1');
+  expect(await bob.page.content()).not.toContain('wire the money');
+  expect(bob.errors).toEqual([]);
+});
+
+test('3. a hello with a swapped public key is refused: the member is not in the roster', async ({ open }) => {
+  const impostor = await generateIdentity();
+  relay.toClient = (conn, frame) => {
+    const f = parse(frame);
+    if (conn.index !== 1 || f.t !== 'welcome' || f.members === undefined) return frame;
+    return JSON.stringify({ ...f, members: f.members.map((h) => ({ ...h, encSpki: impostor.encSpki })) });
+  };
+  const alice = await open(`${relay.origin}/`, 'Alice');
+  const bob = await open(alice.page.url(), 'Bob');
+  await expect(log(bob.page)).toContainText('Someone tried to join without a valid key or this room’s link, and was blocked.');
+  await expect(roster(bob.page).getByRole('listitem')).toHaveCount(1);
+  await expect(roster(bob.page)).not.toContainText('Alice');
+  // The bad hello, then the hidden member's own roster statements: all counted as forged.
+  await expect(blockedCount(bob.page, 'forged')).toHaveText(/^[1-9]\d*$/);
+});
+
+test('8. a withheld message shows up as a gap with the next one', async ({ open }) => {
+  let dropped = 0;
+  relay.toClient = (conn, frame) => {
+    if (conn.index === 1 && parse(frame).t === 'msg' && dropped === 0) {
+      dropped += 1;
+      return null;
+    }
+    return frame;
+  };
+  const { alice, bob } = await aliceAndBob(open);
+  await send(alice, 'this one is withheld');
+  await expect(log(alice.page)).toContainText('this one is withheld');
+  await send(alice, 'this one arrives');
+  await expect(log(bob.page)).toContainText('1 message from Alice was not delivered to you.');
+  await expect.poll(() => messages(bob.page)).toEqual(['Alice: this one arrives']);
+  await expect(blockedCount(bob.page, 'gaps')).toHaveText('1');
+});
+
+test('9. a message with Bob and his wrap stripped out is blocked, not shown', async ({ open }) => {
+  relay.toClient = (conn, frame) => {
+    const f = parse(frame);
+    const bobFp = relay.conns[1]?.fp;
+    if (conn.index !== 1 || f.t !== 'msg' || f.env === undefined || bobFp == null) return frame;
+    const wraps = { ...f.env.wraps };
+    delete wraps[bobFp];
+    return JSON.stringify({ t: 'msg', env: { ...f.env, recipients: f.env.recipients.filter((r) => r !== bobFp), wraps } });
+  };
+  const { alice, bob } = await aliceAndBob(open);
+  await send(alice, 'you should not see me stripped');
+  await expect(log(bob.page)).toContainText('A message claiming to be from Alice had a damaged recipient list and was blocked.');
+  expect(await messages(bob.page)).toEqual([]);
+  await expect(blockedCount(bob.page, 'tampered')).toHaveText('1');
+});
+
+test('19. markup in names, messages and the server log is shown as text and runs nothing', async ({ server, open }) => {
+  const evilName = '<img src=x onerror="window.__pwned=1">';
+  const evilBody = '<script>window.__pwned=2</script><b onmouseover="window.__pwned=3">bold?</b> javascript:alert(1)';
+  const violations: string[] = [];
+  const watch = async (p: Person) => {
+    p.page.on('dialog', (d) => { violations.push(`dialog: ${d.message()}`); void d.dismiss(); });
+    await p.page.evaluate(() => {
+      document.addEventListener('securitypolicyviolation', (e) => { (window as unknown as { __violations: string[] }).__violations.push(e.violatedDirective); });
+      (window as unknown as { __violations: string[] }).__violations = [];
+    });
+  };
+  const alice = await open(`${server.origin}/`);
+  await watch(alice);
+  alice.name = evilName;
+  await alice.page.getByLabel('Your name').fill(evilName);
+  await alice.page.getByRole('button', { name: 'Join' }).click();
+  const bob = await open(alice.page.url());
+  await watch(bob);
+  await bob.page.getByLabel('Your name').fill('Bob');
+  await bob.page.getByRole('button', { name: 'Join' }).click();
+  await expect(roster(bob.page).getByRole('listitem')).toHaveCount(2);
+  await send(alice, evilBody);
+  await expect(log(bob.page)).toContainText(evilBody);
+  await expect(roster(bob.page)).toContainText(evilName);
+  await bob.page.getByText('Server view').click();
+  await expect(bob.page.getByLabel('Server log')).toContainText('"type": "msg"');
+
+  for (const p of [alice, bob]) {
+    expect(await p.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await p.page.evaluate(() => (window as unknown as { __violations: string[] }).__violations)).toEqual([]);
+    expect(await p.page.locator('.timeline img, .timeline script, .timeline b, .roster img').count()).toBe(0);
+    expect(p.errors).toEqual([]);
+  }
+  expect(violations).toEqual([]);
+});
