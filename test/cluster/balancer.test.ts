@@ -159,8 +159,8 @@ describe('two nodes behind HAProxy', () => {
     }
     for (const [r, room] of rooms.entries()) {
       for (let m = 0; m < MEMBERS_PER_ROOM; m++) await join(room, `room ${r} member ${m}`);
-      await expectToTalk(room);
       expect(await holders(room.roomId)).toEqual([room.node]);
+      await expectToTalk(room);
       const direct = await (await fetch(`${node(room.node).origin}/logs/${room.roomId}`)).json();
       const viaBalancer = await fetch(`${lb().origin}/logs/${room.roomId}`);
       expect(viaBalancer.status).toBe(200);
@@ -189,16 +189,16 @@ describe('two nodes behind HAProxy', () => {
       room.people = [];
       for (let m = 0; m < MEMBERS_PER_ROOM; m++) await join(room, `rejoined ${r} member ${m}`);
       for (const person of room.people) expect(lost).not.toContain(person.client.identity.fp);
-      await expectToTalk(room);
       expect(await holders(room.roomId)).toEqual([SURVIVOR]);
+      await expectToTalk(room);
     }
 
     // A newcomer to a room that did not move still finds its members: its hash did not change.
     const [steady] = kept;
     if (steady === undefined) throw new Error('no room on the surviving node');
     await join(steady, 'newcomer');
-    await expectToTalk(steady);
     expect(await holders(steady.roomId)).toEqual([SURVIVOR]);
+    await expectToTalk(steady);
     expect((await fetch(`${lb().origin}/`)).status).toBe(200);
   });
 
@@ -209,8 +209,8 @@ describe('two nodes behind HAProxy', () => {
     const [moved] = rooms.filter((r) => r.node === VICTIM);
     if (moved === undefined) throw new Error('no room moved');
     await join(moved, 'late newcomer');
-    await expectToTalk(moved);
     expect(await holders(moved.roomId)).toEqual([SURVIVOR]);
+    await expectToTalk(moved);
 
     let draws = 0;
     while ((await drawRoom()).node !== VICTIM) {
