@@ -1,13 +1,20 @@
 // Builds the client bundle (static/app.js) and the server (dist/server.js).
 // Both are fast enough (~100 ms) that `npm start` simply always builds.
 import * as esbuild from 'esbuild';
+import { rmSync } from 'node:fs';
 
 const isDev = process.argv.includes('--dev');
 
+// Old chunks have hashed names: clear them so the server never serves stale ones.
+rmSync('static/chunks', { recursive: true, force: true });
+
 await Promise.all([
   esbuild.build({
-    entryPoints: ['client/main.tsx'],
-    outfile: 'static/app.js',
+    entryPoints: { app: 'client/main.tsx' },
+    outdir: 'static',
+    // Split so rarely used parts (the QR encoder) load on first use, not with the page.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     format: 'esm',
     target: 'es2022',

@@ -5,7 +5,9 @@
  * check every hello and message themselves (DESIGN.md, "Trust model").
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { extname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, WebSocket } from 'uWebSockets.js';
 import {
@@ -180,22 +182,35 @@ interface Asset {
   etag: string;
 }
 
-/** Assets are read once at start; a missing bundle is a start-up error, not a 404 later. */
-function loadAsset(file: string, type: string): Asset {
-  const body = readFileSync(new URL(file, STATIC_DIR));
-  return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` };
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+/**
+ * Everything in static/ is read once at start (the page, the bundle and its
+ * lazily loaded chunks): a missing bundle is a start-up error, not a 404 later.
+ */
+function loadAssets(): Map<string, Asset> {
+  const out = new Map<string, Asset>();
+  const root = fileURLToPath(STATIC_DIR);
+  for (const file of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+    const type = CONTENT_TYPES[extname(file)];
+    if (type === undefined) continue;
+    const body = readFileSync(join(root, file));
+    out.set(`/${file.split(sep).join('/')}`, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` });
+  }
+  const index = out.get('/index.html');
+  if (index === undefined || !out.has('/app.js')) throw new Error('index.html or app.js is missing');
+  out.set('/', index);
+  return out;
 }
 
 let assets: Map<string, Asset>;
 try {
-  const index = loadAsset('index.html', 'text/html; charset=utf-8');
-  assets = new Map([
-    ['/', index],
-    ['/index.html', index],
-    ['/app.js', loadAsset('app.js', 'text/javascript; charset=utf-8')],
-    ['/app.css', loadAsset('app.css', 'text/css; charset=utf-8')],
-    ['/favicon.svg', loadAsset('favicon.svg', 'image/svg+xml')],
-  ]);
+  assets = loadAssets();
 } catch (err) {
   console.error(`hush: cannot read the client from static/ (${(err as Error).message}); run "npm run build" first.`);
   process.exit(1);

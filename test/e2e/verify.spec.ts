@@ -61,3 +61,18 @@ test('the header exposes a relay that hides one member from one tab', async ({ s
     await relay.close();
   }
 });
+
+test('your own code can be copied and shown as a QR code, and so can the link', async ({ server, open }) => {
+  const alice = await open(`${server.origin}/`, 'Alice');
+  const mine = entry(alice.page, 'Alice');
+  await expect(mine.locator('.code')).toHaveText(/^\d{5}( \d{5}){5}$/);
+  await mine.getByRole('button', { name: 'QR' }).click();
+  await expect(alice.page.getByRole('img', { name: 'QR code of your safety code' })).toBeVisible();
+  await alice.page.getByRole('button', { name: 'Link QR' }).click();
+  const linkQr = alice.page.getByRole('img', { name: 'QR code of the room link' });
+  await expect(linkQr).toBeVisible();
+  // A QR of a 60-character link needs more modules than one of 30 digits.
+  const modules = (name: string) => alice.page.getByRole('img', { name }).evaluate((svg) => svg.getAttribute('viewBox'));
+  expect(await modules('QR code of the room link')).not.toBe(await modules('QR code of your safety code'));
+  expect(alice.errors).toEqual([]);
+});
