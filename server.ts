@@ -53,6 +53,17 @@ const MAX_BACKPRESSURE_BYTES = envInt('MAX_BACKPRESSURE_BYTES', 4 * 1024 * 1024,
 /** Token bucket per connection: sustained frames per second and burst. */
 const RATE_FRAMES_PER_S = envInt('RATE_FRAMES_PER_S', 20, 1);
 const RATE_BURST_FRAMES = envInt('RATE_BURST_FRAMES', 60, 1);
+/**
+ * Per client address, a cost that halves every IP_COST_HALF_LIFE_S: each frame
+ * costs 1 plus 1 per KiB (hack.chat's decaying score, weighted by bytes). Past
+ * IP_COST_LIMIT the sending connection is closed. The default allows a steady
+ * ~140 small frames/s, or ~4 full-room messages/s, from one address.
+ */
+const IP_COST_LIMIT = envInt('IP_COST_LIMIT', 2_000, 1);
+const IP_COST_HALF_LIFE_S = envInt('IP_COST_HALF_LIFE_S', 10, 1);
+/** Joins (hellos) per client address: sustained per minute, and burst. */
+const JOINS_PER_MIN = envInt('JOINS_PER_MIN', 30, 1);
+const JOIN_BURST = envInt('JOIN_BURST', 10, 1);
 const LOG_MAX_ENTRIES = envInt('LOG_MAX_ENTRIES', 500, 1);
 const LOG_MAX_BYTES = envInt('LOG_MAX_BYTES', 4 * 1024 * 1024, 64 * 1024);
 
@@ -72,9 +83,18 @@ if (!isNativeUws) {
 // state
 // ---------------------------------------------------------------------------
 
+/** What the server keeps per client address, for limits only. The address is never logged. */
+interface Peer {
+  conns: number;
+  cost: number;
+  costAt: number;
+  joinTokens: number;
+  joinsAt: number;
+}
+
 interface Conn {
   roomId: string;
-  /** Only for the per-IP count; never logged. */
+  peer: Peer;
   ip: string;
   openedAt: number;
   /** Fingerprint registered by this socket's hello; null until then. */
@@ -105,7 +125,18 @@ interface Room {
 }
 
 const rooms = new Map<string, Room>();
-const connsPerIp = new Map<string, number>();
+const peers = new Map<string, Peer>();
+
+/** Counters for /metrics (Prometheus text format). */
+const metrics = {
+  connectionsOpened: 0,
+  framesReceived: 0,
+  bytesReceived: 0,
+  messagesRelayed: 0,
+  deliveries: 0,
+  bytesSent: 0,
+  refusals: new Map<string, number>(),
+};
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /** Logs carry no content, names, keys or secrets; rooms only as a short hash. */
@@ -127,12 +158,20 @@ function appendLog(room: Room, entry: LogEntry): void {
 /** Close reasons are at most 123 bytes: keep them printable ASCII so a cut can't split a character. */
 const closeReason = (reason: string): string => reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 120);
 
-/** Closes one socket with a code and reason; nobody else notices. */
-function refuse(ws: WebSocket<Conn>, code: number, reason: string): void {
+function countRefusal(kind: string): void {
+  metrics.refusals.set(kind, (metrics.refusals.get(kind) ?? 0) + 1);
+}
+
+/**
+ * Closes one socket with a code and reason; nobody else notices. `kind` is a
+ * short fixed label for logs and metrics (reasons may quote input).
+ */
+function refuse(ws: WebSocket<Conn>, code: number, reason: string, kind: string): void {
   const conn = ws.getUserData();
   if (conn.isClosed) return;
   const text = closeReason(reason);
-  logEvent('refused', { room: roomTag(conn.roomId), code, reason: text });
+  countRefusal(kind);
+  logEvent('refused', { room: roomTag(conn.roomId), code, kind, reason: text });
   ws.end(code, text);
 }
 
@@ -142,6 +181,23 @@ function takeToken(conn: Conn): boolean {
   conn.refilledAt = now;
   if (conn.tokens < 1) return false;
   conn.tokens -= 1;
+  return true;
+}
+
+/** Adds a frame's cost to its address; false once the decayed total is past the limit. */
+function chargeAddress(peer: Peer, bytes: number): boolean {
+  const now = performance.now();
+  peer.cost = peer.cost * 0.5 ** ((now - peer.costAt) / 1000 / IP_COST_HALF_LIFE_S) + 1 + bytes / 1024;
+  peer.costAt = now;
+  return peer.cost <= IP_COST_LIMIT;
+}
+
+function takeJoinToken(peer: Peer): boolean {
+  const now = performance.now();
+  peer.joinTokens = Math.min(JOIN_BURST, peer.joinTokens + ((now - peer.joinsAt) / 60_000) * JOINS_PER_MIN);
+  peer.joinsAt = now;
+  if (peer.joinTokens < 1) return false;
+  peer.joinTokens -= 1;
   return true;
 }
 
@@ -243,6 +299,43 @@ function serveLog(res: HttpResponse, req: HttpRequest): void {
     .end(JSON.stringify(body));
 }
 
+function serveHealth(res: HttpResponse): void {
+  securityHeaders(res.writeStatus('200 OK'))
+    .writeHeader('Content-Type', 'application/json; charset=utf-8')
+    .writeHeader('Cache-Control', 'no-store')
+    .end(JSON.stringify({ status: listenSocket === null ? 'stopping' : 'ok' }));
+}
+
+/** Prometheus text format: counters and gauges only, no room ids or addresses. */
+function serveMetrics(res: HttpResponse): void {
+  let connections = 0;
+  let members = 0;
+  for (const room of rooms.values()) {
+    connections += room.sockets.size;
+    members += room.members.size;
+  }
+  const cpu = process.cpuUsage();
+  const lines = [
+    '# TYPE hush_connections gauge', `hush_connections ${connections}`,
+    '# TYPE hush_members gauge', `hush_members ${members}`,
+    '# TYPE hush_rooms gauge', `hush_rooms ${rooms.size}`,
+    '# TYPE hush_connections_opened_total counter', `hush_connections_opened_total ${metrics.connectionsOpened}`,
+    '# TYPE hush_frames_received_total counter', `hush_frames_received_total ${metrics.framesReceived}`,
+    '# TYPE hush_received_bytes_total counter', `hush_received_bytes_total ${metrics.bytesReceived}`,
+    '# TYPE hush_messages_relayed_total counter', `hush_messages_relayed_total ${metrics.messagesRelayed}`,
+    '# TYPE hush_deliveries_total counter', `hush_deliveries_total ${metrics.deliveries}`,
+    '# TYPE hush_sent_bytes_total counter', `hush_sent_bytes_total ${metrics.bytesSent}`,
+    '# TYPE hush_refusals_total counter',
+    ...[...metrics.refusals].map(([kind, n]) => `hush_refusals_total{reason="${kind}"} ${n}`),
+    '# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
+    '# TYPE process_cpu_seconds_total counter', `process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`,
+  ];
+  securityHeaders(res.writeStatus('200 OK'))
+    .writeHeader('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+    .writeHeader('Cache-Control', 'no-store')
+    .end(`${lines.join('\n')}\n`);
+}
+
 // ---------------------------------------------------------------------------
 // ws
 // ---------------------------------------------------------------------------
@@ -255,17 +348,34 @@ function isAllowedOrigin(origin: string, host: string): boolean {
   return origin === `${scheme}://${host}` || ALLOWED_ORIGINS.has(origin);
 }
 
+/**
+ * Sends `frame` to every member but `except`. A member that stopped reading
+ * is closed once its queue passes MAX_BACKPRESSURE_BYTES (after the loop: a
+ * close announces a leave, which must not overtake this frame).
+ */
 function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string): void {
-  for (const ws of room.members.values()) if (ws !== except) ws.send(frame, false);
+  const slow: WebSocket<Conn>[] = [];
+  for (const ws of room.members.values()) {
+    if (ws === except) continue;
+    if (ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) {
+      slow.push(ws);
+      continue;
+    }
+    ws.send(frame, false);
+    metrics.deliveries += 1;
+    metrics.bytesSent += frame.length;
+  }
+  for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 }
 
 function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello): void {
-  if (conn.fp !== null) return refuse(ws, CLOSE.POLICY, 'second hello on one connection');
-  if (hello.roomId !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'hello is for another room');
+  if (conn.fp !== null) return refuse(ws, CLOSE.POLICY, 'second hello on one connection', 'second_hello');
+  if (hello.roomId !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'hello is for another room', 'wrong_room');
+  if (!takeJoinToken(conn.peer)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many joins from your address - wait a minute', 'join_rate');
   const fp = toB64u(createHash('sha256').update(fingerprintInput(hello.encSpki, hello.sigSpki)).digest());
-  if (room.members.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity is already in the room');
-  if (room.departed.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity has left the room; rejoin with new keys');
-  if (room.members.size >= MAX_MEMBERS) return refuse(ws, CLOSE.ROOM_FULL, 'room is full');
+  if (room.members.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity is already in the room', 'duplicate_identity');
+  if (room.departed.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity has left the room; rejoin with new keys', 'departed_identity');
+  if (room.members.size >= MAX_MEMBERS) return refuse(ws, CLOSE.ROOM_FULL, 'room is full', 'room_full');
   const welcome = JSON.stringify({ t: 'welcome', members: [...room.members.values()].flatMap((m) => m.getUserData().hello ?? []) });
   const join = JSON.stringify({ t: 'join', hello });
   conn.fp = fp;
@@ -281,22 +391,25 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   const conn = ws.getUserData();
   const room = rooms.get(conn.roomId);
   if (room === undefined || conn.isClosed) return;
-  if (isBinary) return refuse(ws, CLOSE.UNSUPPORTED, 'binary frames are not accepted');
-  if (message.byteLength > MAX_FRAME_BYTES) return refuse(ws, CLOSE.TOO_BIG, 'frame too large');
-  if (!takeToken(conn)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages - slow down');
+  metrics.framesReceived += 1;
+  metrics.bytesReceived += message.byteLength;
+  if (isBinary) return refuse(ws, CLOSE.UNSUPPORTED, 'binary frames are not accepted', 'binary');
+  if (message.byteLength > MAX_FRAME_BYTES) return refuse(ws, CLOSE.TOO_BIG, 'frame too large', 'too_big');
+  if (!takeToken(conn)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages - slow down', 'rate');
+  if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
   let text: string;
   try {
     text = utf8Strict.decode(message);
   } catch {
-    return refuse(ws, CLOSE.BAD_DATA, 'frame is not valid UTF-8');
+    return refuse(ws, CLOSE.BAD_DATA, 'frame is not valid UTF-8', 'utf8');
   }
   const frame = decodeClientFrame(text);
-  if (frame instanceof Error) return refuse(ws, CLOSE.POLICY, frame.message);
+  if (frame instanceof Error) return refuse(ws, CLOSE.POLICY, frame.message, 'malformed');
   if (frame.t === 'hello') return onHello(ws, conn, room, frame.hello);
-  if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello');
+  if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
   const claim = frame.t === 'msg' ? frame.env : frame.rc;
-  if (claim.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'frame is for another room');
-  if (claim.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity");
+  if (claim.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'frame is for another room', 'wrong_room');
+  if (claim.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity", 'wrong_sender');
   // Relay the client's bytes as they are: re-serialising would cost CPU and
   // could only change what the signature covers.
   if (frame.t === 'roster') {
@@ -305,6 +418,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
     return;
   }
   // Every member gets a message, so one whom the sender left out sees that (check 8).
+  metrics.messagesRelayed += 1;
   broadcast(room, null, text);
   appendLog(room, { at: Date.now(), type: 'msg', sender: conn.fp, size: text.length, frame: text });
 }
@@ -313,9 +427,7 @@ function onClose(ws: WebSocket<Conn>, code: number): void {
   // THE SOCKET IS GONE AFTER THIS CALLBACK: use only its user data.
   const conn = ws.getUserData();
   conn.isClosed = true;
-  const remaining = (connsPerIp.get(conn.ip) ?? 1) - 1;
-  if (remaining > 0) connsPerIp.set(conn.ip, remaining);
-  else connsPerIp.delete(conn.ip);
+  conn.peer.conns -= 1;
   const room = rooms.get(conn.roomId);
   if (room === undefined) return;
   room.sockets.delete(ws);
@@ -361,14 +473,18 @@ app
         return;
       }
       const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-      if ((connsPerIp.get(ip) ?? 0) >= MAX_CONNS_PER_IP) {
-        logEvent('refused', { code: 429, reason: 'too many connections from one address' });
+      const now = performance.now();
+      const peer = peers.get(ip) ?? { conns: 0, cost: 0, costAt: now, joinTokens: JOIN_BURST, joinsAt: now };
+      if (peer.conns >= MAX_CONNS_PER_IP) {
+        countRefusal('address_conns');
+        logEvent('refused', { code: 429, kind: 'address_conns', reason: 'too many connections from one address' });
         securityHeaders(res.writeStatus('429 Too Many Requests')).end('too many connections\n');
         return;
       }
-      connsPerIp.set(ip, (connsPerIp.get(ip) ?? 0) + 1);
-      const now = performance.now();
-      const conn: Conn = { roomId, ip, openedAt: now, fp: null, hello: null, tokens: RATE_BURST_FRAMES, refilledAt: now, isClosed: false };
+      peer.conns += 1;
+      peers.set(ip, peer);
+      metrics.connectionsOpened += 1;
+      const conn: Conn = { roomId, peer, ip, openedAt: now, fp: null, hello: null, tokens: RATE_BURST_FRAMES, refilledAt: now, isClosed: false };
       res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
@@ -376,9 +492,7 @@ app
       let room = rooms.get(conn.roomId);
       if (room === undefined) {
         if (rooms.size >= MAX_ROOMS) {
-          conn.isClosed = true;
-          logEvent('refused', { code: CLOSE.SERVER_FULL, reason: 'server is full' });
-          ws.end(CLOSE.SERVER_FULL, 'server is full — try again later');
+          refuse(ws, CLOSE.SERVER_FULL, 'server is full - try again later', 'server_full');
           return;
         }
         room = { members: new Map(), sockets: new Set(), log: [], logBytes: 0, departed: new Set() };
@@ -391,6 +505,8 @@ app
     close: onClose,
   })
   .get('/logs/:roomId', serveLog)
+  .get('/healthz', serveHealth)
+  .get('/metrics', serveMetrics)
   .get('/*', serveAsset)
   .listen(HOST, PORT, (socket) => {
     if (!socket) {
@@ -407,9 +523,11 @@ setInterval(() => {
   for (const room of rooms.values()) {
     for (const ws of room.sockets) {
       const conn = ws.getUserData();
-      if (conn.fp === null && conn.openedAt < cutoff) refuse(ws, CLOSE.POLICY, 'no hello in time');
+      if (conn.fp === null && conn.openedAt < cutoff) refuse(ws, CLOSE.POLICY, 'no hello in time', 'hello_timeout');
     }
   }
+  // Forget addresses with no connection whose cost has decayed away.
+  for (const [ip, peer] of peers) if (peer.conns === 0 && peer.cost * 0.5 ** ((performance.now() - peer.costAt) / 1000 / IP_COST_HALF_LIFE_S) < 1) peers.delete(ip);
 }, 1000).unref();
 
 function shutdown(signal: string): void {

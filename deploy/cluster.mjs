@@ -50,7 +50,7 @@ let nodes = [];
 let haproxy = null;
 let isStopping = false;
 
-// Whatever ends this process, leave no node or balancer behind.
+// However this process ends, short of SIGKILL, leave no node or balancer behind.
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL');
   rmSync(tempDir, { recursive: true, force: true });

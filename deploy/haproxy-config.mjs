@@ -9,10 +9,11 @@ export const HAPROXY_PATH = process.env.HAPROXY_PATH || '/usr/sbin/haproxy';
 
 /**
  * Environment every node gets behind the balancer. Each client reaches a node
- * from the balancer's address, so the per-address cap is the balancer's
- * (haproxy.cfg, frontend) and a node's own cap must not bind.
+ * from the balancer's address, so the per-address limits (connections, joins,
+ * decaying traffic cost) are the balancer's job (haproxy.cfg, frontend) and a
+ * node's own must not bind. Per-connection limits still apply on the node.
  */
-export const BEHIND_BALANCER_ENV = { MAX_CONNS_PER_IP: '1000000' };
+export const BEHIND_BALANCER_ENV = { MAX_CONNS_PER_IP: '1000000', JOIN_BURST: '1000000', JOINS_PER_MIN: '1000000', IP_COST_LIMIT: '1000000000' };
 
 /**
  * The sample with a global section holding a stats socket, `bind` as the only

@@ -12,6 +12,7 @@ import { joinRoom, type NodeMember } from '../support/node-client';
 import { startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 
+const NODE_COUNT = 2;
 const ROOMS_PER_NODE = 2;
 const MEMBERS_PER_ROOM = 2;
 /** Room ids are random, so rooms are drawn until both nodes hold enough; this bounds the draw. */
@@ -49,7 +50,7 @@ const everyone: Person[] = [];
 beforeAll(async () => {
   // RSA-3072 keys take most of a second each: make them while the processes start.
   const keysMade = Promise.all(Array.from({ length: IDENTITY_COUNT }, () => generateIdentity()));
-  for (let i = 0; i < 2; i++) nodes.push(await startServer({ ...BEHIND_BALANCER_ENV, PORT: String(await freeFixedPort()) }));
+  for (let i = 0; i < NODE_COUNT; i++) nodes.push(await startServer({ ...BEHIND_BALANCER_ENV, PORT: String(await freeFixedPort()) }));
   balancer = await startBalancer(nodes.map((n) => n.port));
   identities = await keysMade;
 });

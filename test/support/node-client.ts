@@ -13,10 +13,10 @@ export interface NodeMember {
   until: (pred: () => boolean, timeoutMs?: number) => Promise<void>;
 }
 
-export async function joinRoom(origin: string, secret: Uint8Array, name: string, identity?: Identity): Promise<NodeMember> {
+export async function joinRoom(origin: string, secret: Uint8Array, name: string, identity?: Identity, localAddress?: string): Promise<NodeMember> {
   const keys = await deriveRoomKeys(secret);
   const id = identity ?? (await generateIdentity());
-  const socket = await TestSocket.open(`${origin.replace('http', 'ws')}/ws/${keys.roomId}`);
+  const socket = await TestSocket.open(`${origin.replace('http', 'ws')}/ws/${keys.roomId}`, undefined, localAddress);
   const session = new RoomSession(keys, id, name, (f) => socket.send(f));
   socket.ws.on('message', (data) => void session.receive(data.toString()));
   await session.start();

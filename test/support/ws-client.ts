@@ -19,8 +19,9 @@ export class TestSocket {
     this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
-  static open(url: string, origin?: string): Promise<TestSocket> {
-    const ws = new WebSocket(url, origin === undefined ? {} : { origin });
+  /** `localAddress` picks the loopback source address (127.0.0.2, …), to act as another client address. */
+  static open(url: string, origin?: string, localAddress?: string): Promise<TestSocket> {
+    const ws = new WebSocket(url, { ...(origin === undefined ? {} : { origin }), ...(localAddress === undefined ? {} : { localAddress }) });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new TestSocket(ws)));
       ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
