@@ -137,7 +137,6 @@ const metrics = {
   bytesSent: 0,
   refusals: new Map<string, number>(),
 };
-const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
 /** Logs carry no content, names, keys or secrets; rooms only as a short hash. */
 function logEvent(event: string, fields: Record<string, string | number> = {}): void {
@@ -397,12 +396,8 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   if (message.byteLength > MAX_FRAME_BYTES) return refuse(ws, CLOSE.TOO_BIG, 'frame too large', 'too_big');
   if (!takeToken(conn)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages - slow down', 'rate');
   if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
-  let text: string;
-  try {
-    text = utf8Strict.decode(message);
-  } catch {
-    return refuse(ws, CLOSE.BAD_DATA, 'frame is not valid UTF-8', 'utf8');
-  }
+  // uWS has already dropped any text frame that is not valid UTF-8.
+  const text = Buffer.from(message).toString('utf8');
   const frame = decodeClientFrame(text);
   if (frame instanceof Error) return refuse(ws, CLOSE.POLICY, frame.message, 'malformed');
   if (frame.t === 'hello') return onHello(ws, conn, room, frame.hello);

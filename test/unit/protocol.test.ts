@@ -1,13 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   FP_BYTES,
-  IV_BYTES,
   MAX_CT_BYTES,
   MAX_FRAME_BYTES,
   MAX_MEMBERS_PER_ROOM,
   ROOM_ID_BYTES,
-  ROSTER_HASH_BYTES,
-  SIG_BYTES,
   WRAP_BYTES,
   decParts,
   enc,
@@ -19,19 +16,10 @@ import {
   toB64u,
   type Envelope,
 } from '../../client/protocol';
-
-const rand = (n: number) => toB64u(crypto.getRandomValues(new Uint8Array(n)));
+import { rand, shapedEnvelope } from '../support/shapes';
 
 /** A well-formed envelope of random bytes: right shape, no valid crypto. */
-function shapedEnvelope(members = 3, ctBytes = 272): Envelope {
-  const recipients = Array.from({ length: members }, () => rand(FP_BYTES)).sort();
-  const wraps: Record<string, string> = {};
-  for (const r of recipients) wraps[r] = rand(WRAP_BYTES);
-  return {
-    v: 1, room: rand(ROOM_ID_BYTES), sender: recipients[0] as string, seq: 1, msgId: 'V1StGXR8_Z5jdHi6B-myT', ts: 1,
-    rosterHash: rand(ROSTER_HASH_BYTES), recipients, iv: rand(IV_BYTES), ct: rand(ctBytes), wraps, sig: rand(SIG_BYTES),
-  };
-}
+const shaped = (members = 3, ctBytes = 272): Envelope => shapedEnvelope(rand(ROOM_ID_BYTES), rand(FP_BYTES), 1, members - 1, ctBytes);
 
 describe('base64url', () => {
   it.each([0, 1, 2, 3, 4, 31, 32, 33, 384])('round-trips %i bytes', (n) => {
@@ -69,7 +57,7 @@ describe('canonical encoding', () => {
 
 describe('parseEnvelope', () => {
   it('accepts a well-formed envelope and round-trips through JSON', () => {
-    const env = shapedEnvelope();
+    const env = shaped();
     expect(parseEnvelope(JSON.parse(JSON.stringify(env)))).toEqual(env);
   });
 
@@ -101,7 +89,7 @@ describe('parseEnvelope', () => {
   ];
 
   it.each(mutations)('rejects %s, with a reason', (_what, mutate, reason) => {
-    const env = JSON.parse(JSON.stringify(shapedEnvelope())) as Record<string, unknown>;
+    const env = JSON.parse(JSON.stringify(shaped())) as Record<string, unknown>;
     mutate(env);
     const result = parseEnvelope(env);
     expect(result).toBeInstanceOf(Error);
@@ -109,11 +97,11 @@ describe('parseEnvelope', () => {
   });
 
   it('fits a full room in one frame, and refuses more recipients than a room holds', () => {
-    const full = JSON.stringify({ t: 'msg', env: shapedEnvelope(MAX_MEMBERS_PER_ROOM, MAX_CT_BYTES) });
+    const full = JSON.stringify({ t: 'msg', env: shaped(MAX_MEMBERS_PER_ROOM, MAX_CT_BYTES) });
     expect(full.length).toBeLessThanOrEqual(MAX_FRAME_BYTES);
     expect(full.length).toBeGreaterThan(MAX_FRAME_BYTES * 0.9);
     expect(parseClientFrame(JSON.parse(full))).not.toBeInstanceOf(Error);
-    const over = shapedEnvelope(MAX_MEMBERS_PER_ROOM + 1);
+    const over = shaped(MAX_MEMBERS_PER_ROOM + 1);
     expect(parseEnvelope(over)).toBeInstanceOf(Error);
   });
 });
@@ -123,7 +111,7 @@ describe('frames', () => {
     ['not an object', 'hello'],
     ['an unknown type', { t: 'nope' }],
     ['a hello without fields', { t: 'hello', hello: {} }],
-    ['a message with extra keys', { t: 'msg', env: shapedEnvelope(), x: 1 }],
+    ['a message with extra keys', { t: 'msg', env: shaped(), x: 1 }],
   ])('refuses a client frame that is %s', (_what, raw) => {
     expect(parseClientFrame(raw)).toBeInstanceOf(Error);
   });

@@ -1,0 +1,16 @@
+import { loadCore } from './core.mjs';
+import { makeIdentities } from './fixtures.mjs';
+import { makeServerFixtures, runServerBench } from './server-bench.mjs';
+import { writeFileSync } from 'node:fs';
+import { pinSelf } from './servers.mjs';
+pinSelf('0');
+const core = await loadCore();
+let t = performance.now();
+const ids = await makeIdentities(core, 10);
+console.log('ids', performance.now() - t);
+const p = { rooms: Number(process.env.R || 20), members: 10, perSender: Number(process.env.P || 40), idleConns: Number(process.env.IDLE || 1000), rate: Number(process.env.RATE || 400), warmupS: 2, measureS: Number(process.env.MS || 5), drainS: 3, window: 2, satWarmupS: 2, satMeasureS: Number(process.env.MS || 5), profileS: Number(process.env.PROF || 0) };
+const fx = await makeServerFixtures(core, ids, p, console.log);
+console.log(fx.frameBytes);
+writeFileSync('/tmp/benchscratch/fx.json', JSON.stringify(fx));
+const r = await runServerBench('/tmp/benchscratch/fx.json', p, console.log);
+console.log(JSON.stringify(r, null, 1));

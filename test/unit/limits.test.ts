@@ -1,0 +1,129 @@
+/**
+ * The relay's limits and operations (issue #5), each against a real server
+ * with its own settings. Clients use distinct loopback source addresses
+ * (127.0.0.x) to act as distinct client addresses.
+ */
+import { describe, expect, it } from 'vitest';
+import { deriveRoomKeys, randomBytes, signRosterConfirm } from '../../client/crypto';
+import { startServer, type RunningServer } from '../support/server';
+import { TestSocket } from '../support/ws-client';
+import { joinRoom } from '../support/node-client';
+import { shapedEnvelope, shapedHello } from '../support/shapes';
+
+const wsUrl = (server: RunningServer, roomId: string) => `${server.origin.replace('http', 'ws')}/ws/${roomId}`;
+const newRoomId = async () => (await deriveRoomKeys(randomBytes(32))).roomId;
+
+async function withServer(env: Record<string, string>, body: (server: RunningServer) => Promise<void>): Promise<void> {
+  const server = await startServer(env);
+  try {
+    await body(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** A socket that has joined `roomId` with a shaped hello. */
+async function member(server: RunningServer, roomId: string, localAddress?: string) {
+  const socket = await TestSocket.open(wsUrl(server, roomId), undefined, localAddress);
+  const { hello, fp } = shapedHello(roomId);
+  socket.send(JSON.stringify({ t: 'hello', hello }));
+  await socket.next((f) => f.startsWith('{"t":"welcome"'));
+  return { socket, fp };
+}
+
+const metric = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+describe('operations', () => {
+  it('answers /healthz and counts relays, bytes and refusals by reason at /metrics', () => withServer({}, async (server) => {
+    const health = await fetch(`${server.origin}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+
+    const roomId = await newRoomId();
+    const a = await member(server, roomId);
+    const b = await member(server, roomId);
+    a.socket.send(JSON.stringify({ t: 'msg', env: shapedEnvelope(roomId, a.fp, 1) }));
+    await b.socket.next((f) => f.startsWith('{"t":"msg"'));
+    const bad = await TestSocket.open(wsUrl(server, roomId));
+    // uWS checks text frames itself and drops the connection (no close frame, so 1006).
+    bad.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect((await bad.closed).code).toBe(1006);
+
+    const text = await (await fetch(`${server.origin}/metrics`)).text();
+    expect(metric(text, 'hush_rooms')).toBe(1);
+    expect(metric(text, 'hush_members')).toBe(2);
+    expect(metric(text, 'hush_messages_relayed_total')).toBe(1);
+    expect(metric(text, 'hush_deliveries_total')).toBeGreaterThanOrEqual(3); // the message to 2, and b's join to a
+    expect(metric(text, 'hush_received_bytes_total')).toBeGreaterThan(1000);
+    expect(metric(text, 'hush_connections_opened_total')).toBe(3);
+    expect(metric(text, 'process_resident_memory_bytes')).toBeGreaterThan(1e6);
+    // Client addresses are used for limits, never logged.
+    const events = server.output().split('\n').filter((l) => l !== '' && !l.includes('"event":"listening"'));
+    expect(events.length).toBeGreaterThan(3);
+    for (const line of events) expect(line).not.toContain('127.0.0.1');
+  }));
+
+  it('on SIGTERM tells every client "server restarting" (1001) and exits within a second', () => withServer({}, async (server) => {
+    const roomId = await newRoomId();
+    const a = await member(server, roomId);
+    const b = await member(server, await newRoomId());
+    const started = performance.now();
+    const code = await server.stop();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(code).toBe(0);
+    for (const m of [a, b]) expect(await m.socket.closed).toEqual({ code: 1001, reason: 'server restarting' });
+  }));
+});
+
+describe('per-address limits', () => {
+  it('refuses joins past the per-address rate, and only from that address', () => withServer({ JOIN_BURST: '2', JOINS_PER_MIN: '1' }, async (server) => {
+    const roomId = await newRoomId();
+    await member(server, roomId, '127.0.0.5');
+    await member(server, roomId, '127.0.0.5');
+    const third = await TestSocket.open(wsUrl(server, roomId), undefined, '127.0.0.5');
+    third.send(JSON.stringify({ t: 'hello', hello: shapedHello(roomId).hello }));
+    expect(await third.closed).toEqual({ code: 4008, reason: 'too many joins from your address - wait a minute' });
+    await member(server, roomId, '127.0.0.6');
+  }));
+
+  it('closes the connection whose address sends too much, weighted by bytes, and spares other addresses', () => withServer({ IP_COST_LIMIT: '60', RATE_BURST_FRAMES: '1000' }, async (server) => {
+    const roomId = await newRoomId();
+    const noisy = await member(server, roomId, '127.0.0.7');
+    const quiet = await member(server, roomId, '127.0.0.8');
+    // 40 KiB frames cost ~41 each: the second one crosses the limit of 60.
+    for (let seq = 1; seq <= 3; seq++) noisy.socket.send(JSON.stringify({ t: 'msg', env: shapedEnvelope(roomId, noisy.fp, seq, 49, 4368) }));
+    expect(await noisy.socket.closed).toEqual({ code: 4008, reason: 'too much traffic from your address - slow down' });
+    quiet.socket.send(JSON.stringify({ t: 'msg', env: shapedEnvelope(roomId, quiet.fp, 1) }));
+    await quiet.socket.next((f) => f.includes(`"sender":"${quiet.fp}"`));
+  }));
+
+  it('closes a member that stops reading once its queue passes the limit, while the others get everything', () => withServer({ MAX_BACKPRESSURE_BYTES: String(1024 * 1024), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000' }, async (server) => {
+    const roomId = await newRoomId();
+    const sender = await member(server, roomId);
+    const reader = await member(server, roomId);
+    const stalled = await member(server, roomId);
+    // Stop reading: the kernel buffers fill, then the server's queue for it.
+    stalled.socket.ws.pause();
+    // ~22 MB in full-room frames, paced so that a reading member keeps up.
+    const FRAMES = 600;
+    for (let seq = 1; seq <= FRAMES; seq++) {
+      sender.socket.send(JSON.stringify({ t: 'msg', env: shapedEnvelope(roomId, sender.fp, seq, 49, 4368) }));
+      if (seq % 10 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    await reader.socket.next((f) => f.startsWith('{"t":"leave"') && f.includes(stalled.fp), 20_000);
+    await expect.poll(() => reader.socket.frames.filter((f) => f.startsWith('{"t":"msg"')).length, { timeout: 20_000 }).toBe(FRAMES);
+    const text = await (await fetch(`${server.origin}/metrics`)).text();
+    expect(metric(text, 'hush_refusals_total{reason="slow_consumer"}')).toBe(1);
+    expect(metric(text, 'process_resident_memory_bytes')).toBeLessThan(300 * 1024 * 1024);
+  }));
+
+  it('lets a member restate its roster at the normal pace without tripping any limit', () => withServer({}, async (server) => {
+    const secret = randomBytes(32);
+    const alice = await joinRoom(server.origin, secret, 'Alice');
+    const keys = await deriveRoomKeys(secret);
+    for (let n = 2; n < 12; n++) alice.socket.send(JSON.stringify({ t: 'roster', rc: await signRosterConfirm(keys, alice.identity, n, 0, [alice.identity.fp]) }));
+    await alice.session.post('still here');
+    await alice.until(() => alice.messages().includes('Alice: still here'));
+    await alice.socket.close();
+  }));
+});
