@@ -36,14 +36,14 @@ export function startServer(env: Record<string, string> = {}): Promise<RunningSe
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), START_TIMEOUT_MS);
     const onData = () => {
-      const match = /"event":"listening".*"port":(\d+)/.exec(output);
+      const match = /"event":"listening".*"port":(\d+),"tls":(\d)/.exec(output);
       if (match === null) return;
       clearTimeout(timer);
       child.stdout.off('data', onData);
       const port = Number(match[1]);
       resolve({
         port,
-        origin: `http://127.0.0.1:${port}`,
+        origin: `${match[2] === '1' ? 'https' : 'http'}://127.0.0.1:${port}`,
         output: () => output,
         process: child,
         stop: async () => {
