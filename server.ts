@@ -83,25 +83,28 @@ if (!isNativeUws) {
 // state
 // ---------------------------------------------------------------------------
 
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
 /** What the server keeps per client address, for limits only. The address is never logged. */
 interface Peer {
   conns: number;
   cost: number;
   costAt: number;
-  joinTokens: number;
-  joinsAt: number;
+  joins: Bucket;
 }
 
 interface Conn {
   roomId: string;
+  /** This connection's client address's limits (the address itself is not kept here). */
   peer: Peer;
-  ip: string;
   openedAt: number;
   /** Fingerprint registered by this socket's hello; null until then. */
   fp: string | null;
   hello: Hello | null;
-  tokens: number;
-  refilledAt: number;
+  frames: Bucket;
   isClosed: boolean;
 }
 
@@ -174,12 +177,13 @@ function refuse(ws: WebSocket<Conn>, code: number, reason: string, kind: string)
   ws.end(code, text);
 }
 
-function takeToken(conn: Conn): boolean {
+/** Token bucket: refills at `perSecond` up to `burst`; takes a token if there is one. */
+function take(bucket: Bucket, perSecond: number, burst: number): boolean {
   const now = performance.now();
-  conn.tokens = Math.min(RATE_BURST_FRAMES, conn.tokens + ((now - conn.refilledAt) / 1000) * RATE_FRAMES_PER_S);
-  conn.refilledAt = now;
-  if (conn.tokens < 1) return false;
-  conn.tokens -= 1;
+  bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+  bucket.at = now;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
   return true;
 }
 
@@ -191,14 +195,6 @@ function chargeAddress(peer: Peer, bytes: number): boolean {
   return peer.cost <= IP_COST_LIMIT;
 }
 
-function takeJoinToken(peer: Peer): boolean {
-  const now = performance.now();
-  peer.joinTokens = Math.min(JOIN_BURST, peer.joinTokens + ((now - peer.joinsAt) / 60_000) * JOINS_PER_MIN);
-  peer.joinsAt = now;
-  if (peer.joinTokens < 1) return false;
-  peer.joinTokens -= 1;
-  return true;
-}
 
 // ---------------------------------------------------------------------------
 // http
@@ -370,7 +366,7 @@ function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string): v
 function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello): void {
   if (conn.fp !== null) return refuse(ws, CLOSE.POLICY, 'second hello on one connection', 'second_hello');
   if (hello.roomId !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'hello is for another room', 'wrong_room');
-  if (!takeJoinToken(conn.peer)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many joins from your address - wait a minute', 'join_rate');
+  if (!take(conn.peer.joins, JOINS_PER_MIN / 60, JOIN_BURST)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many joins from your address - wait a minute', 'join_rate');
   const fp = toB64u(createHash('sha256').update(fingerprintInput(hello.encSpki, hello.sigSpki)).digest());
   if (room.members.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity is already in the room', 'duplicate_identity');
   if (room.departed.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity has left the room; rejoin with new keys', 'departed_identity');
@@ -394,7 +390,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   metrics.bytesReceived += message.byteLength;
   if (isBinary) return refuse(ws, CLOSE.UNSUPPORTED, 'binary frames are not accepted', 'binary');
   if (message.byteLength > MAX_FRAME_BYTES) return refuse(ws, CLOSE.TOO_BIG, 'frame too large', 'too_big');
-  if (!takeToken(conn)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages - slow down', 'rate');
+  if (!take(conn.frames, RATE_FRAMES_PER_S, RATE_BURST_FRAMES)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages - slow down', 'rate');
   if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
   // uWS has already dropped any text frame that is not valid UTF-8.
   const text = Buffer.from(message).toString('utf8');
@@ -469,7 +465,7 @@ app
       }
       const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
       const now = performance.now();
-      const peer = peers.get(ip) ?? { conns: 0, cost: 0, costAt: now, joinTokens: JOIN_BURST, joinsAt: now };
+      const peer = peers.get(ip) ?? { conns: 0, cost: 0, costAt: now, joins: { tokens: JOIN_BURST, at: now } };
       if (peer.conns >= MAX_CONNS_PER_IP) {
         countRefusal('address_conns');
         logEvent('refused', { code: 429, kind: 'address_conns', reason: 'too many connections from one address' });
@@ -479,7 +475,7 @@ app
       peer.conns += 1;
       peers.set(ip, peer);
       metrics.connectionsOpened += 1;
-      const conn: Conn = { roomId, peer, ip, openedAt: now, fp: null, hello: null, tokens: RATE_BURST_FRAMES, refilledAt: now, isClosed: false };
+      const conn: Conn = { roomId, peer, openedAt: now, fp: null, hello: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, isClosed: false };
       res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
