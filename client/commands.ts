@@ -13,9 +13,13 @@ const ACTION_PREFIX = '/me ';
 /** A command is a slash and letters, then a space or the end: "/usr/bin" or "/ hi" are plain text. */
 const COMMAND = /^\/([a-z]+)(?=\s|$)\s*([\s\S]*)$/i;
 
-export const HELP_TEXT =
-  'Commands, seen only by you: /me waves — shows “* <your name> waves” · /help — this list · ' +
-  '//text — sends text that starts with a slash. Enter sends; Shift+Enter starts a new line.';
+export const HELP_TEXT = [
+  'Commands (only you see this):',
+  '/me waves — shows as “* (your name) waves”',
+  '/help — this list',
+  '//text — sends text that starts with a slash',
+  'Enter sends; Shift+Enter starts a new line.',
+].join('\n');
 
 export function parseCommand(text: string): Command {
   if (text.startsWith('//')) return { kind: 'send', body: text.slice(1) };

@@ -1,17 +1,27 @@
 /**
  * Owns the socket and the room session for the UI. Components get plain
  * state and callbacks; they never touch WebSocket or crypto.subtle.
+ *
+ * A lost connection is retried with backoff (connection.ts). A tab identity
+ * serves one connection only, so every reconnect makes new keys and a new
+ * RoomSession under the same name. What earlier connections showed stays on
+ * screen, and a member who is back under a known name with another key is
+ * announced as "rejoined with a new key" (after a server restart everyone is).
  */
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { CLOSE, parseSecretFragment, toB64u } from './protocol';
-import { deriveRoomKeys, generateIdentity, newRoomSecret, type Identity, type RoomKeys } from './crypto';
-import { RoomSession, type RoomView } from './room';
+import { deriveRoomKeys, generateIdentity, newRoomSecret } from './crypto';
+import { MAX_TIMELINE_ENTRIES, RoomSession, type BlockedCounts, type Member, type RoomView, type TimelineEntry } from './room';
+import { closeReason, isRetryable, reconnectDelayMs } from './connection';
 
 export type Phase =
   | { kind: 'ready' }
   | { kind: 'joining' }
   | { kind: 'joined' }
+  /** The connection was lost; the next attempt is at `retryAt` (epoch ms). */
+  | { kind: 'reconnecting'; reason: string; retryAt: number }
   | { kind: 'left' }
+  /** Closed for a reason retrying cannot fix (or before the first join). */
   | { kind: 'closed'; reason: string };
 
 /** The link: the secret from the fragment, or a fresh one for a new room. */
@@ -20,31 +30,49 @@ export interface Link {
   url: string;
 }
 
-/** Reads the secret from the fragment; with no fragment, makes a new room. */
+/** Where a reload finds the room once the fragment has left the address bar: this tab's history entry. */
+const STATE_KEY = 'hushRoom';
+
+function secretInHistory(): string | null {
+  const state: unknown = history.state;
+  return typeof state === 'object' && state !== null && STATE_KEY in state && typeof state[STATE_KEY] === 'string' ? state[STATE_KEY] : null;
+}
+
+/**
+ * Reads the secret from the fragment (after a reload, from this tab's history
+ * entry), then takes it out of the address bar, so it stays out of browser
+ * history, synced tabs and screen shares; the invite still gives the full
+ * link. With neither, makes a new room.
+ */
 export function readOrCreateLink(): Link | Error {
-  if (location.hash === '' || location.hash === '#') {
-    history.replaceState(null, '', `#${newRoomSecret()}`);
-  }
-  const secret = parseSecretFragment(location.hash);
+  const fragment = location.hash.length > 1 ? location.hash : `#${secretInHistory() ?? newRoomSecret()}`;
+  const secret = parseSecretFragment(fragment);
   if (secret instanceof Error) return secret;
-  return { secret, url: `${location.origin}/#${toB64u(secret)}` };
+  const text = toB64u(secret);
+  history.replaceState({ [STATE_KEY]: text }, '', location.pathname + location.search);
+  return { secret, url: `${location.origin}/#${text}` };
 }
 
 export const hasWebCrypto = (): boolean => globalThis.isSecureContext && globalThis.crypto?.subtle !== undefined;
 
-function closeReason(code: number, reason: string): string {
-  if (reason !== '') return reason;
-  if (code === CLOSE.GOING_AWAY) return 'server restarting';
-  return 'the connection to the server was lost';
+/** A timeline entry as shown: an own message from a lost connection that was never confirmed says so. */
+export type Entry = TimelineEntry & { isUnconfirmed?: boolean };
+
+export interface ShownView extends RoomView {
+  timeline: Entry[];
 }
 
 export interface RoomHandle {
   phase: Phase;
-  view: RoomView | null;
+  view: ShownView | null;
   roomId: string | null;
   join: (name: string) => void;
+  /** "Reconnect now" while away, "Join again" after a final close: same name, new keys. */
+  rejoin: () => void;
   leave: () => void;
   send: (body: string) => Promise<void>;
+  /** A notice only this tab sees (/help and the like). */
+  notice: (text: string) => void;
   setVerified: (fp: string, isVerified: boolean) => void;
 }
 
@@ -52,66 +80,226 @@ export interface RoomHandle {
 const REFRESH_MS = 1_000;
 /** Besides every roster change, each tab restates its roster this often. */
 const ROSTER_STATEMENT_MS = 10_000;
+/** room.ts's words for a key change; the same words are used for a key change across a reconnect. */
+const REJOINED_TEXT = '{who} rejoined with a new key — verify again.';
+/** room.ts's "joined" notice, which a rejoin announcement replaces. */
+const JOINED_PREFIX = '{who} joined.';
 
-export function useRoom(secret: Uint8Array): RoomHandle {
-  const [phase, setPhase] = useState<Phase>({ kind: 'ready' });
-  const [, setTick] = useState(0);
-  const rerender = useCallback(() => setTick((n) => n + 1), []);
-  const [roomId, setRoomId] = useState<string | null>(null);
-  const session = useRef<RoomSession | null>(null);
-  const socket = useRef<WebSocket | null>(null);
-  // Keys are made while the person types a name, so Join is quick.
-  const prepared = useRef<Promise<[RoomKeys, Identity]> | null>(null);
+/** What earlier connections of this tab showed and knew. */
+interface Past {
+  view: ShownView | null;
+  /** Members seen by earlier connections (name → fingerprint) and not seen since: the same name with another key is a rejoin. */
+  known: Map<string, string>;
+  /** Members announced as rejoined with a new key, until this tab verifies them. */
+  rejoined: Set<string>;
+}
 
-  useEffect(() => {
-    prepared.current = Promise.all([deriveRoomKeys(secret), generateIdentity()]);
-    void prepared.current.then(([keys]) => setRoomId(keys.roomId));
-    return () => socket.current?.close(CLOSE.NORMAL);
-  }, [secret]);
+function addCounts(a: BlockedCounts, b: BlockedCounts): BlockedCounts {
+  return { forged: a.forged + b.forged, tampered: a.tampered + b.tampered, replayed: a.replayed + b.replayed, gaps: a.gaps + b.gaps, excluded: a.excluded + b.excluded };
+}
 
-  const join = useCallback((name: string) => {
-    const keysAndIdentity = prepared.current ?? Promise.all([deriveRoomKeys(secret), generateIdentity()]);
-    // A tab identity is used for one connection only: a rejoin makes a new one.
-    prepared.current = null;
-    setPhase({ kind: 'joining' });
+const freshPast = (): Past => ({ view: null, known: new Map(), rejoined: new Set() });
+
+interface Connection extends Omit<RoomHandle, 'view'> {
+  view: () => ShownView | null;
+  dispose: () => void;
+}
+
+/** The connection state machine behind useRoom; `onChange` asks for a render. */
+function connectRoom(secret: Uint8Array, onChange: () => void): Connection {
+  const prepare = () => Promise.all([deriveRoomKeys(secret), generateIdentity()]);
+  // Keys are made ahead (while a name is typed, or while waiting to reconnect), so joining is quick.
+  let prepared = prepare();
+  /** The session of the current connection, once the server has welcomed it. */
+  let session: RoomSession | null = null;
+  let socket: WebSocket | null = null;
+  let past = freshPast();
+  let name = '';
+  let attempt = 0;
+  /** Bumped by every connect and by stop, so a connect still making keys knows it was superseded. */
+  let generation = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let refreshTimer: ReturnType<typeof setInterval> | undefined;
+
+  const self: Connection = {
+    phase: { kind: 'ready' },
+    roomId: null,
+    join(newName) {
+      name = newName;
+      past = freshPast();
+      attempt = 0;
+      setPhase({ kind: 'joining' });
+      connect();
+    },
+    rejoin() {
+      if (self.phase.kind !== 'closed' && self.phase.kind !== 'reconnecting') return;
+      setPhase({ kind: 'reconnecting', reason: self.phase.reason, retryAt: Date.now() });
+      connect();
+    },
+    leave() {
+      stop();
+      setPhase({ kind: 'left' });
+    },
+    async send(body) {
+      if (session === null) throw new Error('you are offline');
+      await session.post(body);
+    },
+    notice(text) {
+      if (session !== null) return session.notice(text);
+      if (past.view === null) return;
+      const now = Date.now();
+      past.view = { ...past.view, timeline: [...past.view.timeline, { kind: 'notice', key: `local-${now}`, text, tone: 'info', ts: now }] };
+      onChange();
+    },
+    setVerified(fp, isVerified) {
+      if (isVerified) past.rejoined.delete(fp);
+      session?.setVerified(fp, isVerified);
+      onChange();
+    },
+    view: () => (session === null ? past.view : compose(session.view())),
+    dispose() {
+      stop();
+      removeEventListener('online', retryNow);
+    },
+  };
+
+  void prepared.then(([keys]) => {
+    self.roomId = keys.roomId;
+    onChange();
+  });
+  const retryNow = () => {
+    if (self.phase.kind === 'reconnecting') self.rejoin();
+  };
+  addEventListener('online', retryNow);
+
+  const lostReason = (): string => (self.phase.kind === 'reconnecting' || self.phase.kind === 'closed' ? self.phase.reason : '');
+
+  function setPhase(phase: Phase): void {
+    self.phase = phase;
+    onChange();
+  }
+
+  /** Closes for good: after Leave, or when the page goes away. */
+  function stop(): void {
+    generation += 1;
+    clearTimeout(retryTimer);
+    clearInterval(refreshTimer);
+    socket?.close(CLOSE.NORMAL, 'left');
+    socket = null;
+    session = null;
+    past = freshPast();
+  }
+
+  function connect(): void {
+    clearTimeout(retryTimer);
+    const mine = ++generation;
+    const keysAndIdentity = prepared;
+    // A tab identity is used for one connection only: the next one gets new keys.
+    prepared = prepare();
     void keysAndIdentity.then(([keys, identity]) => {
+      if (mine !== generation) return;
       const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
       const ws = new WebSocket(`${scheme}://${location.host}/ws/${keys.roomId}`);
-      const room = new RoomSession(keys, identity, name, (frame) => ws.send(frame), { onChange: rerender });
-      socket.current = ws;
-      session.current = room;
-      ws.onopen = () => void room.start().then(() => setPhase({ kind: 'joined' }));
-      ws.onmessage = (event: MessageEvent<string>) => void room.receive(event.data);
-      ws.onclose = (event) => {
-        if (socket.current !== ws) return;
-        socket.current = null;
-        prepared.current = Promise.all([deriveRoomKeys(secret), generateIdentity()]);
-        setPhase((p) => (p.kind === 'left' ? p : { kind: 'closed', reason: closeReason(event.code, event.reason) }));
+      const isReconnect = past.view !== null;
+      /** Everyone this connection has seen, by name: what the next connection compares against. */
+      const seen = new Map<string, string>();
+      const room: RoomSession = new RoomSession(keys, identity, name, (frame) => ws.send(frame), {
+        onChange: () => {
+          if (socket === ws) track(room, seen);
+          onChange();
+        },
+      });
+      socket?.close(CLOSE.NORMAL);
+      socket = ws;
+      ws.onopen = () => void room.start().catch(() => ws.close());
+      ws.onmessage = (event: MessageEvent<string>) => {
+        // The server answers a hello it accepts with the welcome; a refusal is a close instead.
+        if (session !== room && socket === ws) {
+          session = room;
+          attempt = 0;
+          if (isReconnect) room.notice(`Reconnected with a new key after the connection was lost (${lostReason()}): the others are asked to verify you again.`);
+          startRefresh(room);
+          setPhase({ kind: 'joined' });
+        }
+        void room.receive(event.data);
       };
+      ws.onclose = (event) => closed(ws, event.code, event.reason, seen);
     });
-  }, [secret, rerender]);
+  }
 
-  const leave = useCallback(() => {
-    setPhase({ kind: 'left' });
-    socket.current?.close(CLOSE.NORMAL, 'left');
-  }, []);
+  function closed(ws: WebSocket, code: number, serverReason: string, seen: ReadonlyMap<string, string>): void {
+    if (socket !== ws) return;
+    socket = null;
+    clearInterval(refreshTimer);
+    const reason = closeReason(code, serverReason);
+    if (session !== null) keep(session, seen);
+    session = null;
+    if (past.view === null || !isRetryable(code)) return setPhase({ kind: 'closed', reason });
+    const delay = reconnectDelayMs(attempt);
+    attempt += 1;
+    // Keep the first reason while retrying: "server restarting" says more than the refused attempts after it.
+    const first = self.phase.kind === 'reconnecting' ? self.phase.reason : reason;
+    setPhase({ kind: 'reconnecting', reason: first, retryAt: Date.now() + delay });
+    retryTimer = setTimeout(connect, delay);
+  }
 
-  const send = useCallback(async (body: string) => {
-    await session.current?.post(body);
-  }, []);
+  /** Carries what a lost connection showed and knew into the next one. */
+  function keep(room: RoomSession, seen: ReadonlyMap<string, string>): void {
+    const shown = compose(room.view());
+    const timeline: Entry[] = shown.timeline.map((e) => (e.kind === 'message' && e.isPending ? { ...e, isPending: false, isUnconfirmed: true } : e));
+    past.view = { ...shown, timeline: timeline.slice(-MAX_TIMELINE_ENTRIES) };
+    // Members who left just before (a server shutting down announces each close) count too.
+    for (const [memberName, fp] of seen) past.known.set(memberName, fp);
+  }
 
-  const setVerified = useCallback((fp: string, isVerified: boolean) => session.current?.setVerified(fp, isVerified), []);
+  /**
+   * Notes who this connection sees, and announces a member known from an
+   * earlier connection who is back under the same name with another key
+   * (within one connection, room.ts does that itself).
+   */
+  function track(room: RoomSession, seen: Map<string, string>): void {
+    const { known, rejoined } = past;
+    for (const m of room.view().members) {
+      if (m.isSelf) continue;
+      seen.set(m.name, m.fp);
+      const before = known.get(m.name);
+      if (before === undefined) continue;
+      known.delete(m.name);
+      if (before === m.fp) continue;
+      rejoined.add(m.fp);
+      room.notice(REJOINED_TEXT, 'warning', { fp: m.fp, name: m.name }, true);
+    }
+  }
 
-  useEffect(() => {
-    if (phase.kind !== 'joined') return;
+  function startRefresh(room: RoomSession): void {
+    clearInterval(refreshTimer);
     let ticks = 0;
-    const timer = setInterval(() => {
+    refreshTimer = setInterval(() => {
       ticks += 1;
-      session.current?.refresh();
-      if (ticks % (ROSTER_STATEMENT_MS / REFRESH_MS) === 0) void session.current?.confirmRoster();
+      room.refresh();
+      if (ticks % (ROSTER_STATEMENT_MS / REFRESH_MS) === 0) void room.confirmRoster();
     }, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [phase.kind]);
+  }
 
-  return { phase, view: session.current?.view() ?? null, roomId, join, leave, send, setVerified };
+  /** The live session's view, after what earlier connections showed. */
+  function compose(live: RoomView): ShownView {
+    const { view: before, rejoined } = past;
+    if (before === null) return live;
+    const isReplaced = (e: TimelineEntry) => e.kind === 'notice' && e.who !== undefined && rejoined.has(e.who.fp) && e.text.startsWith(JOINED_PREFIX);
+    return {
+      ...live,
+      members: live.members.map((m): Member => (rejoined.has(m.fp) && m.trust === 'unverified' ? { ...m, trust: 'changed' } : m)),
+      timeline: [...before.timeline, ...live.timeline.filter((e) => !isReplaced(e))],
+      blocked: addCounts(before.blocked, live.blocked),
+    };
+  }
+
+  return self;
+}
+
+export function useRoom(secret: Uint8Array): RoomHandle {
+  const [, setTick] = useState(0);
+  const connection = useMemo(() => connectRoom(secret, () => setTick((n) => n + 1)), [secret]);
+  useEffect(() => () => connection.dispose(), [connection]);
+  return { ...connection, view: connection.view() };
 }

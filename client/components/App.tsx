@@ -1,13 +1,15 @@
-import { useMemo } from 'preact/hooks';
-import { hasWebCrypto, readOrCreateLink, useRoom, type Link } from '../use-room';
+import { useMemo, useState } from 'preact/hooks';
+import { hasWebCrypto, readOrCreateLink, useRoom, type Link, type Phase } from '../use-room';
 import { JoinForm } from './JoinForm';
-import { Roster } from './Roster';
+import { Roster, memberElementId } from './Roster';
 import { Timeline } from './Timeline';
 import { Composer } from './Composer';
 import { ServerView } from './ServerView';
 import { CopyLink } from './CopyLink';
 import { RoomStatus } from './RoomStatus';
 import { SecurityPanel } from './SecurityPanel';
+import { Attention } from './Attention';
+import { ConnectionBanner } from './ConnectionBanner';
 
 export function App() {
   return hasWebCrypto() ? <Linked /> : <InsecureContext />;
@@ -32,49 +34,74 @@ function InsecureContext() {
     <main class="center">
       <h1>Hush</h1>
       <p role="alert">
-        Encryption cannot start: this page was not opened in a secure context, so the browser withholds its
-        cryptography (WebCrypto). Open Hush over https://, or on this computer at http://localhost.
+        Encryption cannot start: {location.origin} is not a secure context, so the browser withholds its
+        cryptography (WebCrypto) from this page.
+      </p>
+      <p>
+        Open Hush over https://, or on the computer that runs it at http://localhost. Whoever runs this server can
+        set up TLS as described in its README.
       </p>
     </main>
   );
 }
 
+const isInRoom = (phase: Phase): boolean => phase.kind === 'joined' || phase.kind === 'reconnecting' || phase.kind === 'closed';
+
 function Room({ link }: { link: Link }) {
   const room = useRoom(link.secret);
   const { phase, view } = room;
+  // On a narrow screen the participants are a panel the status line opens.
+  const [isRosterOpen, setRosterOpen] = useState(false);
 
-  if (phase.kind !== 'joined' || view === null) {
+  if (view === null || !isInRoom(phase)) {
     return (
       <main class="center">
         <h1>Hush</h1>
         <p class="lede">An end-to-end encrypted room. Share the link; nothing is stored.</p>
-        {phase.kind === 'closed' && <p role="alert" class="banner">Disconnected: {phase.reason}.</p>}
+        {phase.kind === 'closed' && <p role="alert" class="banner">Could not join: {phase.reason}.</p>}
         {phase.kind === 'left' && <p class="banner">You left the room.</p>}
         <JoinForm isBusy={phase.kind === 'joining'} onJoin={room.join} />
-        <CopyLink url={link.url} />
+        <div class="invite">
+          <CopyLink url={link.url} />
+          <a class="button quiet" href="/">New room</a>
+        </div>
       </main>
     );
   }
 
+  const others = view.members.filter((m) => !m.isSelf);
+  const labels = new Map(view.members.map((m) => [m.fp, m.label]));
+  const showMember = (fp: string) => {
+    setRosterOpen(true);
+    // After the panel has rendered open.
+    setTimeout(() => document.getElementById(memberElementId(fp))?.focus());
+  };
   return (
-    <div class="room">
+    <div class={`room${phase.kind === 'joined' ? '' : ' offline'}`}>
       <header class="bar">
         <h1>Hush</h1>
         <RoomStatus
           count={view.members.length}
           agreement={view.agreement}
-          verifiedCount={view.members.filter((m) => !m.isSelf && m.trust === 'verified').length}
+          verifiedCount={others.filter((m) => m.trust === 'verified').length}
           isAllVerified={view.isAllVerified}
+          isRosterOpen={isRosterOpen}
+          onToggleRoster={() => setRosterOpen(!isRosterOpen)}
         />
-        <CopyLink url={link.url} />
-        <button type="button" onClick={room.leave}>Leave</button>
+        <div class="actions">
+          <CopyLink url={link.url} />
+          <Attention entries={view.timeline} labels={labels} />
+          <a class="button quiet" href="/" target="_blank" rel="noopener">New room</a>
+        </div>
+        <button type="button" class="quiet" onClick={room.leave}>Leave</button>
       </header>
-      <Roster members={view.members} onVerify={room.setVerified}>
+      <Roster members={view.members} onVerify={room.setVerified} isOpen={isRosterOpen}>
         <SecurityPanel blocked={view.blocked} />
       </Roster>
       <section class="chat">
-        <Timeline entries={view.timeline} labels={new Map(view.members.map((m) => [m.fp, m.label]))} />
-        <Composer onSend={room.send} />
+        <ConnectionBanner phase={phase} onRejoin={room.rejoin} />
+        <Timeline entries={view.timeline} labels={labels} onShowMember={showMember} />
+        <Composer onSend={room.send} onNotice={room.notice} isOnline={phase.kind === 'joined'} />
       </section>
       {room.roomId !== null && <ServerView roomId={room.roomId} version={view.timeline.length} />}
     </div>

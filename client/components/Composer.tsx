@@ -1,20 +1,42 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { MAX_BODY_BYTES } from '../protocol';
+import { HELP_TEXT, parseCommand } from '../commands';
 
 const utf8 = new TextEncoder();
+/** The byte counter appears from here on, before the limit is a surprise. */
+const COUNTER_FROM_BYTES = MAX_BODY_BYTES * 0.8;
 
-export function Composer({ onSend }: { onSend: (body: string) => Promise<void> }) {
+interface Props {
+  onSend: (body: string) => Promise<void>;
+  /** Shows a notice only this tab sees. */
+  onNotice: (text: string) => void;
+  isOnline: boolean;
+}
+
+/** Enter sends, Shift+Enter starts a new line; /me and /help are handled here (commands.ts). */
+export function Composer({ onSend, onNotice, isOnline }: Props) {
   const [text, setText] = useState('');
   const [error, setError] = useState('');
+  const box = useRef<HTMLTextAreaElement>(null);
+  // Ready to type on entering the room (autofocus only works once per page load).
+  useEffect(() => box.current?.focus(), []);
   const size = utf8.encode(text).length;
   const isTooLong = size > MAX_BODY_BYTES;
   const submit = () => {
     if (text.trim() === '' || isTooLong) return;
-    const body = text;
+    const command = parseCommand(text);
+    if (command.kind === 'help') {
+      setText('');
+      onNotice(HELP_TEXT);
+      return;
+    }
+    if (command.kind === 'error') return setError(command.text);
+    if (!isOnline) return setError('Not sent: you are offline. It stays here until you are reconnected.');
+    const typed = text;
     setText('');
-    onSend(body).catch((err: unknown) => {
-      setText(body);
-      setError(`Not sent: ${(err as Error).message}`);
+    onSend(command.body).catch((err: unknown) => {
+      setText(typed);
+      setError(`Not sent: ${err instanceof Error ? err.message : String(err)}`);
     });
   };
   return (
@@ -23,18 +45,29 @@ export function Composer({ onSend }: { onSend: (body: string) => Promise<void> }
       <textarea
         id="message"
         rows={2}
+        ref={box}
         value={text}
-        placeholder="Write a message"
+        placeholder="Write a message · /help"
+        aria-describedby="composer-hint"
         onInput={(e) => { setText(e.currentTarget.value); setError(''); }}
+        onPaste={(e) => {
+          // Refuse, with the numbers, a paste that would pass the limit: never cut it silently.
+          const el = e.currentTarget;
+          const pasted = e.clipboardData?.getData('text/plain') ?? '';
+          const after = utf8.encode(el.value.slice(0, el.selectionStart) + pasted + el.value.slice(el.selectionEnd)).length;
+          if (after <= MAX_BODY_BYTES) return;
+          e.preventDefault();
+          setError(`Not pasted: that would make ${after} bytes, and a message holds at most ${MAX_BODY_BYTES}. Send it in parts.`);
+        }}
         onKeyDown={(e) => {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
         }}
       />
-      <button type="submit" disabled={text.trim() === '' || isTooLong}>Send</button>
-      {(isTooLong || size > MAX_BODY_BYTES * 0.9) && (
-        <p class="hint" role="status">{size} / {MAX_BODY_BYTES} bytes{isTooLong ? ' — too long to send' : ''}</p>
-      )}
-      {error !== '' && <p class="hint" role="alert">{error}</p>}
+      <button type="submit" disabled={text.trim() === '' || isTooLong || !isOnline}>Send</button>
+      <p id="composer-hint" class="hint" role="status">
+        {size >= COUNTER_FROM_BYTES && `${size} / ${MAX_BODY_BYTES} bytes${isTooLong ? ' — too long to send' : ''}`}
+      </p>
+      {error !== '' && <p class="hint error" role="alert">{error}</p>}
     </form>
   );
 }

@@ -12,9 +12,17 @@ const TRUST_TEXT = {
 
 export const memberElementId = (fp: string): string => `member-${fp}`;
 
-export function Roster({ members, onVerify, children }: { members: Member[]; onVerify: (fp: string, isVerified: boolean) => void; children?: ComponentChildren }) {
+interface Props {
+  members: Member[];
+  onVerify: (fp: string, isVerified: boolean) => void;
+  /** On a narrow screen the roster is a panel; this opens it (wide screens always show it). */
+  isOpen: boolean;
+  children?: ComponentChildren;
+}
+
+export function Roster({ members, onVerify, isOpen, children }: Props) {
   return (
-    <aside class="roster">
+    <aside id="roster" class={`roster${isOpen ? ' open' : ''}`}>
       <h2 id="participants-title">Participants</h2>
       <ul aria-label="Participants">
         {members.map((m) => <Entry key={m.fp} member={m} onVerify={onVerify} />)}

@@ -7,7 +7,7 @@ import type { Page } from '@playwright/test';
 import { deriveRoomKeys, generateIdentity, importPeerKeys, randomBytes, sealMessage } from '../../client/crypto';
 import { parseSecretFragment, type Envelope, type Hello } from '../../client/protocol';
 import { startHostileRelay, type HostileRelay } from '../support/hostile-relay';
-import { expect, log, messages, roster, send, test, type Person } from './fixtures';
+import { expect, inviteLink, log, messages, roster, send, test, type Person } from './fixtures';
 
 const blockedCount = (page: Page, kind: string) => page.locator(`[data-count="${kind}"] dd`);
 
@@ -22,7 +22,7 @@ test.afterEach(async () => {
 /** Alice (connection 0) and Bob (connection 1) in one room, through the relay. */
 async function aliceAndBob(open: (url: string, name?: string) => Promise<Person>) {
   const alice = await open(`${relay.origin}/`, 'Alice');
-  const bob = await open(alice.page.url(), 'Bob');
+  const bob = await open(await inviteLink(alice.page), 'Bob');
   await expect(roster(alice.page).getByRole('listitem')).toHaveCount(2);
   return { alice, bob };
 }
@@ -37,7 +37,7 @@ test('1. a forged message, signed by the relay as Alice, is blocked and never sh
     return frame;
   };
   const { alice, bob } = await aliceAndBob(open);
-  const secret = parseSecretFragment(new URL(alice.page.url()).hash);
+  const secret = parseSecretFragment(new URL(await inviteLink(alice.page)).hash);
   if (secret instanceof Error) throw secret;
   const roomId = (await deriveRoomKeys(secret)).roomId;
   // The relay knows the room id and every public key, but not the link.
@@ -66,7 +66,7 @@ test('3. a hello with a swapped public key is refused: the member is not in the 
     return JSON.stringify({ ...f, members: f.members.map((h) => ({ ...h, encSpki: impostor.encSpki })) });
   };
   const alice = await open(`${relay.origin}/`, 'Alice');
-  const bob = await open(alice.page.url(), 'Bob');
+  const bob = await open(await inviteLink(alice.page), 'Bob');
   await expect(log(bob.page)).toContainText('Someone tried to join without a valid key or this room’s link, and was blocked.');
   await expect(roster(bob.page).getByRole('listitem')).toHaveCount(1);
   await expect(roster(bob.page)).not.toContainText('Alice');
@@ -124,7 +124,7 @@ test('19. markup in names, messages and the server log is shown as text and runs
   alice.name = evilName;
   await alice.page.getByLabel('Your name').fill(evilName);
   await alice.page.getByRole('button', { name: 'Join' }).click();
-  const bob = await open(alice.page.url());
+  const bob = await open(await inviteLink(alice.page));
   await watch(bob);
   await bob.page.getByLabel('Your name').fill('Bob');
   await bob.page.getByRole('button', { name: 'Join' }).click();

@@ -59,4 +59,19 @@ export async function messages(page: Page): Promise<string[]> {
     items.map((li) => `${li.querySelector('.sender')?.textContent ?? ''}: ${li.querySelector('.body')?.textContent ?? ''}`));
 }
 
+/**
+ * The full room link as the invite panel shows it (what "Copy link" copies),
+ * read without the clipboard. Retried, since a join in flight swaps the screen.
+ */
+export async function inviteLink(page: Page): Promise<string> {
+  const button = page.getByRole('button', { name: 'Link QR' });
+  let link = '';
+  await expect(async () => {
+    if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+    link = await page.getByRole('textbox', { name: 'Room link' }).inputValue({ timeout: 1_000 });
+  }).toPass();
+  if ((await button.getAttribute('aria-expanded')) === 'true') await button.click();
+  return link;
+}
+
 export { expect };

@@ -1,6 +1,6 @@
 import { deriveRoomKeys } from '../../client/crypto';
 import { parseSecretFragment } from '../../client/protocol';
-import { expect, join, log, messages, roster, send, test, type Person } from './fixtures';
+import { expect, inviteLink, join, log, messages, roster, send, test, type Person } from './fixtures';
 
 const roomIdOf = async (url: string) => {
   const secret = parseSecretFragment(new URL(url).hash);
@@ -18,17 +18,19 @@ async function codesSeenBy(person: Person): Promise<Record<string, string>> {
 
 test('opening / without a link makes a new room and asks for a name', async ({ server, open }) => {
   const { page, errors } = await open(`${server.origin}/`);
-  await expect(page).toHaveURL(/#[A-Za-z0-9_-]{43}$/);
+  // The link is read, then kept out of the address bar; the invite has it.
+  await expect(page).toHaveURL(`${server.origin}/`);
+  expect(await inviteLink(page)).toMatch(/#[A-Za-z0-9_-]{43}$/);
   await expect(page.getByLabel('Your name')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Join' })).toBeVisible();
   const other = await open(`${server.origin}/`);
-  expect(new URL(other.page.url()).hash).not.toBe(new URL(page.url()).hash);
+  expect(await inviteLink(other.page)).not.toBe(await inviteLink(page));
   expect(errors).toEqual([]);
 });
 
 test('three people share a link, see the same roster and codes, and talk in order', async ({ server, open }) => {
   const alice = await open(`${server.origin}/`, 'Alice');
-  const link = alice.page.url();
+  const link = await inviteLink(alice.page);
   const bob = await open(link, 'Bob');
   const carol = await open(link, 'Carol');
   const people = [alice, bob, carol];
@@ -59,7 +61,7 @@ test('three people share a link, see the same roster and codes, and talk in orde
 
 test('leaving, by button or by closing the tab, updates every roster; the last one out deletes the room', async ({ server, open }) => {
   const alice = await open(`${server.origin}/`, 'Alice');
-  const link = alice.page.url();
+  const link = await inviteLink(alice.page);
   const roomId = await roomIdOf(link);
   const bob = await open(link, 'Bob');
   const carol = await open(link, 'Carol');
@@ -83,7 +85,7 @@ test('the Server view shows the room’s log as the server holds it, and no name
   const names = ['Quentin Marmalade', 'Yara Plumtree'];
   const secrets = ['the vault code is 7716', 'meet under the clock tower'];
   const alice = await open(`${server.origin}/`);
-  const link = alice.page.url();
+  const link = await inviteLink(alice.page);
   const secretText = new URL(link).hash.slice(1);
   const roomId = await roomIdOf(link);
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { startServer, type RunningServer } from '../support/server';
-import { expect, log, roster, test } from './fixtures';
+import { expect, inviteLink, log, roster, test } from './fixtures';
 
 let dir = '';
 let server: RunningServer;
@@ -36,7 +36,7 @@ test('the journey works over https and wss, with HSTS', async ({ browser }) => {
     return page;
   };
   const alice = await person('Alice', `${server.origin}/`);
-  const bob = await person('Bob', alice.url());
+  const bob = await person('Bob', await inviteLink(alice));
   await expect(roster(alice).getByRole('listitem')).toHaveCount(2);
   await bob.getByLabel('Message', { exact: true }).fill('over TLS');
   await bob.getByRole('button', { name: 'Send' }).click();

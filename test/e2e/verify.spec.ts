@@ -1,12 +1,12 @@
 import { startHostileRelay, senderOf } from '../support/hostile-relay';
-import { expect, join, log, roster, test } from './fixtures';
+import { expect, inviteLink, join, log, roster, test } from './fixtures';
 
 const entry = (page: import('@playwright/test').Page, name: string) => roster(page).getByRole('listitem').filter({ hasText: name });
 
 test('marking a member verified stays in that tab', async ({ server, open }) => {
   const alice = await open(`${server.origin}/`, 'Alice');
-  const bob = await open(alice.page.url(), 'Bob');
-  const carol = await open(alice.page.url(), 'Carol');
+  const bob = await open(await inviteLink(alice.page), 'Bob');
+  const carol = await open(await inviteLink(alice.page), 'Carol');
   await expect(roster(alice.page).getByRole('listitem')).toHaveCount(3);
 
   await alice.page.getByRole('button', { name: 'I compared the code of Bob' }).click();
@@ -24,7 +24,7 @@ test('marking a member verified stays in that tab', async ({ server, open }) => 
 
 test('a member who reloads is a new key to everyone else, and loses the verified mark', async ({ server, open }) => {
   const alice = await open(`${server.origin}/`, 'Alice');
-  const bob = await open(alice.page.url(), 'Bob');
+  const bob = await open(await inviteLink(alice.page), 'Bob');
   await expect(roster(alice.page).getByRole('listitem')).toHaveCount(2);
   await alice.page.getByRole('button', { name: 'I compared the code of Bob' }).click();
   await expect(entry(alice.page, 'Bob')).toContainText('Verified by you');
@@ -42,7 +42,7 @@ test('the header exposes a relay that hides one member from one tab', async ({ s
   const relay = await startHostileRelay(server.origin);
   try {
     const alice = await open(`${relay.origin}/`, 'Alice');
-    const link = alice.page.url();
+    const link = await inviteLink(alice.page);
     // Hide everything Carol (the third connection) says from Bob (the second).
     relay.toClient = (conn, frame) => {
       const carol = relay.conns[2]?.fp;
