@@ -32,7 +32,7 @@ export const MAX_TIMELINE_ENTRIES = 1_000;
 const MAX_SEEN_MSG_IDS = 10_000;
 
 export type TimelineEntry =
-  | { kind: 'message'; key: string; senderFp: string; senderName: string; body: string; ts: number; isOwn: boolean; isPending: boolean }
+  | { kind: 'message'; key: string; senderFp: string; senderName: string; body: string; ts: number; isOwn: boolean; isPending: boolean; isUnconfirmed?: boolean }
   | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number; who?: Who; canVerify?: boolean };
 
 /** A member a notice is about. The notice text says `{who}` where the member's current label goes. */
@@ -118,9 +118,22 @@ interface SenderState {
   seen: Set<number>;
 }
 
+/**
+ * What a tab carries from a lost connection into its next one (with new keys):
+ * the timeline and counts it showed, who it knew, and what it had verified.
+ */
+export interface Carry {
+  timeline: TimelineEntry[];
+  blocked: BlockedCounts;
+  known: ReadonlyMap<string, string>;
+  verified: readonly string[];
+}
+
 export interface RoomSessionOptions {
   now?: () => number;
   onChange?: () => void;
+  /** From `carryOver()` of this tab's previous session, when reconnecting. */
+  carry?: Carry;
 }
 
 export class RoomSession {
@@ -153,6 +166,20 @@ export class RoomSession {
     this.now = options.now ?? Date.now;
     this.onChange = options.onChange ?? (() => {});
     this.roster = new Roster(this.now);
+    if (options.carry !== undefined) {
+      this.timeline = options.carry.timeline;
+      Object.assign(this.blocked, options.carry.blocked);
+      this.roster.remember(options.carry.known, options.carry.verified);
+    }
+  }
+
+  /** What the next connection of this tab takes over; own messages never confirmed are marked so. */
+  carryOver(): Carry {
+    return {
+      timeline: this.timeline.map((e) => (e.kind === 'message' && e.isPending ? { ...e, isPending: false, isUnconfirmed: true } : e)),
+      blocked: { ...this.blocked },
+      ...this.roster.memory(),
+    };
   }
 
   /** Puts this tab in its own roster and announces it. */

@@ -64,10 +64,28 @@ export class Roster {
   private readonly changedKeys = new Set<string>();
   /** A tab's keys serve one visit: a departed identity never comes back. */
   private readonly departed = new Set<string>();
-  private readonly departedNames = new Set<string>();
+  /** Names that left (or were seen by this tab's earlier connection), with the key they had. */
+  private readonly departedNames = new Map<string, string>();
   private readonly statements = new Map<string, Statement>();
 
   constructor(private readonly now: () => number) {}
+
+  /**
+   * Seeds what this tab's earlier connection knew: members by name with the
+   * key they had, and the keys it had verified. A name back with another key
+   * is a key change; one back with the same key keeps its verified mark.
+   */
+  remember(known: ReadonlyMap<string, string>, verified: Iterable<string>): void {
+    for (const [name, fp] of known) this.departedNames.set(name, fp);
+    for (const fp of verified) this.verified.add(fp);
+  }
+
+  /** What a later connection of this tab should remember (see `remember`). */
+  memory(): { known: Map<string, string>; verified: string[] } {
+    const known = new Map(this.departedNames);
+    for (const r of this.records.values()) if (!r.isSelf) known.set(r.name, r.fp);
+    return { known, verified: [...this.verified] };
+  }
 
   has(fp: string): boolean {
     return this.records.has(fp);
@@ -94,11 +112,12 @@ export class Roster {
   add(keys: PeerKeys, name: string, isSelf: boolean): AddOutcome {
     this.records.set(keys.fp, { fp: keys.fp, name, keys, code: null, isSelf, joinedAt: this.now() });
     this.recompute();
-    if (!isSelf && this.departedNames.delete(name)) {
-      this.changedKeys.add(keys.fp);
-      return 'rejoined-new-key';
-    }
-    return 'joined';
+    const before = isSelf ? undefined : this.departedNames.get(name);
+    if (before === undefined) return 'joined';
+    this.departedNames.delete(name);
+    if (before === keys.fp) return 'joined';
+    this.changedKeys.add(keys.fp);
+    return 'rejoined-new-key';
   }
 
   /**
@@ -115,7 +134,7 @@ export class Roster {
     this.departed.add(fp);
     const successor = [...this.records.values()].find((r) => !r.isSelf && r.name === removed.name && r.joinedAt >= removed.joinedAt);
     if (successor !== undefined) this.changedKeys.add(successor.fp);
-    else this.departedNames.add(removed.name);
+    else this.departedNames.set(removed.name, removed.fp);
     this.recompute();
     return { removed, removedLabel, successor: successor?.fp ?? null };
   }

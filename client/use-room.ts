@@ -4,14 +4,15 @@
  *
  * A lost connection is retried with backoff (connection.ts). A tab identity
  * serves one connection only, so every reconnect makes new keys and a new
- * RoomSession under the same name. What earlier connections showed stays on
- * screen, and a member who is back under a known name with another key is
- * announced as "rejoined with a new key" (after a server restart everyone is).
+ * RoomSession under the same name, which carries over what the last one
+ * showed and knew (RoomSession `carry`): a member back under a known name
+ * with another key is "rejoined with a new key" (after a server restart,
+ * everyone is).
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { CLOSE, parseSecretFragment, toB64u } from './protocol';
 import { deriveRoomKeys, generateIdentity, newRoomSecret } from './crypto';
-import { MAX_TIMELINE_ENTRIES, RoomSession, type BlockedCounts, type Member, type RoomView, type TimelineEntry } from './room';
+import { RoomSession, type Carry, type RoomView, type TimelineEntry } from './room';
 import { closeReason, isRetryable, reconnectDelayMs } from './connection';
 
 export type Phase =
@@ -55,16 +56,10 @@ export function readOrCreateLink(): Link | Error {
 
 export const hasWebCrypto = (): boolean => globalThis.isSecureContext && globalThis.crypto?.subtle !== undefined;
 
-/** A timeline entry as shown: an own message from a lost connection that was never confirmed says so. */
-export type Entry = TimelineEntry & { isUnconfirmed?: boolean };
-
-export interface ShownView extends RoomView {
-  timeline: Entry[];
-}
 
 export interface RoomHandle {
   phase: Phase;
-  view: ShownView | null;
+  view: RoomView | null;
   roomId: string | null;
   join: (name: string) => void;
   /** "Reconnect now" while away, "Join again" after a final close: same name, new keys. */
@@ -80,28 +75,8 @@ export interface RoomHandle {
 const REFRESH_MS = 1_000;
 /** Besides every roster change, each tab restates its roster this often. */
 const ROSTER_STATEMENT_MS = 10_000;
-/** room.ts's words for a key change; the same words are used for a key change across a reconnect. */
-const REJOINED_TEXT = '{who} rejoined with a new key — verify again.';
-/** room.ts's "joined" notice, which a rejoin announcement replaces. */
-const JOINED_PREFIX = '{who} joined.';
-
-/** What earlier connections of this tab showed and knew. */
-interface Past {
-  view: ShownView | null;
-  /** Members seen by earlier connections (name → fingerprint) and not seen since: the same name with another key is a rejoin. */
-  known: Map<string, string>;
-  /** Members announced as rejoined with a new key, until this tab verifies them. */
-  rejoined: Set<string>;
-}
-
-function addCounts(a: BlockedCounts, b: BlockedCounts): BlockedCounts {
-  return { forged: a.forged + b.forged, tampered: a.tampered + b.tampered, replayed: a.replayed + b.replayed, gaps: a.gaps + b.gaps, excluded: a.excluded + b.excluded };
-}
-
-const freshPast = (): Past => ({ view: null, known: new Map(), rejoined: new Set() });
-
 interface Connection extends Omit<RoomHandle, 'view'> {
-  view: () => ShownView | null;
+  view: () => RoomView | null;
   dispose: () => void;
 }
 
@@ -113,7 +88,8 @@ function connectRoom(secret: Uint8Array, onChange: () => void): Connection {
   /** The session of the current connection, once the server has welcomed it. */
   let session: RoomSession | null = null;
   let socket: WebSocket | null = null;
-  let past = freshPast();
+  /** What the last connection showed, and what the next one carries over; null before the first join. */
+  let past: { view: RoomView; carry: Carry } | null = null;
   let name = '';
   let attempt = 0;
   /** Bumped by every connect and by stop, so a connect still making keys knows it was superseded. */
@@ -126,7 +102,7 @@ function connectRoom(secret: Uint8Array, onChange: () => void): Connection {
     roomId: null,
     join(newName) {
       name = newName;
-      past = freshPast();
+      past = null;
       attempt = 0;
       setPhase({ kind: 'joining' });
       connect();
@@ -146,17 +122,17 @@ function connectRoom(secret: Uint8Array, onChange: () => void): Connection {
     },
     notice(text) {
       if (session !== null) return session.notice(text);
-      if (past.view === null) return;
+      if (past === null) return;
       const now = Date.now();
-      past.view = { ...past.view, timeline: [...past.view.timeline, { kind: 'notice', key: `local-${now}`, text, tone: 'info', ts: now }] };
+      const entry: TimelineEntry = { kind: 'notice', key: `local-${now}`, text, tone: 'info', ts: now };
+      past = { view: { ...past.view, timeline: [...past.view.timeline, entry] }, carry: { ...past.carry, timeline: [...past.carry.timeline, entry] } };
       onChange();
     },
     setVerified(fp, isVerified) {
-      if (isVerified) past.rejoined.delete(fp);
       session?.setVerified(fp, isVerified);
       onChange();
     },
-    view: () => (session === null ? past.view : compose(session.view())),
+    view: () => session?.view() ?? past?.view ?? null,
     dispose() {
       stop();
       removeEventListener('online', retryNow);
@@ -187,7 +163,7 @@ function connectRoom(secret: Uint8Array, onChange: () => void): Connection {
     socket?.close(CLOSE.NORMAL, 'left');
     socket = null;
     session = null;
-    past = freshPast();
+    past = null;
   }
 
   function connect(): void {
@@ -200,14 +176,10 @@ function connectRoom(secret: Uint8Array, onChange: () => void): Connection {
       if (mine !== generation) return;
       const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
       const ws = new WebSocket(`${scheme}://${location.host}/ws/${keys.roomId}`);
-      const isReconnect = past.view !== null;
-      /** Everyone this connection has seen, by name: what the next connection compares against. */
-      const seen = new Map<string, string>();
+      const isReconnect = past !== null;
       const room: RoomSession = new RoomSession(keys, identity, name, (frame) => ws.send(frame), {
-        onChange: () => {
-          if (socket === ws) track(room, seen);
-          onChange();
-        },
+        onChange,
+        ...(past === null ? {} : { carry: past.carry }),
       });
       socket?.close(CLOSE.NORMAL);
       socket = ws;
@@ -223,52 +195,24 @@ function connectRoom(secret: Uint8Array, onChange: () => void): Connection {
         }
         void room.receive(event.data);
       };
-      ws.onclose = (event) => closed(ws, event.code, event.reason, seen);
+      ws.onclose = (event) => closed(ws, event.code, event.reason);
     });
   }
 
-  function closed(ws: WebSocket, code: number, serverReason: string, seen: ReadonlyMap<string, string>): void {
+  function closed(ws: WebSocket, code: number, serverReason: string): void {
     if (socket !== ws) return;
     socket = null;
     clearInterval(refreshTimer);
     const reason = closeReason(code, serverReason);
-    if (session !== null) keep(session, seen);
+    if (session !== null) past = { view: session.view(), carry: session.carryOver() };
     session = null;
-    if (past.view === null || !isRetryable(code)) return setPhase({ kind: 'closed', reason });
+    if (past === null || !isRetryable(code)) return setPhase({ kind: 'closed', reason });
     const delay = reconnectDelayMs(attempt);
     attempt += 1;
     // Keep the first reason while retrying: "server restarting" says more than the refused attempts after it.
     const first = self.phase.kind === 'reconnecting' ? self.phase.reason : reason;
     setPhase({ kind: 'reconnecting', reason: first, retryAt: Date.now() + delay });
     retryTimer = setTimeout(connect, delay);
-  }
-
-  /** Carries what a lost connection showed and knew into the next one. */
-  function keep(room: RoomSession, seen: ReadonlyMap<string, string>): void {
-    const shown = compose(room.view());
-    const timeline: Entry[] = shown.timeline.map((e) => (e.kind === 'message' && e.isPending ? { ...e, isPending: false, isUnconfirmed: true } : e));
-    past.view = { ...shown, timeline: timeline.slice(-MAX_TIMELINE_ENTRIES) };
-    // Members who left just before (a server shutting down announces each close) count too.
-    for (const [memberName, fp] of seen) past.known.set(memberName, fp);
-  }
-
-  /**
-   * Notes who this connection sees, and announces a member known from an
-   * earlier connection who is back under the same name with another key
-   * (within one connection, room.ts does that itself).
-   */
-  function track(room: RoomSession, seen: Map<string, string>): void {
-    const { known, rejoined } = past;
-    for (const m of room.view().members) {
-      if (m.isSelf) continue;
-      seen.set(m.name, m.fp);
-      const before = known.get(m.name);
-      if (before === undefined) continue;
-      known.delete(m.name);
-      if (before === m.fp) continue;
-      rejoined.add(m.fp);
-      room.notice(REJOINED_TEXT, 'warning', { fp: m.fp, name: m.name }, true);
-    }
   }
 
   function startRefresh(room: RoomSession): void {
@@ -279,19 +223,6 @@ function connectRoom(secret: Uint8Array, onChange: () => void): Connection {
       room.refresh();
       if (ticks % (ROSTER_STATEMENT_MS / REFRESH_MS) === 0) void room.confirmRoster();
     }, REFRESH_MS);
-  }
-
-  /** The live session's view, after what earlier connections showed. */
-  function compose(live: RoomView): ShownView {
-    const { view: before, rejoined } = past;
-    if (before === null) return live;
-    const isReplaced = (e: TimelineEntry) => e.kind === 'notice' && e.who !== undefined && rejoined.has(e.who.fp) && e.text.startsWith(JOINED_PREFIX);
-    return {
-      ...live,
-      members: live.members.map((m): Member => (rejoined.has(m.fp) && m.trust === 'unverified' ? { ...m, trust: 'changed' } : m)),
-      timeline: [...before.timeline, ...live.timeline.filter((e) => !isReplaced(e))],
-      blocked: addCounts(before.blocked, live.blocked),
-    };
   }
 
   return self;

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Entry } from '../use-room';
+import type { TimelineEntry as Entry } from '../room';
 import { arrivals, notificationOf, titleWithUnread } from '../attention';
 
 const BASE_TITLE = document.title;

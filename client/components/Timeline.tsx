@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { noticeText } from '../room';
-import type { Entry } from '../use-room';
+import type { TimelineEntry as Entry } from '../room';
 import { actionOf } from '../commands';
 import { linkify } from '../linkify';
 import { arrivals } from '../attention';

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, importPeerKeys, sealMessage } from '../../client/crypto';
 import { ROSTER_AGREE_GRACE_MS } from '../../client/roster';
+import { RoomSession } from '../../client/room';
 import { advance, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestRoom } from '../support/members';
 
 describe('a room of three in memory', () => {
@@ -198,5 +199,27 @@ describe('one shared roster', () => {
     advance(ROSTER_AGREE_GRACE_MS);
     alice.session.refresh();
     expect(alice.session.view().agreement).toEqual({ kind: 'silent', who: ['Bob'] });
+  });
+});
+
+describe('reconnecting with new keys', () => {
+  it('carries the timeline, counts and verified keys over, and flags a name back under another key', async () => {
+    const room = await makeRoom(['Alice', 'Bob', 'Carol']);
+    const [alice, bob] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
+    alice.session.setVerified(bob.identity.fp, true);
+    await alice.session.post('sent but never confirmed');
+    const carry = alice.session.carryOver();
+    expect(carry.timeline.at(-1)).toMatchObject({ kind: 'message', body: 'sent but never confirmed', isPending: false, isUnconfirmed: true });
+
+    // Alice's connection drops; Bob's does not; Carol also reconnected, with new keys.
+    const carol2 = await makeMember(room.keys, 'Carol');
+    const sent: string[] = [];
+    const again = new RoomSession(room.keys, await generateIdentity(), 'Alice', (f) => sent.push(f), { now: tick, carry });
+    await again.start();
+    await again.receive(JSON.stringify({ t: 'welcome', members: [bob.hello, carol2.hello] }));
+    const trust = Object.fromEntries(again.view().members.filter((m) => !m.isSelf).map((m) => [m.name, m.trust]));
+    expect(trust).toEqual({ Bob: 'verified', Carol: 'changed' });
+    expect(noticesOf({ session: again }).at(-1)).toBe('Carol rejoined with a new key — verify again.');
+    expect(again.view().timeline.some((e) => e.kind === 'message' && e.body === 'sent but never confirmed')).toBe(true);
   });
 });
