@@ -426,7 +426,8 @@ function onClose(ws: WebSocket<Conn>, code: number): void {
     room.members.delete(conn.fp);
     room.departed.add(conn.fp);
     const leave = JSON.stringify({ t: 'leave', fp: conn.fp });
-    broadcast(room, null, leave);
+    // While shutting down everyone is being closed: "X left" would only be noise before "server restarting".
+    if (listenSocket !== null) broadcast(room, null, leave);
     appendLog(room, { at: Date.now(), type: 'leave', sender: conn.fp, size: leave.length, frame: leave });
   }
   if (room.sockets.size === 0) rooms.delete(conn.roomId);

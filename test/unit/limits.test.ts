@@ -66,12 +66,15 @@ describe('operations', () => {
   it('on SIGTERM tells every client "server restarting" (1001) and exits within a second', () => withServer({}, async (server) => {
     const roomId = await newRoomId();
     const a = await member(server, roomId);
-    const b = await member(server, await newRoomId());
+    const b = await member(server, roomId);
+    const c = await member(server, await newRoomId());
     const started = performance.now();
     const code = await server.stop();
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(code).toBe(0);
-    for (const m of [a, b]) expect(await m.socket.closed).toEqual({ code: 1001, reason: 'server restarting' });
+    for (const m of [a, b, c]) expect(await m.socket.closed).toEqual({ code: 1001, reason: 'server restarting' });
+    // Everyone is closed at once: no member is told that another "left" first.
+    for (const m of [a, b]) expect(m.socket.frames.filter((f) => f.startsWith('{"t":"leave"'))).toEqual([]);
   }));
 });
 
