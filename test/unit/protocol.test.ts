@@ -6,6 +6,7 @@ import {
   MAX_MEMBERS_PER_ROOM,
   ROOM_ID_BYTES,
   WRAP_BYTES,
+  checkB64u,
   decParts,
   enc,
   fromB64u,
@@ -134,4 +135,19 @@ describe('link fragment', () => {
       expect(parseSecretFragment(hash)).toBeInstanceOf(Error);
     },
   );
+});
+
+describe('checkB64u (validation without decoding)', () => {
+  it('agrees with decoding on every length and on every last character', () => {
+    for (let n = 0; n < 40; n++) {
+      const text = toB64u(crypto.getRandomValues(new Uint8Array(n)));
+      expect(checkB64u(text)).toBeNull();
+      for (const c of 'ABCQgw_-9') {
+        const variant = text.slice(0, -1) + c;
+        expect(checkB64u(variant) === null).toBe(!(fromB64u(variant) instanceof Error));
+      }
+    }
+    expect(checkB64u('AA==')).toBeInstanceOf(Error);
+    expect(checkB64u('AAAAA')).toBeInstanceOf(Error);
+  });
 });
