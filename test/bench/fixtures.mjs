@@ -3,7 +3,6 @@
 // each room's link key, and envelopes sealed with sealMessage for every member
 // of the room. The same frames are sent to all three servers, so the bare
 // relay and Socket.IO carry exactly the bytes Hush carries.
-import { writeFileSync } from 'node:fs';
 import { nanoid } from 'nanoid';
 
 const BODY = 'On my way — see you at the station in ten minutes.';
@@ -45,8 +44,4 @@ export async function makeRooms(core, identities, { rooms, members, perSender })
       }))));
     return { roomId: keys.roomId, hellos, pools };
   });
-}
-
-export function writeFixtures(path, fixtures) {
-  writeFileSync(path, JSON.stringify(fixtures));
 }

@@ -12,7 +12,7 @@
 // message and takes the time since that message was sent.
 import WebSocket from 'ws';
 import { readFileSync } from 'node:fs';
-import { cpuUs } from './proc.mjs';
+import { cpuSplitUs, machineBusyUs } from './proc.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const MSG_PREFIX = { hush: Buffer.from('{"t":"msg"'), bare: Buffer.from('{"t":"msg"'), socketio: Buffer.from('42["msg",') };
@@ -34,6 +34,7 @@ let grid = [];
 /** The phase in progress, or null. */
 let ph = null;
 let unexpectedCloses = 0;
+const closeReasons = [];
 
 function urlFor(kind, port, roomId) {
   return kind === 'socketio'
@@ -70,7 +71,12 @@ function open(kind, port, set, roomIdx, member) {
     const joined = () => { clearTimeout(timer); conn.joined = true; resolve(conn); };
     ws.on('error', (err) => { if (!conn.joined) fail(err); });
     ws.on('unexpected-response', (_req, res) => fail(new Error(`${kind}: HTTP ${res.statusCode}`)));
-    ws.on('close', () => { if (conn.joined && !conn.closing) unexpectedCloses += 1; });
+    ws.once('close', (code, reason) => { if (!conn.joined) fail(new Error(`${kind}: closed before joining: ${code} ${reason}`)); });
+    ws.on('close', (code, reason) => {
+      if (!conn.joined || conn.closing) return;
+      unexpectedCloses += 1;
+      if (closeReasons.length < 5) closeReasons.push(`${code} ${reason}`);
+    });
     ws.on('open', () => {
       if (kind === 'hush') ws.send(room.hellos[member]);
       if (kind === 'bare') joined();
@@ -137,7 +143,8 @@ function beginPhase(closedLoop) {
 
 /** Snapshot at the start and end of the measured window. */
 function mark(serverPid) {
-  return { at: performance.now(), server: cpuUs(serverPid), self: process.cpuUsage(), received: ph.received, sent: ph.sent };
+  const cpu = cpuSplitUs(serverPid);
+  return { at: performance.now(), server: cpu.user + cpu.system, serverUser: cpu.user, self: process.cpuUsage(), machine: machineBusyUs(), received: ph.received, sent: ph.sent };
 }
 
 async function endPhase(start, end, drainS) {
@@ -158,14 +165,18 @@ async function endPhase(start, end, drainS) {
     skipped: ph.skipped,
     strays: ph.strays,
     unexpectedCloses: unexpectedCloses - ph.closesAtStart,
+    closeReasons: closeReasons.splice(0),
     windowS: windowMs / 1000,
     offeredPerS: ((end.sent - start.sent) * 1000) / windowMs,
     deliveredInWindow: delivered,
     deliveriesPerS: (delivered * 1000) / windowMs,
     serverCpuUs: end.server - start.server,
     serverCpuUsPerDelivery: (end.server - start.server) / delivered,
+    serverUserUsPerDelivery: (end.serverUser - start.serverUser) / delivered,
     serverBusy: (end.server - start.server) / (windowMs * 1000),
     loadBusy: selfUs / (windowMs * 1000),
+    // Everything else the machine did meanwhile (other processes, kernel), in cores: interference.
+    otherBusy: ((end.machine - start.machine) - (end.server - start.server) - selfUs) / (windowMs * 1000),
     latencyMs: { n: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
     maxSentPerSender: perSenderMax,
     envelopesReused: perSenderMax > fx.perSender,

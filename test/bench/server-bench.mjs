@@ -11,8 +11,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeRooms, writeFixtures } from './fixtures.mjs';
-import { memory, waitQuiet } from './proc.mjs';
+import { makeRooms } from './fixtures.mjs';
+import { memory, waitMachineQuiet, waitQuiet } from './proc.mjs';
 import { HUSH_LOAD_ENV, hasTaskset, startLoadGenerator, startServer } from './servers.mjs';
 
 export const KINDS = ['bare', 'socketio', 'hush'];
@@ -37,16 +37,27 @@ export async function makeServerFixtures(core, identities, p, log) {
   };
 }
 
+/**
+ * RSS once the server is quiet and has had `settleS` seconds more (the bare
+ * relay's RSS, for one, drops some seconds after the connections are made):
+ * the same wait for every server.
+ */
+async function settledMemory(pid, settleS) {
+  await waitQuiet(pid);
+  await new Promise((r) => setTimeout(r, settleS * 1000));
+  return memory(pid);
+}
+
 async function benchOne(kind, loadgen, p, log) {
   const server = await startServer(kind, { cpu: SERVER_CPU, env: kind === 'hush' ? HUSH_LOAD_ENV : {} });
   try {
     const out = { kind };
-    await waitQuiet(server.pid);
-    const before = memory(server.pid);
+    // On a shared machine, start each measurement when the rest of it is quiet (bounded wait).
+    const quiet = () => waitMachineQuiet({ maxMs: p.quietWaitS * 1000 });
+    await quiet();
+    const before = await settledMemory(server.pid, 1);
     const idle = await loadgen.run('connect', { kind, port: server.port, set: 'idle' }, 300_000);
-    await waitQuiet(server.pid);
-    await new Promise((r) => setTimeout(r, 1000));
-    const after = memory(server.pid);
+    const after = await settledMemory(server.pid, p.settleS);
     out.idle = { connections: idle.connections, connectMs: idle.ms, rssBefore: before.rss, rssAfter: after.rss, bytesPerConn: (after.rss - before.rss) / idle.connections };
     log(`  ${kind}: ${idle.connections} idle connections joined in ${(idle.ms / 1000).toFixed(1)} s; RSS ${(before.rss / 2 ** 20).toFixed(1)} → ${(after.rss / 2 ** 20).toFixed(1)} MiB`);
     await loadgen.run('close', { set: 'idle' }, 120_000);
@@ -54,9 +65,11 @@ async function benchOne(kind, loadgen, p, log) {
 
     await loadgen.run('connect', { kind, port: server.port, set: 'load' });
     await waitQuiet(server.pid);
+    await quiet();
     out.fixed = await loadgen.run('fixed', { rate: p.rate, warmupS: p.warmupS, measureS: p.measureS, drainS: p.drainS, serverPid: server.pid });
     log(`  ${kind}: fixed ${p.rate}/s → ${out.fixed.deliveriesPerS.toFixed(0)} deliveries/s, ${out.fixed.serverCpuUsPerDelivery.toFixed(2)} µs CPU each, p99 ${out.fixed.latencyMs.p99.toFixed(2)} ms, lost ${out.fixed.lost}`);
     await waitQuiet(server.pid);
+    await quiet();
     out.saturation = await loadgen.run('saturate', { window: p.window, warmupS: p.satWarmupS, measureS: p.satMeasureS, drainS: p.drainS, serverPid: server.pid });
     log(`  ${kind}: saturation → ${out.saturation.deliveriesPerS.toFixed(0)} deliveries/s, server core ${(out.saturation.serverBusy * 100).toFixed(0)} %, load generator ${(out.saturation.loadBusy * 100).toFixed(0)} %, lost ${out.saturation.lost}`);
     await loadgen.run('close', { set: 'load' });
@@ -131,13 +144,17 @@ export function summarizeProfile(profile, top = 14) {
   return { busy, idle: idleSamples, self: rank(self), inclusive: rank(inclusive) };
 }
 
-export async function runServerBench(fixturesPath, p, log) {
+export async function runServerBench(fixturesPath, p, log, onPhase = () => {}) {
   const loadgen = startLoadGenerator({ cpu: LOAD_CPU });
   try {
     const info = await loadgen.run('setup', { fixturesPath }, 60_000);
     log(`  load generator ready: ${info.rooms} rooms × ${info.members} members, ${info.perSender} envelopes per member; pinned: ${hasTaskset ? `servers on core ${SERVER_CPU}, load generator on core ${LOAD_CPU}` : 'no (taskset missing)'}`);
     const results = {};
-    for (const kind of KINDS) results[kind] = await benchOne(kind, loadgen, p, log);
+    for (const kind of KINDS) {
+      onPhase(kind);
+      results[kind] = await benchOne(kind, loadgen, p, log);
+    }
+    onPhase('profile');
     const prof = p.profileS > 0 ? await profileHush(loadgen, p, log) : null;
     return { results, profile: prof === null ? null : { ...summarizeProfile(prof.profile), deliveriesPerS: prof.deliveriesPerS } };
   } finally {

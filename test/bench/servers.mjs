@@ -44,11 +44,12 @@ export function pinSelf(cpus) {
   if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
 }
 
-const SERVER_ARGV = {
+const serverArgv = (kind) => ({
   bare: ['test/bench/bare-relay.mjs'],
   socketio: ['test/bench/socketio-server.mjs'],
-  hush: ['dist/server.js'],
-};
+  // BENCH_HUSH_JS: another build of the server to compare (e.g. a patched copy).
+  hush: [process.env.BENCH_HUSH_JS || 'dist/server.js'],
+})[kind];
 
 /** Hush's limits, raised for a load test from one loopback address. */
 export const HUSH_LOAD_ENV = {
@@ -57,6 +58,9 @@ export const HUSH_LOAD_ENV = {
   RATE_BURST_FRAMES: '1000000',
   HELLO_TIMEOUT_S: '600',
   MAX_ROOMS: '10000',
+  IP_COST_LIMIT: '1000000000000',
+  JOINS_PER_MIN: '1000000000',
+  JOIN_BURST: '1000000',
 };
 
 /**
@@ -64,7 +68,7 @@ export const HUSH_LOAD_ENV = {
  * stdout is drained (Hush logs a line per connection event) and counted.
  */
 export function startServer(kind, { cpu, env = {}, nodeArgs = [] } = {}) {
-  const child = spawnPinned([process.execPath, ...nodeArgs, ...SERVER_ARGV[kind]], {
+  const child = spawnPinned([process.execPath, ...nodeArgs, ...serverArgv(kind)], {
     cpu,
     env: { HOST: '127.0.0.1', PORT: '0', ...env },
   });

@@ -1,0 +1,239 @@
+// `npm run bench` (node build.mjs && node test/bench/run.mjs): Hush against
+// the bare uWS relay and Socket.IO in one run, then the client in headless
+// Chromium. Prints a table and writes test/bench/results.md.
+//
+// Every figure is reported, none is asserted. Knobs (environment, for a
+// quicker or a longer run): BENCH_ROOMS, BENCH_MEMBERS, BENCH_RATE,
+// BENCH_MEASURE_S, BENCH_SAT_MEASURE_S, BENCH_IDLE_CONNS, BENCH_RUNS,
+// BENCH_MESSAGES, BENCH_PROFILE_S (0: no profile), BENCH_QUIET_WAIT_S, BENCH_CLIENT=0 (server
+// part only), BENCH_HUSH_JS (another server build), CHROMIUM_PATH.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCore } from './core.mjs';
+import { makeIdentities } from './fixtures.mjs';
+import { startInterferenceMonitor, waitMachineQuiet } from './proc.mjs';
+import { KINDS, LABEL, makeServerFixtures, runServerBench } from './server-bench.mjs';
+import { chromiumVersion, runClientBench } from './client.mjs';
+import { hasTaskset, killAll, pinSelf } from './servers.mjs';
+
+const num = (name, fallback) => {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? fallback : Number(raw);
+};
+
+const P = {
+  rooms: num('BENCH_ROOMS', 20),
+  members: num('BENCH_MEMBERS', 10),
+  /** Real envelopes per member; the fixed-rate phase sends each at most once. */
+  perSender: 0,
+  idleConns: num('BENCH_IDLE_CONNS', 10_000),
+  /** Messages per second in all, at the fixed rate. */
+  rate: num('BENCH_RATE', 400),
+  warmupS: 3,
+  measureS: num('BENCH_MEASURE_S', 15),
+  drainS: 5,
+  /** Messages in flight per member at saturation. */
+  window: 2,
+  satWarmupS: 3,
+  satMeasureS: num('BENCH_SAT_MEASURE_S', 10),
+  settleS: 10,
+  profileS: num('BENCH_PROFILE_S', 8),
+  /** Before each measured phase, wait at most this long for the rest of the machine to be quiet. */
+  quietWaitS: num('BENCH_QUIET_WAIT_S', 15),
+};
+P.perSender = Math.ceil(((P.rate / (P.rooms * P.members)) * (P.warmupS + P.measureS)) * 1.1) + 2;
+const CLIENT = { runs: num('BENCH_RUNS', 10), messages: num('BENCH_MESSAGES', 20), warmup: 3, roomSizes: [2, 10, 50] };
+const KNOBS = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') || k === 'CHROMIUM_PATH').map(([k, v]) => `${k}=${v} `).join('');
+const COMMAND = `${KNOBS}npm run bench` + '  (= node build.mjs && node test/bench/run.mjs)';
+const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
+
+const log = (line) => console.log(line);
+const f0 = (x) => (Number.isFinite(x) ? x.toFixed(0) : '–');
+const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : '–');
+const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const thousands = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
+const ratio = (x, base) => (Number.isFinite(x / base) ? `${(x / base).toFixed(2)}×` : '–');
+const pctOf = (x) => `${(x * 100).toFixed(0)} %`;
+const MiB = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+const table = (head, rows) => [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+function serverTables(s, fx) {
+  const a = s.results.bare;
+  const fixedRows = KINDS.map((k) => {
+    const r = s.results[k].fixed;
+    return [LABEL[k], f2(r.serverCpuUsPerDelivery), ratio(r.serverCpuUsPerDelivery, a.fixed.serverCpuUsPerDelivery), `${f1(r.serverUserUsPerDelivery)} + ${f1(r.serverCpuUsPerDelivery - r.serverUserUsPerDelivery)}`, pctOf(r.serverBusy), thousands(r.deliveriesPerS),
+      f2(r.latencyMs.p50), f2(r.latencyMs.p99), ratio(r.latencyMs.p99, a.fixed.latencyMs.p99), `${r.lost} of ${thousands(r.expected)}`, pctOf(Math.max(0, r.otherBusy))];
+  });
+  const satRows = KINDS.map((k) => {
+    const r = s.results[k].saturation;
+    const bound = r.serverBusy >= 0.9 ? 'server' : r.loadBusy >= 0.9 ? 'load generator' : 'neither at 90 %';
+    return [LABEL[k], thousands(r.deliveriesPerS), ratio(r.deliveriesPerS, a.saturation.deliveriesPerS), f2(r.serverCpuUsPerDelivery), ratio(r.serverCpuUsPerDelivery, a.saturation.serverCpuUsPerDelivery),
+      pctOf(r.serverBusy), pctOf(r.loadBusy), bound, f1(r.latencyMs.p50), f1(r.latencyMs.p99), `${r.lost} of ${thousands(r.expected)}`, pctOf(Math.max(0, r.otherBusy))];
+  });
+  const memRows = KINDS.map((k) => {
+    const r = s.results[k];
+    return [LABEL[k], thousands(r.idle.connections), MiB(r.idle.rssBefore), MiB(r.idle.rssAfter), thousands(r.idle.bytesPerConn), ratio(r.idle.bytesPerConn, a.idle.bytesPerConn), MiB(r.peakRss)];
+  });
+  return [
+    `Workload: ${P.rooms} rooms × ${P.members} members = ${P.rooms * P.members} connections. Every message is a real Hush envelope for a ${P.members}-member room`,
+    `(${thousands(fx.frameBytes.min)}–${thousands(fx.frameBytes.max)} bytes, sealed by the client core; Socket.IO carries the same JSON as its event argument), relayed to all`,
+    `${P.members} members, the sender included: ${P.members} deliveries per message. Servers on core 1, load generator on core 0${hasTaskset ? ' (taskset)' : ' (not pinned: taskset missing)'}.`,
+    `CPU is the server process's own utime + stime (/proc/<pid>/stat) over the measured window, divided by the deliveries received in it.`,
+    `"Other CPU" is what the rest of the machine used meanwhile (in cores): a sign of interference.`,
+    '',
+    `### At a fixed offered rate: ${P.rate} messages/s (${thousands(P.rate * P.members)} deliveries/s), open loop, ${P.measureS} s measured after ${P.warmupS} s`,
+    '',
+    table(['server', 'CPU µs / delivery', '× (a)', 'of which user + system', 'server core busy', 'deliveries/s', 'p50 ms', 'p99 ms', 'p99 × (a)', 'lost', 'other CPU'], fixedRows),
+    '',
+    `### At saturation: closed loop, ${P.window} messages in flight per member, ${P.satMeasureS} s measured after ${P.satWarmupS} s`,
+    '',
+    table(['server', 'deliveries/s', '× (a)', 'CPU µs / delivery', '× (a)', 'server core', 'load gen. core', 'bound by', 'p50 ms', 'p99 ms', 'lost', 'other CPU'], satRows),
+    '',
+    'Where the load generator\'s core is the bottleneck, the server could go faster than shown (its CPU per delivery is still its own). Latency at saturation is queueing: members × window messages in flight.',
+    '',
+    `### Memory: ${thousands(P.idleConns)} idle connections (rooms of ${P.members}; Hush members joined with a real hello), RSS ${P.settleS} s after the server went quiet`,
+    '',
+    table(['server', 'idle connections', 'RSS before', `RSS with them`, 'bytes / idle connection', '× (a)', 'peak RSS (whole run)'], memRows),
+  ].join('\n');
+}
+
+function targets(s, c) {
+  const a = s.results.bare;
+  const h = s.results.hush;
+  const io = s.results.socketio;
+  const room10 = c?.rooms.find((r) => r.n === 10);
+  const rows = [
+    ['server CPU per delivery ≤ 1.3× bare relay', `${ratio(h.fixed.serverCpuUsPerDelivery, a.fixed.serverCpuUsPerDelivery)} (fixed rate), ${ratio(h.saturation.serverCpuUsPerDelivery, a.saturation.serverCpuUsPerDelivery)} (saturation)`, h.fixed.serverCpuUsPerDelivery <= 1.3 * a.fixed.serverCpuUsPerDelivery],
+    ['server CPU per delivery ≥ 5× better than Socket.IO', `Socket.IO / Hush = ${ratio(io.fixed.serverCpuUsPerDelivery, h.fixed.serverCpuUsPerDelivery)} (fixed rate), ${ratio(io.saturation.serverCpuUsPerDelivery, h.saturation.serverCpuUsPerDelivery)} (saturation)`, io.fixed.serverCpuUsPerDelivery >= 5 * h.fixed.serverCpuUsPerDelivery],
+    ['RSS per idle connection ≤ 2× bare relay', `${ratio(h.idle.bytesPerConn, a.idle.bytesPerConn)} (${thousands(h.idle.bytesPerConn)} vs ${thousands(a.idle.bytesPerConn)} bytes)`, h.idle.bytesPerConn <= 2 * a.idle.bytesPerConn],
+    ['zero loss below saturation', `${h.fixed.lost} lost of ${thousands(h.fixed.expected)}`, h.fixed.lost === 0],
+    ['p99 ≤ 2× bare relay (fixed rate)', `${f2(h.fixed.latencyMs.p99)} ms vs ${f2(a.fixed.latencyMs.p99)} ms = ${ratio(h.fixed.latencyMs.p99, a.fixed.latencyMs.p99)}`, h.fixed.latencyMs.p99 <= 2 * a.fixed.latencyMs.p99],
+  ];
+  if (c) {
+    rows.push(['join ≤ 300 ms median (page load → in the room)', `${f0(c.joins.coldSinceLoad.median)} ms`, c.joins.coldSinceLoad.median <= 300]);
+    if (room10) rows.push(['10-member room: visible in the other tab ≤ 20 ms median', `${f1(room10.endToEnd.median)} ms`, room10.endToEnd.median <= 20]);
+  }
+  return table(['target (reported, not asserted)', 'measured', 'met'], rows.map(([t, m, ok]) => [t, m, ok ? 'yes' : '**no**']));
+}
+
+function profileTable(p) {
+  if (p === null) return '(not profiled)';
+  const rows = p.self.map((s, i) => [String(i + 1), `\`${s.key}\``, pctOf(s.share), p.inclusive[i] ? `\`${p.inclusive[i].key}\`` : '', p.inclusive[i] ? pctOf(p.inclusive[i].share) : '']);
+  return [
+    `Hush under \`node --cpu-prof\` at saturation (${thousands(p.deliveriesPerS)} deliveries/s while profiled; ${thousands(p.busy)} busy samples at 200 µs). Shares of the busy samples:`,
+    '',
+    table(['#', 'self time: function (dist/server.js line)', 'self', 'inclusive: function', 'inclusive'], rows),
+  ].join('\n');
+}
+
+function clientTable(c) {
+  const j = c.joins;
+  const ms = (s) => `${f0(s.median)} ms`;
+  const spread = (s) => `min ${f0(s.min)}, max ${f0(s.max)}`;
+  const rows = [
+    ['Page load → in the room (Join pressed as soon as the page is usable; includes RSA-3072 keygen), median', ms(j.coldSinceLoad), spread(j.coldSinceLoad)],
+    ['… of which page load → Join pressed (navigation, bundle, the name typed by Playwright)', ms(j.coldBeforeClick), spread(j.coldBeforeClick)],
+    ['… and Join → in the room (waits for the keys made at page load)', ms(j.coldClick), spread(j.coldClick)],
+    ['Join → in the room, keys made while typing (1.5 s), median', ms(j.warmClick), spread(j.warmClick)],
+    ['Join → own safety code shown (keys made while typing), median', ms(j.warmCode), spread(j.warmCode)],
+    ['One safety code computed in the page (5200 × SHA-512, crypto.subtle), median', ms(j.oneCode), spread(j.oneCode)],
+    ['Bundle app.js raw / gzip', `${thousands(c.bundle.js)} B / ${thousands(c.bundle.jsGzip)} B`, ''],
+    ['Stylesheet app.css raw / gzip', `${thousands(c.bundle.css)} B / ${thousands(c.bundle.cssGzip)} B`, ''],
+  ];
+  const per = c.rooms.map((r) => [String(r.n), `${f1(r.seal.median)} (${f1(r.seal.p90)})`, `${f1(r.echo.median)} (${f1(r.echo.p90)})`, `${f1(r.receive.median)} (${f1(r.receive.p90)})`, `${f1(r.endToEnd.median)} (${f1(r.endToEnd.p90)})`]);
+  return [
+    table(['measure', 'value', 'spread'], rows),
+    '',
+    `Per message, two tabs in one room (the other members are Node clients of the client core); ${c.messages} messages after ${CLIENT.warmup} unmeasured ones; median (p90), ms:`,
+    '',
+    table(['members', 'sender: Send → frame on the wire (sealing)', 'sender: Send → own echo shown', 'receiver: frame arrives → shown', 'Send → shown in the other tab'], per),
+  ].join('\n');
+}
+
+function interferenceLine(phases) {
+  const names = { fixtures: 'fixtures', bare: '(a)', socketio: '(b)', hush: '(c)', profile: 'profile', client: 'client' };
+  const parts = Object.entries(phases).filter(([k]) => k in names).map(([k, v]) => `${names[k]} ${v.meanCores.toFixed(2)} (max ${v.maxCores.toFixed(2)})`);
+  return `Other processes on the machine (not this benchmark), mean cores busy per phase: ${parts.join(' · ')}. Above ~0.1 the figures are disturbed.`;
+}
+
+async function main() {
+  const started = Date.now();
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${MiB(os.totalmem())} RAM, Linux ${os.release()} · Node ${process.version} · ${chromiumVersion()}`;
+  log(`Hush benchmark · ${machine}`);
+  const quietBefore = await waitMachineQuiet({ maxMs: 30_000 });
+  log(`machine busy before start: ${quietBefore.toFixed(2)} cores (load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
+
+  const monitor = startInterferenceMonitor();
+  monitor.phase('fixtures');
+  const core = await loadCore();
+  const identityCount = Math.max(P.members, Math.max(...CLIENT.roomSizes) - 2);
+  let t = performance.now();
+  const identities = await makeIdentities(core, identityCount);
+  log(`${identityCount} identities (RSA-3072 + P-256) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  const dir = mkdtempSync(join(os.tmpdir(), 'hush-bench-'));
+  let server;
+  let client = null;
+  try {
+    const fx = await makeServerFixtures(core, identities, P, log);
+    const fixturesPath = join(dir, 'fixtures.json');
+    writeFileSync(fixturesPath, JSON.stringify(fx));
+    log('server benchmark:');
+    pinSelf('0');
+    t = performance.now();
+    server = await runServerBench(fixturesPath, P, log, (kind) => monitor.phase(kind));
+    log(`  (${((performance.now() - t) / 1000).toFixed(0)} s)`);
+    pinSelf(`0-${os.cpus().length - 1}`);
+    if (process.env.BENCH_CLIENT !== '0') {
+      log('client benchmark (headless Chromium):');
+      monitor.phase('client');
+      client = await runClientBench({ core, identities, quietWaitS: P.quietWaitS, runs: CLIENT.runs, roomSizes: CLIENT.roomSizes, messages: CLIENT.messages, warmup: CLIENT.warmup, log });
+    }
+    const interference = monitor.stop();
+
+    const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+    const md = [
+      '# Hush benchmark',
+      '',
+      `${new Date().toISOString()} · ${machine}`,
+      '',
+      `Command: \`${COMMAND}\` · took ${minutes} min · machine busy before start: ${quietBefore.toFixed(2)} cores`,
+      '',
+      interferenceLine(interference),
+      '',
+      '## Server: (a) bare uWS relay, (b) Socket.IO, (c) Hush — same workload',
+      '',
+      serverTables(server, fx),
+      '',
+      '## Targets',
+      '',
+      targets(server, client),
+      '',
+      '## Where Hush\'s server time goes',
+      '',
+      profileTable(server.profile),
+      '',
+      '## Client (headless Chromium)',
+      '',
+      client === null ? '(skipped: BENCH_CLIENT=0)' : clientTable(client),
+      '',
+    ].join('\n');
+    writeFileSync(RESULTS, md);
+    log(`\n${md}`);
+    log(`written to test/bench/results.md`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const TOTAL_TIMEOUT_MS = 20 * 60_000;
+const watchdog = setTimeout(() => { console.error('bench: took longer than 20 minutes; stopping'); killAll(); process.exit(1); }, TOTAL_TIMEOUT_MS);
+watchdog.unref();
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => { killAll(); process.exit(130); });
+
+main().then(
+  () => { killAll(); process.exit(0); },
+  (err) => { console.error(err); killAll(); process.exit(1); },
+);
