@@ -348,7 +348,8 @@ function isAllowedOrigin(origin: string, host: string): boolean {
  * is closed once its queue passes MAX_BACKPRESSURE_BYTES (after the loop: a
  * close announces a leave, which must not overtake this frame).
  */
-function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string): void {
+function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string | ArrayBuffer): void {
+  const bytes = typeof frame === 'string' ? frame.length : frame.byteLength;
   const slow: WebSocket<Conn>[] = [];
   for (const ws of room.members.values()) {
     if (ws === except) continue;
@@ -358,7 +359,7 @@ function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string): v
     }
     ws.send(frame, false);
     metrics.deliveries += 1;
-    metrics.bytesSent += frame.length;
+    metrics.bytesSent += bytes;
   }
   for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 }
@@ -402,15 +403,16 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   if (claim.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'frame is for another room', 'wrong_room');
   if (claim.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity", 'wrong_sender');
   // Relay the client's bytes as they are: re-serialising would cost CPU and
-  // could only change what the signature covers.
+  // could only change what the signature covers; sending the received buffer
+  // spares uWS re-encoding the text for every member.
   if (frame.t === 'roster') {
     // Roster statements are periodic bookkeeping, not conversation: relayed, not logged.
-    broadcast(room, ws, text);
+    broadcast(room, ws, message);
     return;
   }
   // Every member gets a message, so one whom the sender left out sees that (check 8).
   metrics.messagesRelayed += 1;
-  broadcast(room, null, text);
+  broadcast(room, null, message);
   appendLog(room, { at: Date.now(), type: 'msg', sender: conn.fp, size: text.length, frame: text });
 }
 
