@@ -2,7 +2,7 @@
  * One real Hush server per worker (on a free loopback port), and helpers
  * that act as a person would: open the link, type a name, press Join.
  */
-import { test as base, expect, type Browser, type Page } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
 import { startServer, type RunningServer } from '../support/server';
 
 export interface Person {
@@ -22,22 +22,27 @@ export const test = base.extend<{ open: (url: string, name?: string) => Promise<
     { scope: 'worker' },
   ],
   open: async ({ browser }, use) => {
-    const contexts: Awaited<ReturnType<Browser['newContext']>>[] = [];
+    const contexts: BrowserContext[] = [];
     await use(async (url, name) => {
       const context = await browser.newContext();
       contexts.push(context);
-      const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
-      page.on('pageerror', (err) => errors.push(err.message));
-      await page.goto(url);
-      const person = { page, name: name ?? '', errors };
-      if (name !== undefined) await join(person);
-      return person;
+      return openIn(context, url, name);
     });
     for (const c of contexts) await c.close();
   },
 });
+
+/** Opens the app in `context`, collecting console errors, and joins when a name is given. */
+export async function openIn(context: BrowserContext, url: string, name?: string): Promise<Person> {
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(url);
+  const person = { page, name: name ?? '', errors };
+  if (name !== undefined) await join(person);
+  return person;
+}
 
 export async function join(person: Person): Promise<void> {
   await person.page.getByLabel('Your name').fill(person.name);

@@ -7,7 +7,7 @@
 import { createServer } from 'node:net';
 import type { Browser, BrowserContext, BrowserContextOptions, Page, WebSocketRoute } from '@playwright/test';
 import { startServer, type RunningServer } from '../support/server';
-import { expect, inviteLink, join, log, messages, roster, send, test, type Person } from './fixtures';
+import { expect, inviteLink, join, log, messages, openIn, roster, send, test, type Person } from './fixtures';
 
 /** Enough joins from one address for a whole file of tests on one server. */
 const ROOMY = { JOIN_BURST: '200', JOINS_PER_MIN: '600' };
@@ -26,14 +26,7 @@ async function openWith(browser: Browser, url: string, options: BrowserContextOp
   const context = await browser.newContext(options);
   contexts.push(context);
   await init?.(context);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (msg) => { if (msg.type() === 'error') errors.push(msg.text()); });
-  page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto(url);
-  const person = { page, name: name ?? '', errors };
-  if (name !== undefined) await join(person);
-  return person;
+  return openIn(context, url, name);
 }
 let contexts: BrowserContext[] = [];
 test.afterEach(async () => {
