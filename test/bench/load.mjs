@@ -12,7 +12,7 @@
 // message and takes the time since that message was sent.
 import WebSocket from 'ws';
 import { readFileSync } from 'node:fs';
-import { cpuSplitUs, machineBusyUs } from './proc.mjs';
+import { cpuSplitUs, cpuUs, machineBusyUs } from './proc.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const MSG_PREFIX = { hush: Buffer.from('{"t":"msg"'), bare: Buffer.from('{"t":"msg"'), socketio: Buffer.from('42["msg",') };
@@ -35,6 +35,9 @@ let grid = [];
 let ph = null;
 let unexpectedCloses = 0;
 const closeReasons = [];
+
+/** Local (client) address for the i-th connection: many clients, as a balancer's per-address cap expects. */
+let sources = ['127.0.0.1'];
 
 function urlFor(kind, port, roomId) {
   return kind === 'socketio'
@@ -63,7 +66,8 @@ class Grow {
 /** Opens one connection and completes the server's join. Resolves with the Conn. */
 function open(kind, port, set, roomIdx, member) {
   const room = fx[set][roomIdx];
-  const ws = new WebSocket(urlFor(kind, port, room.roomId), { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 64 << 20 });
+  const localAddress = sources[(roomIdx * fx.members + member) % sources.length];
+  const ws = new WebSocket(urlFor(kind, port, room.roomId), { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 64 << 20, localAddress });
   const conn = { ws, kind, set, roomIdx, member, joined: false, closing: false, sent: 0, sendTimes: new Grow(256), pairNext: new Int32Array(fx.members), pool: null };
   return new Promise((resolve, reject) => {
     const fail = (err) => { clearTimeout(timer); ws.terminate(); reject(err); };
@@ -141,10 +145,25 @@ function beginPhase(closedLoop) {
   ph = { closedLoop, sent: 0, received: 0, skipped: 0, strays: 0, latency: new Grow(1 << 16), w0: Infinity, w1: Infinity, stopAt: Infinity, closesAtStart: unexpectedCloses };
 }
 
-/** Snapshot at the start and end of the measured window. */
-function mark(serverPid) {
-  const cpu = cpuSplitUs(serverPid);
-  return { at: performance.now(), server: cpu.user + cpu.system, serverUser: cpu.user, self: process.cpuUsage(), machine: machineBusyUs(), received: ph.received, sent: ph.sent };
+/**
+ * Snapshot at the start and end of the measured window. `serverPids`: the
+ * server's processes (one, or every node of a cluster); `balancerPids`: what
+ * stands between (HAProxy), accounted apart.
+ */
+function mark(serverPids, balancerPids) {
+  const server = serverPids.map(cpuSplitUs);
+  const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+  return {
+    at: performance.now(),
+    server: sum(server.map((c) => c.user + c.system)),
+    serverUser: sum(server.map((c) => c.user)),
+    serverEach: server.map((c) => c.user + c.system),
+    balancer: sum(balancerPids.map(cpuUs)),
+    self: process.cpuUsage(),
+    machine: machineBusyUs(),
+    received: ph.received,
+    sent: ph.sent,
+  };
 }
 
 async function endPhase(start, end, drainS) {
@@ -174,9 +193,13 @@ async function endPhase(start, end, drainS) {
     serverCpuUsPerDelivery: (end.server - start.server) / delivered,
     serverUserUsPerDelivery: (end.serverUser - start.serverUser) / delivered,
     serverBusy: (end.server - start.server) / (windowMs * 1000),
+    serverBusyEach: end.serverEach.map((us, i) => (us - start.serverEach[i]) / (windowMs * 1000)),
+    balancerCpuUsPerDelivery: (end.balancer - start.balancer) / delivered,
+    balancerBusy: (end.balancer - start.balancer) / (windowMs * 1000),
+    loadCpuUsPerDelivery: selfUs / delivered,
     loadBusy: selfUs / (windowMs * 1000),
     // Everything else the machine did meanwhile (other processes, kernel), in cores: interference.
-    otherBusy: ((end.machine - start.machine) - (end.server - start.server) - selfUs) / (windowMs * 1000),
+    otherBusy: ((end.machine - start.machine) - (end.server - start.server) - (end.balancer - start.balancer) - selfUs) / (windowMs * 1000),
     latencyMs: { n: lat.length, p50: percentile(lat, 50), p99: percentile(lat, 99), max: lat[lat.length - 1] ?? NaN },
     maxSentPerSender: perSenderMax,
     envelopesReused: perSenderMax > fx.perSender,
@@ -196,9 +219,13 @@ const handlers = {
     return { rooms: fx.load.length, members: fx.members, perSender: fx.perSender, idleRooms: fx.idle.length };
   },
 
-  /** Opens every connection of a set and joins its room, `parallel` at a time. */
-  async connect({ kind, port, set, parallel = 64 }) {
+  /**
+   * Opens every connection of a set and joins its room, `parallel` at a time,
+   * from the local addresses `from` in turn (default 127.0.0.1).
+   */
+  async connect({ kind, port, set, parallel = 64, from = ['127.0.0.1'] }) {
     const t0 = performance.now();
+    sources = from;
     const rooms = fx[set];
     const todo = [];
     rooms.forEach((_, r) => { for (let m = 0; m < fx.members; m++) todo.push([r, m]); });
@@ -241,7 +268,7 @@ const handlers = {
   },
 
   /** Open loop: `rate` messages per second in all, round-robin over every member. */
-  async fixed({ rate, warmupS, measureS, drainS, serverPid }) {
+  async fixed({ rate, warmupS, measureS, drainS, serverPids, balancerPids = [] }) {
     beginPhase(false);
     const conns = sets.load;
     const t = performance.now();
@@ -253,9 +280,9 @@ const handlers = {
     await new Promise((resolve) => {
       const timer = setInterval(() => {
         const now = performance.now();
-        if (start === null && now >= w0) { start = mark(serverPid); ph.w0 = start.at; }
+        if (start === null && now >= w0) { start = mark(serverPids, balancerPids); ph.w0 = start.at; }
         if (now >= w1) {
-          end = mark(serverPid);
+          end = mark(serverPids, balancerPids);
           ph.w1 = end.at;
           clearInterval(timer);
           resolve();
@@ -268,14 +295,14 @@ const handlers = {
   },
 
   /** Closed loop: every member keeps `window` messages in flight (the next goes when its own echo is back). */
-  async saturate({ window, warmupS, measureS, drainS, serverPid }) {
+  async saturate({ window, warmupS, measureS, drainS, serverPids, balancerPids = [] }) {
     beginPhase(true);
     for (let i = 0; i < window; i++) for (const c of sets.load) send(c);
     await sleep(warmupS * 1000);
-    const start = mark(serverPid);
+    const start = mark(serverPids, balancerPids);
     ph.w0 = start.at;
     await sleep(measureS * 1000);
-    const end = mark(serverPid);
+    const end = mark(serverPids, balancerPids);
     ph.w1 = end.at;
     ph.stopAt = end.at;
     return endPhase(start, end, drainS);

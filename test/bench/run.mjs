@@ -1,12 +1,14 @@
 // `npm run bench` (node build.mjs && node test/bench/run.mjs): Hush against
-// the bare uWS relay and Socket.IO in one run, then the client in headless
-// Chromium. Prints a table and writes test/bench/results.md.
+// the bare uWS relay and Socket.IO in one run, then Hush behind HAProxy (one
+// and several processes), then the client in headless Chromium. Prints a
+// table and writes test/bench/results.md.
 //
 // Every figure is reported, none is asserted. Knobs (environment, for a
 // quicker or a longer run): BENCH_ROOMS, BENCH_MEMBERS, BENCH_RATE,
 // BENCH_MEASURE_S, BENCH_SAT_MEASURE_S, BENCH_IDLE_CONNS, BENCH_RUNS,
 // BENCH_MESSAGES, BENCH_PROFILE_S (0: no profile), BENCH_QUIET_WAIT_S, BENCH_CLIENT=0 (server
-// part only), BENCH_HUSH_JS (another server build), CHROMIUM_PATH.
+// part only), BENCH_CLUSTER=0 (no HAProxy part), BENCH_NODES (Hush processes behind
+// HAProxy, default 2), BENCH_CLUSTER_RUNS (default 3), BENCH_HUSH_JS (another server build), CHROMIUM_PATH, HAPROXY_PATH.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import { makeIdentities } from './fixtures.mjs';
 import { startInterferenceMonitor, waitMachineQuiet } from './proc.mjs';
 import { KINDS, LABEL, makeServerFixtures, runServerBench } from './server-bench.mjs';
 import { chromiumVersion, runClientBench } from './client.mjs';
+import { CLUSTER_SETUPS, SOURCE_ADDRESSES, haproxyVersion, runClusterBench } from './cluster-bench.mjs';
 import { hasTaskset, killAll, pinSelf } from './servers.mjs';
 
 const num = (name, fallback) => {
@@ -42,10 +45,14 @@ const P = {
   profileS: num('BENCH_PROFILE_S', 8),
   /** Before each measured phase, wait at most this long for the rest of the machine to be quiet. */
   quietWaitS: num('BENCH_QUIET_WAIT_S', 15),
+  /** Hush processes behind HAProxy in the cluster part. */
+  nodes: num('BENCH_NODES', 2),
+  /** Runs of each cluster setup, interleaved; the median is reported. */
+  clusterRuns: num('BENCH_CLUSTER_RUNS', 3),
 };
 P.perSender = Math.ceil(((P.rate / (P.rooms * P.members)) * (P.warmupS + P.measureS)) * 1.1) + 2;
 const CLIENT = { runs: num('BENCH_RUNS', 10), messages: num('BENCH_MESSAGES', 20), warmup: 3, roomSizes: [2, 10, 50] };
-const KNOBS = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') || k === 'CHROMIUM_PATH').map(([k, v]) => `${k}=${v} `).join('');
+const KNOBS = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') || k === 'CHROMIUM_PATH' || k === 'HAPROXY_PATH').map(([k, v]) => `${k}=${v} `).join('');
 const COMMAND = `${KNOBS}npm run bench` + '  (= node build.mjs && node test/bench/run.mjs)';
 const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
 
@@ -96,6 +103,32 @@ function serverTables(s, fx) {
     `### Memory: ${thousands(P.idleConns)} idle connections (rooms of ${P.members}; Hush members joined with a real hello), RSS ${P.settleS} s after the server went quiet`,
     '',
     table(['server', 'idle connections', 'RSS before', `RSS with them`, 'bytes / idle connection', '× (a)', 'peak RSS (whole run)'], memRows),
+  ].join('\n');
+}
+
+function clusterTable(cl, server) {
+  const base = cl.direct.saturation.deliveriesPerS;
+  const cores = (x) => x.toFixed(2);
+  const setups = CLUSTER_SETUPS(P.nodes);
+  const rows = setups.map(({ key, label }) => {
+    const r = cl[key];
+    const s = r.saturation;
+    const total = s.serverBusy + s.balancerBusy + s.loadBusy + Math.max(0, s.otherBusy);
+    const all = r.runs.map((x) => x.saturation.deliveriesPerS);
+    return [label, `${thousands(s.deliveriesPerS)} (${thousands(Math.min(...all))}–${thousands(Math.max(...all))})`, ratio(s.deliveriesPerS, base), s.serverBusyEach.map(cores).join(' + '), r.balanced ? cores(s.balancerBusy) : '–', cores(s.loadBusy), cores(total),
+      `${f2(s.serverCpuUsPerDelivery)} / ${r.balanced ? f2(s.balancerCpuUsPerDelivery) : '–'} / ${f2(s.loadCpuUsPerDelivery)}`, r.rooms.join(' / '), `${f1(s.latencyMs.p50)} / ${f1(s.latencyMs.p99)}`, `${s.lost} of ${thousands(s.expected)}`];
+  });
+  const many = cl.many.saturation.deliveriesPerS;
+  return [
+    `The saturation workload above (${P.rooms} rooms × ${P.members} members, ${P.window} messages in flight per member, ${P.satMeasureS} s measured after ${P.satWarmupS} s) through HAProxy ${haproxyVersion()}`,
+    `running deploy/haproxy.cfg as \`npm run cluster\` renders it (rooms hashed by id; the nodes with its BEHIND_BALANCER_ENV). Nothing is pinned: the Hush processes, HAProxy and the`,
+    `load generator share the machine's ${os.cpus().length} cores, as they would under \`npm run cluster\`. The load generator connects from ${SOURCE_ADDRESSES.length} loopback addresses (${Math.ceil((P.rooms * P.members) / SOURCE_ADDRESSES.length)} sockets each), so the`,
+    `config's 50-per-address cap applies unchanged. Each setup ran ${P.clusterRuns} times, interleaved with the others; shown: the run with the median deliveries/s`,
+    `(all runs' range in brackets). CPU in cores busy over that run's measured window (1.00 = one core).`,
+    '',
+    table(['setup', 'deliveries/s, median (range)', '× one process (median)', 'Hush cores (per process)', 'HAProxy cores', 'load gen. cores', 'machine cores busy', 'CPU µs / delivery: Hush / HAProxy / load gen.', 'rooms per process', 'p50 / p99 ms', 'lost'], rows),
+    '',
+    `**${P.nodes} processes behind HAProxy vs one process: ${thousands(many)} vs ${thousands(base)} deliveries/s = ${ratio(many, base)}** (vs one process behind HAProxy: ${ratio(many, cl.one.saturation.deliveriesPerS)}; vs (c) above, one process pinned to its own core with the load generator on the other: ${ratio(many, server.results.hush.saturation.deliveriesPerS)}).`,
   ].join('\n');
 }
 
@@ -153,7 +186,7 @@ function clientTable(c) {
 }
 
 function interferenceLine(phases) {
-  const names = { fixtures: 'fixtures', bare: '(a)', socketio: '(b)', hush: '(c)', profile: 'profile', client: 'client' };
+  const names = { fixtures: 'fixtures', bare: '(a)', socketio: '(b)', hush: '(c)', profile: 'profile', 'cluster-direct': 'one process', 'cluster-one': 'one behind HAProxy', 'cluster-many': 'several behind HAProxy', client: 'client' };
   const parts = Object.entries(phases).filter(([k]) => k in names).map(([k, v]) => `${names[k]} ${v.meanCores.toFixed(2)} (max ${v.maxCores.toFixed(2)})`);
   return `Other processes on the machine (not this benchmark), mean cores busy per phase: ${parts.join(' · ')}. Above ~0.1 the figures are disturbed.`;
 }
@@ -176,6 +209,7 @@ async function main() {
   const dir = mkdtempSync(join(os.tmpdir(), 'hush-bench-'));
   let server;
   let client = null;
+  let cluster = null;
   try {
     const fx = await makeServerFixtures(core, identities, P, log);
     const fixturesPath = join(dir, 'fixtures.json');
@@ -186,6 +220,12 @@ async function main() {
     server = await runServerBench(fixturesPath, P, log, (kind) => monitor.phase(kind));
     log(`  (${((performance.now() - t) / 1000).toFixed(0)} s)`);
     pinSelf(`0-${os.cpus().length - 1}`);
+    if (process.env.BENCH_CLUSTER !== '0') {
+      log(`across processes (HAProxy in front; nothing pinned):`);
+      t = performance.now();
+      cluster = await runClusterBench(fixturesPath, P, log, (key) => monitor.phase(key));
+      log(`  (${((performance.now() - t) / 1000).toFixed(0)} s)`);
+    }
     if (process.env.BENCH_CLIENT !== '0') {
       log('client benchmark (headless Chromium):');
       monitor.phase('client');
@@ -206,6 +246,10 @@ async function main() {
       '## Server: (a) bare uWS relay, (b) Socket.IO, (c) Hush — same workload',
       '',
       serverTables(server, fx),
+      '',
+      '## Across processes: HAProxy in front of Hush',
+      '',
+      cluster === null ? '(skipped: BENCH_CLUSTER=0)' : clusterTable(cluster, server),
       '',
       '## Targets',
       '',

@@ -66,11 +66,11 @@ async function benchOne(kind, loadgen, p, log) {
     await loadgen.run('connect', { kind, port: server.port, set: 'load' });
     await waitQuiet(server.pid);
     await quiet();
-    out.fixed = await loadgen.run('fixed', { rate: p.rate, warmupS: p.warmupS, measureS: p.measureS, drainS: p.drainS, serverPid: server.pid });
+    out.fixed = await loadgen.run('fixed', { rate: p.rate, warmupS: p.warmupS, measureS: p.measureS, drainS: p.drainS, serverPids: [server.pid] });
     log(`  ${kind}: fixed ${p.rate}/s → ${out.fixed.deliveriesPerS.toFixed(0)} deliveries/s, ${out.fixed.serverCpuUsPerDelivery.toFixed(2)} µs CPU each, p99 ${out.fixed.latencyMs.p99.toFixed(2)} ms, lost ${out.fixed.lost}`);
     await waitQuiet(server.pid);
     await quiet();
-    out.saturation = await loadgen.run('saturate', { window: p.window, warmupS: p.satWarmupS, measureS: p.satMeasureS, drainS: p.drainS, serverPid: server.pid });
+    out.saturation = await loadgen.run('saturate', { window: p.window, warmupS: p.satWarmupS, measureS: p.satMeasureS, drainS: p.drainS, serverPids: [server.pid] });
     log(`  ${kind}: saturation → ${out.saturation.deliveriesPerS.toFixed(0)} deliveries/s, server core ${(out.saturation.serverBusy * 100).toFixed(0)} %, load generator ${(out.saturation.loadBusy * 100).toFixed(0)} %, lost ${out.saturation.lost}`);
     await loadgen.run('close', { set: 'load' });
     out.peakRss = memory(server.pid).peak;
@@ -89,7 +89,7 @@ async function profileHush(loadgen, p, log) {
     try {
       await loadgen.run('connect', { kind: 'hush', port: server.port, set: 'load' });
       await waitQuiet(server.pid);
-      sat = await loadgen.run('saturate', { window: p.window, warmupS: 1, measureS: p.profileS, drainS: p.drainS, serverPid: server.pid });
+      sat = await loadgen.run('saturate', { window: p.window, warmupS: 1, measureS: p.profileS, drainS: p.drainS, serverPids: [server.pid] });
       await loadgen.run('close', { set: 'load' });
       await waitQuiet(server.pid);
     } finally {
