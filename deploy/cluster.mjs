@@ -3,8 +3,9 @@
 //
 // PORT and HOST are the balancer's (default 127.0.0.1:8080). The nodes take
 // free loopback ports; every other Hush variable (ALLOWED_ORIGINS, MAX_MEMBERS,
-// ...) reaches every node, except MAX_CONNS_PER_IP: the balancer enforces
-// the per-address cap, since the nodes only ever see the balancer's address.
+// ...) reaches every node, except the per-address limits (BEHIND_BALANCER_ENV
+// opens them up): the balancer enforces the socket cap and the join rate per
+// address, since the nodes only ever see the balancer's address.
 // SIGINT or SIGTERM stops the nodes first, so that their members get Hush's
 // "server restarting" close through the balancer, then HAProxy.
 import { spawn, spawnSync } from 'node:child_process';

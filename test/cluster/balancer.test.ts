@@ -21,6 +21,14 @@ const MAX_ROOM_DRAWS = 24;
 const IDENTITY_COUNT = 2 * ROOMS_PER_NODE * MEMBERS_PER_ROOM + ROOMS_PER_NODE * MEMBERS_PER_ROOM + 2;
 /** deploy/haproxy.cfg, frontend hush: open WebSockets per client address. */
 const BALANCER_CAP_PER_ADDRESS = 50;
+/** deploy/haproxy.cfg, frontend hush: WebSocket requests per client address per minute. */
+const BALANCER_SOCKETS_PER_MIN = 60;
+/**
+ * Client addresses: members join from the first, rooms are drawn from the
+ * second, so neither comes near the balancer's rate per address.
+ */
+const MEMBERS_FROM = '127.0.0.1';
+const PROBES_FROM = '127.0.0.2';
 const STATE_CHANGE_TIMEOUT_MS = 15_000;
 const POLL_INTERVAL_MS = 50;
 /** The node the test kills, and the one left. */
@@ -90,7 +98,7 @@ async function holders(roomId: string): Promise<number[]> {
 async function drawRoom(): Promise<Room> {
   const secret = randomBytes(32);
   const { roomId } = await deriveRoomKeys(secret);
-  const probe = await TestSocket.open(`${lb().origin.replace('http', 'ws')}/ws/${roomId}`);
+  const probe = await TestSocket.open(`${lb().origin.replace('http', 'ws')}/ws/${roomId}`, undefined, PROBES_FROM);
   const held = await holders(roomId);
   await probe.close();
   const [node] = held;
@@ -101,7 +109,7 @@ async function drawRoom(): Promise<Room> {
 async function join(room: Room, name: string): Promise<Person> {
   const identity = identities.pop();
   if (identity === undefined) throw new Error('IDENTITY_COUNT is too small for this test');
-  const person = { name, client: await joinRoom(lb().origin, room.secret, name, identity) };
+  const person = { name, client: await joinRoom(lb().origin, room.secret, name, identity, MEMBERS_FROM) };
   room.people.push(person);
   everyone.push(person);
   return person;
@@ -150,6 +158,13 @@ describe('two nodes behind HAProxy', () => {
     } finally {
       for (const ws of open) ws.terminate();
     }
+  });
+
+  it('holds a client address to 60 socket requests a minute at the balancer, open or not', async () => {
+    // One client opening and closing sockets: never more than one open, yet the 61st is refused.
+    for (let i = 0; i < BALANCER_SOCKETS_PER_MIN; i++) (await openFrom('127.0.0.5')).terminate();
+    await expect(openFrom('127.0.0.5')).rejects.toThrow('HTTP 429');
+    (await openFrom('127.0.0.6')).terminate();
   });
 
   it('puts all members of a room on one node, which also answers its /logs, and relays between them', async () => {
