@@ -7,15 +7,11 @@
 // The load generator connects from several loopback addresses, so that the
 // sample config's cap of 50 WebSockets per client address applies unchanged.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { BEHIND_BALANCER_ENV, HAPROXY_PATH, renderHaproxyConfig } from '../../deploy/haproxy-config.mjs';
+import { BEHIND_BALANCER_ENV, HAPROXY_PATH } from '../../deploy/haproxy-config.mjs';
+import { startHaproxy } from '../support/haproxy.mjs';
 import { waitMachineQuiet, waitQuiet } from './proc.mjs';
 import { HUSH_LOAD_ENV, spawnPinned, startLoadGenerator, startServer } from './servers.mjs';
 
-const START_TIMEOUT_MS = 10_000;
 export const SOURCE_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
 
 export function haproxyVersion() {
@@ -24,46 +20,6 @@ export function haproxyVersion() {
   } catch {
     return '(version unknown)';
   }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** HAProxy with the sample config in front of `nodePorts`; resolves once it serves the page. */
-async function startHaproxy(nodePorts) {
-  const dir = mkdtempSync(join(tmpdir(), 'hush-bench-haproxy-'));
-  const port = await freePort();
-  const configPath = join(dir, 'haproxy.cfg');
-  writeFileSync(configPath, renderHaproxyConfig({ bind: `127.0.0.1:${port}`, nodes: nodePorts.map((p) => `127.0.0.1:${p}`), statsSocket: join(dir, 'admin.sock') }));
-  const child = spawnPinned([HAPROXY_PATH, '-db', '-f', configPath]);
-  let output = '';
-  child.stdout.on('data', (d) => { output = (output + d).slice(-4000); });
-  child.stderr.on('data', (d) => { output = (output + d).slice(-4000); });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(kill);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await fetch(`http://127.0.0.1:${port}/favicon.svg`).then((r) => r.ok, () => false))) {
-    if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`HAProxy did not serve:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { port, pid: child.pid, stop };
 }
 
 /** One gauge from a node's /metrics. */
@@ -77,7 +33,7 @@ async function gauge(port, name) {
 /**
  * One setup: `nodes` Hush processes, behind HAProxy or not (only with one
  * node), saturated through it. Returns the load generator's result plus the
- * rooms and members each node held.
+ * rooms each node held.
  */
 async function benchSetup(loadgen, p, { nodes, balanced }) {
   const env = balanced ? { ...HUSH_LOAD_ENV, ...BEHIND_BALANCER_ENV } : HUSH_LOAD_ENV;
@@ -85,19 +41,19 @@ async function benchSetup(loadgen, p, { nodes, balanced }) {
   let balancer = null;
   try {
     for (let i = 0; i < nodes; i++) servers.push(await startServer('hush', { env }));
-    if (balanced) balancer = await startHaproxy(servers.map((s) => s.port));
+    // spawnPinned: tracked, so that the benchmark's cleanup stops it too.
+    if (balanced) balancer = await startHaproxy(servers.map((s) => s.port), (argv) => spawnPinned(argv));
     const port = balanced ? balancer.port : servers[0].port;
     await loadgen.run('connect', { kind: 'hush', port, set: 'load', from: SOURCE_ADDRESSES });
     for (const s of servers) await waitQuiet(s.pid);
     const rooms = await Promise.all(servers.map((s) => gauge(s.port, 'hush_rooms')));
-    const members = await Promise.all(servers.map((s) => gauge(s.port, 'hush_members')));
     await waitMachineQuiet({ maxMs: p.quietWaitS * 1000 });
     const saturation = await loadgen.run('saturate', {
       window: p.window, warmupS: p.satWarmupS, measureS: p.satMeasureS, drainS: p.drainS,
       serverPids: servers.map((s) => s.pid), balancerPids: balancer === null ? [] : [balancer.pid],
     });
     await loadgen.run('close', { set: 'load' });
-    return { nodes, balanced, rooms, members, saturation };
+    return { nodes, balanced, rooms, saturation };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     if (balancer !== null) await balancer.stop();
