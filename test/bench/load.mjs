@@ -36,9 +36,6 @@ let ph = null;
 let unexpectedCloses = 0;
 const closeReasons = [];
 
-/** Local (client) address for the i-th connection: many clients, as a balancer's per-address cap expects. */
-let sources = ['127.0.0.1'];
-
 function urlFor(kind, port, roomId) {
   return kind === 'socketio'
     ? `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&room=${roomId}`
@@ -63,10 +60,9 @@ class Grow {
   }
 }
 
-/** Opens one connection and completes the server's join. Resolves with the Conn. */
-function open(kind, port, set, roomIdx, member) {
+/** Opens one connection from `localAddress` and completes the server's join. Resolves with the Conn. */
+function open(kind, port, set, roomIdx, member, localAddress) {
   const room = fx[set][roomIdx];
-  const localAddress = sources[(roomIdx * fx.members + member) % sources.length];
   const ws = new WebSocket(urlFor(kind, port, room.roomId), { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 64 << 20, localAddress });
   const conn = { ws, kind, set, roomIdx, member, joined: false, closing: false, sent: 0, sendTimes: new Grow(256), pairNext: new Int32Array(fx.members), pool: null };
   return new Promise((resolve, reject) => {
@@ -152,12 +148,13 @@ function beginPhase(closedLoop) {
  */
 function mark(serverPids, balancerPids) {
   const server = serverPids.map(cpuSplitUs);
+  const serverEach = server.map((c) => c.user + c.system);
   const sum = (xs) => xs.reduce((a, b) => a + b, 0);
   return {
     at: performance.now(),
-    server: sum(server.map((c) => c.user + c.system)),
+    server: sum(serverEach),
     serverUser: sum(server.map((c) => c.user)),
-    serverEach: server.map((c) => c.user + c.system),
+    serverEach,
     balancer: sum(balancerPids.map(cpuUs)),
     self: process.cpuUsage(),
     machine: machineBusyUs(),
@@ -225,7 +222,6 @@ const handlers = {
    */
   async connect({ kind, port, set, parallel = 64, from = ['127.0.0.1'] }) {
     const t0 = performance.now();
-    sources = from;
     const rooms = fx[set];
     const todo = [];
     rooms.forEach((_, r) => { for (let m = 0; m < fx.members; m++) todo.push([r, m]); });
@@ -237,7 +233,7 @@ const handlers = {
         const i = next++;
         const [r, m] = todo[i];
         try {
-          out[i] = await open(kind, port, set, r, m);
+          out[i] = await open(kind, port, set, r, m, from[i % from.length]);
         } catch (err) {
           failure ??= err;
         }
