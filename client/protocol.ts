@@ -41,6 +41,7 @@ const INNER_OVERHEAD_BYTES = 128;
 export const MAX_PT_BYTES =
   Math.ceil((MAX_BODY_BYTES + INNER_OVERHEAD_BYTES) / PAD_BUCKET_BYTES) * PAD_BUCKET_BYTES;
 export const MAX_CT_BYTES = MAX_PT_BYTES + GCM_TAG_BYTES;
+/** nanoid's default length: message ids are nanoid() strings. */
 export const MSG_ID_LEN = 21;
 
 export const b64Len = (bytes: number): number => Math.ceil((bytes * 4) / 3);
@@ -154,6 +155,14 @@ export function decParts(data: Uint8Array, count: number): Uint8Array[] | Error 
 export const fingerprintInput = (encSpki: string, sigSpki: string): Uint8Array<ArrayBuffer> =>
   enc('v1/fp', encSpki, sigSpki);
 
+/**
+ * A member's fingerprint with a synchronous SHA-256 (Node's `createHash`):
+ * for the server and Node tools. The page uses crypto.ts `fingerprint`, which
+ * is the same function over WebCrypto.
+ */
+export const fingerprintWith = (sha256: (data: Uint8Array) => Uint8Array, keys: { encSpki: string; sigSpki: string }): string =>
+  toB64u(sha256(fingerprintInput(keys.encSpki, keys.sigSpki)));
+
 /** The bytes a roster hash hashes: the sorted member fingerprints. */
 export const rosterInput = (sortedFps: readonly string[]): Uint8Array<ArrayBuffer> =>
   enc('v1/roster', sortedFps.length, ...sortedFps);
@@ -214,6 +223,12 @@ export type ServerFrame =
   | { t: 'leave'; fp: string }
   | { t: 'msg'; env: Envelope }
   | { t: 'roster'; rc: RosterConfirm };
+
+/** The text of a frame a client sends. Every client frame is built here, never by a JSON literal elsewhere. */
+export const encodeClientFrame = (frame: ClientFrame): string => JSON.stringify(frame);
+
+/** The text of a frame the server sends. */
+export const encodeServerFrame = (frame: ServerFrame): string => JSON.stringify(frame);
 
 export const helloSignedBytes = (h: Omit<Hello, 'sig' | 'mac'>): Uint8Array<ArrayBuffer> =>
   enc('v1/hello', h.v, h.roomId, h.encSpki, h.sigSpki, h.nameCt);
@@ -280,7 +295,7 @@ const integer = (min: number, max: number): Check<number> => (value, path) =>
 const literal = <T extends string | number>(want: T): Check<T> => (value, path) =>
   value === want ? want : new Error(`${path}: expected ${JSON.stringify(want)}`);
 
-const MSG_ID_PATTERN = /^[A-Za-z0-9_-]{21}$/;
+const MSG_ID_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${MSG_ID_LEN}}$`);
 const msgId: Check<string> = (value, path) =>
   typeof value === 'string' && MSG_ID_PATTERN.test(value) ? value : new Error(`${path}: not a message id`);
 
