@@ -2,7 +2,7 @@
  * Hush relay: serves the page, relays ciphertext between the members of a
  * room, and keeps an in-memory roster and a bounded, ciphertext-only audit log
  * per room. It can read no name, message or key, and forge nothing: clients
- * check every hello and message themselves (DESIGN.md, "Trust model").
+ * check every hello and message themselves (PROTOCOL.md).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -14,10 +14,10 @@ import {
   CLOSE,
   MAX_FRAME_BYTES,
   MAX_MEMBERS_PER_ROOM,
-  fingerprintInput,
-  isRoomId,
   decodeClientFrame,
-  toB64u,
+  encodeServerFrame,
+  fingerprintWith,
+  isRoomId,
   type Hello,
 } from './client/protocol';
 
@@ -54,10 +54,12 @@ const MAX_BACKPRESSURE_BYTES = envInt('MAX_BACKPRESSURE_BYTES', 4 * 1024 * 1024,
 const RATE_FRAMES_PER_S = envInt('RATE_FRAMES_PER_S', 20, 1);
 const RATE_BURST_FRAMES = envInt('RATE_BURST_FRAMES', 60, 1);
 /**
- * Per client address, a cost that halves every IP_COST_HALF_LIFE_S: each frame
- * costs 1 plus 1 per KiB (hack.chat's decaying score, weighted by bytes). Past
- * IP_COST_LIMIT the sending connection is closed. The default allows a steady
- * ~140 small frames/s, or ~4 full-room messages/s, from one address.
+ * Per client address, a cost that halves every IP_COST_HALF_LIFE_S (see
+ * `decayedCost`): each frame costs 1 plus 1 per KiB (hack.chat's decaying
+ * score, weighted by bytes). Past IP_COST_LIMIT the sending connection is
+ * closed. The default allows a steady ~140 small frames/s, or ~4 full-room
+ * messages/s, from one address: a steady rate r holds the cost at
+ * r × IP_COST_HALF_LIFE_S / ln 2.
  */
 const IP_COST_LIMIT = envInt('IP_COST_LIMIT', 2_000, 1);
 const IP_COST_HALF_LIFE_S = envInt('IP_COST_HALF_LIFE_S', 10, 1);
@@ -67,7 +69,26 @@ const JOIN_BURST = envInt('JOIN_BURST', 10, 1);
 const LOG_MAX_ENTRIES = envInt('LOG_MAX_ENTRIES', 500, 1);
 const LOG_MAX_BYTES = envInt('LOG_MAX_BYTES', 4 * 1024 * 1024, 64 * 1024);
 
+/**
+ * uWS drops a frame past this without a close frame, so it sits above
+ * MAX_FRAME_BYTES (the protocol's largest valid frame): frames between the two
+ * are refused by the handler with 1009 and a reason a person can read.
+ */
 const HARD_FRAME_LIMIT_BYTES = 4 * MAX_FRAME_BYTES;
+/**
+ * The sweep closes sockets that have not said hello within HELLO_TIMEOUT_S
+ * (so one lives at most HELLO_TIMEOUT_S + SWEEP_INTERVAL_MS) and forgets
+ * idle addresses once their cost has decayed below FORGET_COST.
+ */
+const SWEEP_INTERVAL_MS = 1_000;
+/** Less than one frame's worth: an address below it has no history worth keeping. */
+const FORGET_COST = 1;
+/**
+ * On SIGTERM or SIGINT every socket is closed at once, then the process
+ * exits this much later, so the close frames can leave. Well under the 1 s a
+ * supervisor (and limits.test.ts) waits.
+ */
+const SHUTDOWN_GRACE_MS = 200;
 
 const STATIC_DIR = new URL('../static/', import.meta.url);
 
@@ -145,7 +166,8 @@ const metrics = {
 function logEvent(event: string, fields: Record<string, string | number> = {}): void {
   console.log(JSON.stringify({ t: new Date().toISOString(), event, ...fields }));
 }
-const roomTag = (roomId: string): string => createHash('sha256').update(roomId).digest('hex').slice(0, 8);
+const sha256 = (data: Uint8Array | string): Buffer => createHash('sha256').update(data).digest();
+const roomTag = (roomId: string): string => sha256(roomId).toString('hex').slice(0, 8);
 
 function appendLog(room: Room, entry: LogEntry): void {
   room.log.push(entry);
@@ -187,10 +209,13 @@ function take(bucket: Bucket, perSecond: number, burst: number): boolean {
   return true;
 }
 
+/** An address's cost at `now` (performance.now() ms): it halves every IP_COST_HALF_LIFE_S. */
+const decayedCost = (peer: Peer, now: number): number => peer.cost * 0.5 ** ((now - peer.costAt) / 1000 / IP_COST_HALF_LIFE_S);
+
 /** Adds a frame's cost to its address; false once the decayed total is past the limit. */
 function chargeAddress(peer: Peer, bytes: number): boolean {
   const now = performance.now();
-  peer.cost = peer.cost * 0.5 ** ((now - peer.costAt) / 1000 / IP_COST_HALF_LIFE_S) + 1 + bytes / 1024;
+  peer.cost = decayedCost(peer, now) + 1 + bytes / 1024;
   peer.costAt = now;
   return peer.cost <= IP_COST_LIMIT;
 }
@@ -251,7 +276,7 @@ function loadAssets(): Map<string, Asset> {
     const type = CONTENT_TYPES[extname(file)];
     if (type === undefined) continue;
     const body = readFileSync(join(root, file));
-    out.set(`/${file.split(sep).join('/')}`, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` });
+    out.set(`/${file.split(sep).join('/')}`, { body, type, etag: `"${sha256(body).toString('base64url').slice(0, 16)}"` });
   }
   const index = out.get('/index.html');
   if (index === undefined || !out.has('/app.js')) throw new Error('index.html or app.js is missing');
@@ -368,12 +393,12 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello): voi
   if (conn.fp !== null) return refuse(ws, CLOSE.POLICY, 'second hello on one connection', 'second_hello');
   if (hello.roomId !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'hello is for another room', 'wrong_room');
   if (!take(conn.peer.joins, JOINS_PER_MIN / 60, JOIN_BURST)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many joins from your address - wait a minute', 'join_rate');
-  const fp = toB64u(createHash('sha256').update(fingerprintInput(hello.encSpki, hello.sigSpki)).digest());
+  const fp = fingerprintWith(sha256, hello);
   if (room.members.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity is already in the room', 'duplicate_identity');
   if (room.departed.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity has left the room; rejoin with new keys', 'departed_identity');
   if (room.members.size >= MAX_MEMBERS) return refuse(ws, CLOSE.ROOM_FULL, 'room is full', 'room_full');
-  const welcome = JSON.stringify({ t: 'welcome', members: [...room.members.values()].flatMap((m) => m.getUserData().hello ?? []) });
-  const join = JSON.stringify({ t: 'join', hello });
+  const welcome = encodeServerFrame({ t: 'welcome', members: [...room.members.values()].flatMap((m) => m.getUserData().hello ?? []) });
+  const join = encodeServerFrame({ t: 'join', hello });
   conn.fp = fp;
   conn.hello = hello;
   ws.send(welcome, false);
@@ -427,7 +452,7 @@ function onClose(ws: WebSocket<Conn>, code: number): void {
   if (conn.fp !== null && room.members.get(conn.fp) === ws) {
     room.members.delete(conn.fp);
     room.departed.add(conn.fp);
-    const leave = JSON.stringify({ t: 'leave', fp: conn.fp });
+    const leave = encodeServerFrame({ t: 'leave', fp: conn.fp });
     // While shutting down everyone is being closed: "X left" would only be noise before "server restarting".
     if (listenSocket !== null) broadcast(room, null, leave);
     appendLog(room, { at: Date.now(), type: 'leave', sender: conn.fp, size: leave.length, frame: leave });
@@ -446,8 +471,6 @@ let listenSocket: uws.us_listen_socket | null = null;
 app
   .ws<Conn>('/ws/:roomId', {
     /* limits */
-    // uWS drops a connection without a close frame past this, so it is set
-    // above MAX_FRAME_BYTES and the handler refuses the rest with 1009 and a reason.
     maxPayloadLength: HARD_FRAME_LIMIT_BYTES,
     idleTimeout: IDLE_TIMEOUT_S,
     sendPingsAutomatically: true,
@@ -511,7 +534,7 @@ app
     logEvent('listening', { host: HOST, port: uws.us_socket_local_port(socket), tls: TLS_CERT ? 1 : 0 });
   });
 
-// Sockets that never say hello hold a slot and a room: close them.
+// The sweep: sockets that never say hello hold a slot and a room, so close them.
 setInterval(() => {
   const cutoff = performance.now() - HELLO_TIMEOUT_S * 1000;
   for (const room of rooms.values()) {
@@ -521,8 +544,9 @@ setInterval(() => {
     }
   }
   // Forget addresses with no connection whose cost has decayed away.
-  for (const [ip, peer] of peers) if (peer.conns === 0 && peer.cost * 0.5 ** ((performance.now() - peer.costAt) / 1000 / IP_COST_HALF_LIFE_S) < 1) peers.delete(ip);
-}, 1000).unref();
+  const now = performance.now();
+  for (const [ip, peer] of peers) if (peer.conns === 0 && decayedCost(peer, now) < FORGET_COST) peers.delete(ip);
+}, SWEEP_INTERVAL_MS).unref();
 
 function shutdown(signal: string): void {
   logEvent('shutdown', { signal });
@@ -536,7 +560,7 @@ function shutdown(signal: string): void {
     }
   }
   // Give the close frames a moment to leave, then go.
-  setTimeout(() => process.exit(0), 200).unref();
+  setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
 }
 process.on('SIGINT', () => shutdown('SIGINT'));
 process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -36,9 +36,9 @@ export async function makeRooms(core, identities, { rooms, members, perSender })
   const peers = await Promise.all(ids.map((id) => core.importPeerKeys(id.encSpki, id.sigSpki)));
   return pool(rooms, 4, async () => {
     const keys = await core.deriveRoomKeys(core.randomBytes(32));
-    const hellos = await Promise.all(ids.map(async (id, m) => JSON.stringify({ t: 'hello', hello: await core.makeHello(keys, id, `Member ${m + 1}`) })));
+    const hellos = await Promise.all(ids.map(async (id, m) => core.encodeClientFrame({ t: 'hello', hello: await core.makeHello(keys, id, `Member ${m + 1}`) })));
     const pools = perSender === 0 ? [] : await Promise.all(ids.map((id) =>
-      pool(perSender, 4, async (k) => JSON.stringify({
+      pool(perSender, 4, async (k) => core.encodeClientFrame({
         t: 'msg',
         env: await core.sealMessage(keys, id, { msgId: nanoid(), seq: k + 1, ts: Date.now(), body: BODY }, peers),
       }))));

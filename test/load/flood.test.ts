@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
+import { encodeClientFrame } from '../../client/protocol';
 import { startServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { shapedEnvelope, shapedHello } from '../support/shapes';
@@ -42,7 +43,7 @@ describe('flood', () => {
       const joinFrom = async (localAddress: string) => {
         const socket = await TestSocket.open(url, undefined, localAddress);
         const { hello, fp } = shapedHello(roomId);
-        socket.send(JSON.stringify({ t: 'hello', hello }));
+        socket.send(encodeClientFrame({ t: 'hello', hello }));
         await socket.next((f) => f.startsWith('{"t":"welcome"'));
         return { socket, fp };
       };
@@ -66,7 +67,7 @@ describe('flood', () => {
           pingers.forEach((p, i) => {
             const env = shapedEnvelope(roomId, p.fp, (seqs[i] = (seqs[i] ?? 0) + 1));
             sentAt.set(env.msgId, performance.now());
-            p.socket.send(JSON.stringify({ t: 'msg', env }));
+            p.socket.send(encodeClientFrame({ t: 'msg', env }));
             sent += 1;
           });
           await new Promise((r) => setTimeout(r, PING_EVERY_MS));
@@ -78,7 +79,7 @@ describe('flood', () => {
       const quiet = await phase();
       const identities = Array.from({ length: FLOOD_IDENTITIES }, () => {
         const { hello, fp } = shapedHello(roomId);
-        return { hello: JSON.stringify({ t: 'hello', hello }), frames: Array.from({ length: FRAMES_PER_IDENTITY }, (_, i) => JSON.stringify({ t: 'msg', env: shapedEnvelope(roomId, fp, i + 1) })) };
+        return { hello: encodeClientFrame({ t: 'hello', hello }), frames: Array.from({ length: FRAMES_PER_IDENTITY }, (_, i) => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, i + 1) })) };
       });
       const file = join(dir, 'flood.json');
       writeFileSync(file, JSON.stringify({ url, localAddress: '127.0.0.9', identities, durationMs: PHASE_MS }));

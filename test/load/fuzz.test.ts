@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
-import { MAX_FRAME_BYTES } from '../../client/protocol';
+import { MAX_FRAME_BYTES, encodeClientFrame } from '../../client/protocol';
 import { startServer, type RunningServer } from '../support/server';
 import { joinRoom, type NodeMember } from '../support/node-client';
 import { clientFrame, OPCODE, rawSession, type RawClose } from '../support/raw-ws';
@@ -60,9 +60,10 @@ function generator(rand: () => number) {
 
   return (roomId: string): { frames: Buffer[]; kind: string } => {
     const { hello, fp } = shapedHello(roomId);
-    const helloText = JSON.stringify({ t: 'hello', hello });
-    const validMsg = () => JSON.stringify({ t: 'msg', env: shapedEnvelope(roomId, fp, 1 + int(5)) });
+    const helloText = encodeClientFrame({ t: 'hello', hello });
+    const validMsg = () => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, 1 + int(5)) });
     const withHello = rand() < 0.5;
+    // Raw JSON: a roster statement whose signature 'x' is deliberately not base64 of a signature.
     const base = withHello ? (rand() < 0.8 ? validMsg() : JSON.stringify({ t: 'roster', rc: { v: 1, room: roomId, sender: fp, n: 1, seq: 0, members: [fp], sig: 'x' } })) : helloText;
     const r = rand();
     let payload: Buffer;
@@ -98,7 +99,7 @@ function generator(rand: () => number) {
     } else if (r < 0.9) {
       kind = 'wrong-identity';
       const other = shapedHello(roomId).fp;
-      payload = Buffer.from(withHello ? JSON.stringify({ t: 'msg', env: shapedEnvelope(roomId, other, 1) }) : validMsg());
+      payload = Buffer.from(withHello ? encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, other, 1) }) : validMsg());
     } else if (r < 0.95) {
       kind = 'huge-numbers';
       payload = Buffer.from(base.replace(/"seq":\d+/, `"seq":${pick(['1e400', '-0', '9007199254740993', '1.5', '[1]'])}`).replace(/"v":1/, `"v":${pick(['1e400', '2', '"1"'])}`));

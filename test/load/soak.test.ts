@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
+import { encodeClientFrame } from '../../client/protocol';
 import { startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { shapedEnvelope, shapedHello } from '../support/shapes';
@@ -55,7 +56,7 @@ describe('soak', () => {
           else member.outOfOrder += 1;
           member.lastSeq.set(env.sender, Math.max(last, env.seq));
         });
-        socket.send(JSON.stringify({ t: 'hello', hello }));
+        socket.send(encodeClientFrame({ t: 'hello', hello }));
         members.push(member);
       }
     }
@@ -71,7 +72,7 @@ describe('soak', () => {
     const timers = members.map((m) => setTimeout(function tick() {
       if (performance.now() >= deadline) return;
       m.sent += 1;
-      m.socket.send(JSON.stringify({ t: 'msg', env: shapedEnvelope(roomIds[m.room] as string, m.fp, m.sent) }));
+      m.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomIds[m.room] as string, m.fp, m.sent) }));
       timers.push(setTimeout(tick, SEND_INTERVAL_MS * (0.5 + Math.random())));
     }, Math.random() * SEND_INTERVAL_MS));
     await new Promise((r) => setTimeout(r, DURATION_MS));

@@ -14,7 +14,7 @@ import {
   SIG_BYTES,
   SIG_SPKI_BYTES,
   WRAP_BYTES,
-  fingerprintInput,
+  fingerprintWith,
   toB64u,
   type Envelope,
   type Hello,
@@ -25,7 +25,7 @@ export const rand = (n: number): string => toB64u(randomBytes(n));
 /** A hello the server accepts, and the fingerprint it will register for it. */
 export function shapedHello(roomId: string): { hello: Hello; fp: string } {
   const hello: Hello = { v: 1, roomId, encSpki: rand(ENC_SPKI_BYTES), sigSpki: rand(SIG_SPKI_BYTES), nameCt: rand(NAME_CT_BYTES), sig: rand(SIG_BYTES), mac: rand(MAC_BYTES) };
-  return { hello, fp: toB64u(createHash('sha256').update(fingerprintInput(hello.encSpki, hello.sigSpki)).digest()) };
+  return { hello, fp: fingerprintWith((data) => createHash('sha256').update(data).digest(), hello) };
 }
 
 let msgCounter = 0;

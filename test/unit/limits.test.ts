@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes, signRosterConfirm } from '../../client/crypto';
+import { encodeClientFrame } from '../../client/protocol';
 import { startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { joinRoom } from '../support/node-client';
@@ -26,7 +27,7 @@ async function withServer(env: Record<string, string>, body: (server: RunningSer
 async function member(server: RunningServer, roomId: string, localAddress?: string) {
   const socket = await TestSocket.open(wsUrl(server, roomId), undefined, localAddress);
   const { hello, fp } = shapedHello(roomId);
-  socket.send(JSON.stringify({ t: 'hello', hello }));
+  socket.send(encodeClientFrame({ t: 'hello', hello }));
   await socket.next((f) => f.startsWith('{"t":"welcome"'));
   return { socket, fp };
 }
@@ -42,7 +43,7 @@ describe('operations', () => {
     const roomId = await newRoomId();
     const a = await member(server, roomId);
     const b = await member(server, roomId);
-    a.socket.send(JSON.stringify({ t: 'msg', env: shapedEnvelope(roomId, a.fp, 1) }));
+    a.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, a.fp, 1) }));
     await b.socket.next((f) => f.startsWith('{"t":"msg"'));
     const bad = await TestSocket.open(wsUrl(server, roomId));
     // uWS checks text frames itself and drops the connection (no close frame, so 1006).
@@ -84,7 +85,7 @@ describe('per-address limits', () => {
     await member(server, roomId, '127.0.0.5');
     await member(server, roomId, '127.0.0.5');
     const third = await TestSocket.open(wsUrl(server, roomId), undefined, '127.0.0.5');
-    third.send(JSON.stringify({ t: 'hello', hello: shapedHello(roomId).hello }));
+    third.send(encodeClientFrame({ t: 'hello', hello: shapedHello(roomId).hello }));
     expect(await third.closed).toEqual({ code: 4008, reason: 'too many joins from your address - wait a minute' });
     await member(server, roomId, '127.0.0.6');
   }));
@@ -94,9 +95,9 @@ describe('per-address limits', () => {
     const noisy = await member(server, roomId, '127.0.0.7');
     const quiet = await member(server, roomId, '127.0.0.8');
     // 40 KiB frames cost ~41 each: the second one crosses the limit of 60.
-    for (let seq = 1; seq <= 3; seq++) noisy.socket.send(JSON.stringify({ t: 'msg', env: shapedEnvelope(roomId, noisy.fp, seq, 49, 4368) }));
+    for (let seq = 1; seq <= 3; seq++) noisy.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, noisy.fp, seq, 49, 4368) }));
     expect(await noisy.socket.closed).toEqual({ code: 4008, reason: 'too much traffic from your address - slow down' });
-    quiet.socket.send(JSON.stringify({ t: 'msg', env: shapedEnvelope(roomId, quiet.fp, 1) }));
+    quiet.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, quiet.fp, 1) }));
     await quiet.socket.next((f) => f.includes(`"sender":"${quiet.fp}"`));
   }));
 
@@ -110,7 +111,7 @@ describe('per-address limits', () => {
     // ~22 MB in full-room frames, paced so that a reading member keeps up.
     const FRAMES = 600;
     for (let seq = 1; seq <= FRAMES; seq++) {
-      sender.socket.send(JSON.stringify({ t: 'msg', env: shapedEnvelope(roomId, sender.fp, seq, 49, 4368) }));
+      sender.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, sender.fp, seq, 49, 4368) }));
       if (seq % 10 === 0) await new Promise((r) => setTimeout(r, 5));
     }
     await reader.socket.next((f) => f.startsWith('{"t":"leave"') && f.includes(stalled.fp), 20_000);
@@ -126,7 +127,7 @@ describe('per-address limits', () => {
     const secret = randomBytes(32);
     const alice = await joinRoom(server.origin, secret, 'Alice');
     const keys = await deriveRoomKeys(secret);
-    for (let n = 2; n < 12; n++) alice.socket.send(JSON.stringify({ t: 'roster', rc: await signRosterConfirm(keys, alice.identity, n, 0, [alice.identity.fp]) }));
+    for (let n = 2; n < 12; n++) alice.socket.send(encodeClientFrame({ t: 'roster', rc: await signRosterConfirm(keys, alice.identity, n, 0, [alice.identity.fp]) }));
     await alice.session.post('still here');
     await alice.until(() => alice.messages().includes('Alice: still here'));
     await alice.socket.close();

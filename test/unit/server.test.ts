@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, signRosterConfirm, type Identity } from '../../client/crypto';
-import { MAX_FRAME_BYTES } from '../../client/protocol';
+import { MAX_FRAME_BYTES, encodeClientFrame } from '../../client/protocol';
 import { startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { joinRoom, type NodeMember } from '../support/node-client';
@@ -75,7 +75,7 @@ describe('relaying a room', () => {
     await alice.until(() => alice.session.view().members.length === 3);
     const toAliceAndBob = alice.session.view().members.filter((m) => m.name !== 'C').map((m) => m.keys);
     const env = await sealMessage(keys, alice.identity, { msgId: 'onlyForAandBxxxxxxxxx', seq: 1, ts: Date.now(), body: 'just us' }, toAliceAndBob);
-    alice.socket.send(JSON.stringify({ t: 'msg', env }));
+    alice.socket.send(encodeClientFrame({ t: 'msg', env }));
     await bob.until(() => bob.messages().includes('A: just us'));
     await carol.until(() => noticesOf(carol).some((text) => text.startsWith('A sent a message')));
     expect(carol.messages()).not.toContain('A: just us');
@@ -114,7 +114,7 @@ describe('bad input closes only the offender', () => {
 
   const validHello = async (i: number) => {
     const keys = await deriveRoomKeys(secret);
-    return JSON.stringify({ t: 'hello', hello: await makeHello(keys, spare[i] as Identity, 'Eve') });
+    return encodeClientFrame({ t: 'hello', hello: await makeHello(keys, spare[i] as Identity, 'Eve') });
   };
 
   it.each([
@@ -144,7 +144,7 @@ describe('bad input closes only the offender', () => {
     const flooder = await joinRoom(server.origin, secret, 'Flood');
     await alice.until(() => alice.session.view().members.length === 3);
     const fps = alice.session.view().members.map((m) => m.fp);
-    const frame = JSON.stringify({ t: 'roster', rc: await signRosterConfirm(await deriveRoomKeys(secret), flooder.identity, 1_000, 0, fps) });
+    const frame = encodeClientFrame({ t: 'roster', rc: await signRosterConfirm(await deriveRoomKeys(secret), flooder.identity, 1_000, 0, fps) });
     for (let i = 0; i < 200; i++) flooder.socket.send(frame);
     expect(await flooder.socket.closed).toEqual({ code: 4008, reason: 'too many messages - slow down' });
     await expectPairStillTalks();
