@@ -1,10 +1,13 @@
 /**
- * The room state machine: roster, sending, and the receiver's checks 1–11
- * from DESIGN.md ("Message"). No DOM, no socket: frames come in as text and go
- * out through `send`, so the whole receive path runs in Node tests.
+ * The room session: one connection's roster, sending, and the receiver's
+ * checks in the order PROTOCOL.md §7 lists them. No DOM, no socket: frames
+ * come in as text and go out through `send`, so the whole receive path runs
+ * in Node tests. The bookkeeping lives in its own modules: who is in the room
+ * and whether everyone agrees (roster.ts), what arrived from each sender
+ * (sender-ledger.ts), and what the tab shows (timeline.ts).
  */
 import { nanoid } from 'nanoid';
-import { decodeServerFrame, type Envelope, type Hello, type RosterConfirm } from './protocol';
+import { decodeServerFrame, encodeClientFrame, type Envelope, type Hello, type RosterConfirm } from './protocol';
 import {
   openHello,
   openMessage,
@@ -19,32 +22,13 @@ import {
   type PeerKeys,
   type RoomKeys,
 } from './crypto';
-import { Roster, type Agreement, type Member } from './roster';
+import { ROSTER_AGREE_GRACE_MS, Roster, type Agreement, type Member } from './roster';
+import { SenderLedger } from './sender-ledger';
+import { Timeline, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
 import { emojiCode } from './verify';
 
 export type { Member } from './roster';
-
-/** How far behind a sender's highest seq a late message may still be placed (older: refused, replay state is gone). */
-export const SEQ_WINDOW = 1024;
-/** A roster hash may differ this long (joins in flight) before we say so. */
-export const ROSTER_MISMATCH_GRACE_MS = 5_000;
-export const MAX_TIMELINE_ENTRIES = 1_000;
-const MAX_SEEN_MSG_IDS = 10_000;
-
-export type TimelineEntry =
-  | { kind: 'message'; key: string; senderFp: string; senderName: string; body: string; ts: number; isOwn: boolean; isPending: boolean; isUnconfirmed?: boolean }
-  | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number; who?: Who; canVerify?: boolean };
-
-/** A member a notice is about. The notice text says `{who}` where the member's current label goes. */
-export interface Who {
-  fp: string;
-  name: string;
-}
-
-/** A notice's words, with the member's label as it is now (it may gain a disambiguating suffix later). */
-export function noticeText(entry: { text: string; who?: Who }, labels: ReadonlyMap<string, string>): string {
-  return entry.who === undefined ? entry.text : entry.text.replace('{who}', labels.get(entry.who.fp) ?? entry.who.name);
-}
+export { noticeText, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
 
 /** Why a frame was refused. Each maps to a counter and to words a person understands. */
 export type RejectReason =
@@ -60,14 +44,6 @@ export type RejectReason =
   | 'inner-mismatch'
   | 'bad-hello'
   | 'stale-hello';
-
-export interface BlockedCounts {
-  forged: number;
-  tampered: number;
-  replayed: number;
-  gaps: number;
-  excluded: number;
-}
 
 const COUNTER_OF: Record<RejectReason, keyof BlockedCounts> = {
   'malformed': 'tampered',
@@ -113,11 +89,6 @@ export interface RoomView {
   isAllVerified: boolean;
 }
 
-interface SenderState {
-  maxSeq: number;
-  seen: Set<number>;
-}
-
 /**
  * What a tab carries from a lost connection into its next one (with new keys):
  * the timeline and counts it showed, who it knew, and what it had verified.
@@ -136,13 +107,11 @@ export interface RoomSessionOptions {
   carry?: Carry;
 }
 
+
 export class RoomSession {
   private readonly roster: Roster;
-  private timeline: TimelineEntry[] = [];
-  private readonly blocked: BlockedCounts = { forged: 0, tampered: 0, replayed: 0, gaps: 0, excluded: 0 };
-  private readonly senders = new Map<string, SenderState>();
-  private readonly seenMsgIds = new Set<string>();
-  private readonly rosterMismatch = new Map<string, { since: number; reported: boolean }>();
+  private readonly ledger: SenderLedger;
+  private readonly timeline: Timeline;
   private hasWelcome = false;
   private isAnnounced = false;
   private isRosterDirty = false;
@@ -166,20 +135,16 @@ export class RoomSession {
     this.now = options.now ?? Date.now;
     this.onChange = options.onChange ?? (() => {});
     this.roster = new Roster(this.now);
-    if (options.carry !== undefined) {
-      this.timeline = options.carry.timeline;
-      Object.assign(this.blocked, options.carry.blocked);
-      this.roster.remember(options.carry.known, options.carry.verified);
-    }
+    this.ledger = new SenderLedger();
+    const carry = options.carry;
+    this.timeline = new Timeline(this.now, carry === undefined ? undefined : { entries: carry.timeline, blocked: carry.blocked });
+    if (carry !== undefined) this.roster.remember(carry.known, carry.verified);
   }
 
   /** What the next connection of this tab takes over; own messages never confirmed are marked so. */
   carryOver(): Carry {
-    return {
-      timeline: this.timeline.map((e) => (e.kind === 'message' && e.isPending ? { ...e, isPending: false, isUnconfirmed: true } : e)),
-      blocked: { ...this.blocked },
-      ...this.roster.memory(),
-    };
+    const { entries, blocked } = this.timeline.carry();
+    return { timeline: entries, blocked, ...this.roster.memory() };
   }
 
   /** Puts this tab in its own roster and announces it. */
@@ -189,7 +154,7 @@ export class RoomSession {
     if (self instanceof Error) throw self;
     await this.addMember(self, self.name, true);
     this.joinedAt = this.now();
-    this.send(JSON.stringify({ t: 'hello', hello }));
+    this.send(encodeClientFrame({ t: 'hello', hello }));
     this.isAnnounced = true;
     await this.flushRosterStatement();
   }
@@ -215,12 +180,6 @@ export class RoomSession {
     });
   }
 
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const done = this.queue.then(task);
-    this.queue = done.catch(() => undefined);
-    return done;
-  }
-
   /** Encrypts `body` for everyone in the roster and hands it to the relay. */
   post(body: string): Promise<void> {
     return this.enqueue(async () => {
@@ -229,16 +188,17 @@ export class RoomSession {
       const recipients = this.roster.allKeys();
       const env = await sealMessage(this.keys, this.identity, { msgId, seq: this.nextSeq, ts, body }, recipients);
       this.nextSeq += 1;
-      this.push({ kind: 'message', key: msgId, senderFp: this.identity.fp, senderName: this.name, body, ts, isOwn: true, isPending: true });
-      this.send(JSON.stringify({ t: 'msg', env }));
+      this.timeline.message({ kind: 'message', key: msgId, senderFp: this.identity.fp, senderName: this.name, body, ts, isOwn: true, isPending: true });
+      this.changed();
+      this.send(encodeClientFrame({ t: 'msg', env }));
     });
   }
 
   view(): RoomView {
     this.snapshot ??= {
       members: this.roster.members(),
-      timeline: this.timeline,
-      blocked: { ...this.blocked },
+      timeline: this.timeline.entries(),
+      blocked: { ...this.timeline.blocked },
       agreement: this.roster.agreement(),
       isAllVerified: this.roster.isAllVerified(),
     };
@@ -252,10 +212,17 @@ export class RoomSession {
 
   /** Shows a local notice (connection state and the like). */
   notice(text: string, tone: 'info' | 'warning' = 'info', who?: Who, canVerify = false): void {
-    this.push({ kind: 'notice', key: nanoid(), text, tone, ts: this.now(), ...(who === undefined ? {} : { who }), ...(canVerify ? { canVerify } : {}) });
+    this.timeline.notice(text, tone, who, canVerify);
+    this.changed();
   }
 
   // -------------------------------------------------------------------------
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const done = this.queue.then(task);
+    this.queue = done.catch(() => undefined);
+    return done;
+  }
 
   private async process(text: string): Promise<Verdict[]> {
     const frame = decodeServerFrame(text);
@@ -281,6 +248,7 @@ export class RoomSession {
     }
   }
 
+  /** Hello checks (PROTOCOL.md §7.1): the crypto in openHello, then admission. */
   private async admit(hello: Hello, isNew: boolean): Promise<Verdict> {
     const peer = await openHello(this.keys, hello);
     if (peer instanceof Error) return this.reject('bad-hello', peer.message);
@@ -309,7 +277,6 @@ export class RoomSession {
   private async removeMember(fp: string): Promise<void> {
     const gone = this.roster.remove(fp);
     if (gone === null) return;
-    this.rosterMismatch.delete(fp);
     this.notice(`${gone.removedLabel} left.`);
     if (gone.successor !== null) {
       this.notice('{who} rejoined with a new key — verify again.', 'warning', { fp: gone.successor, name: gone.removed.name }, true);
@@ -328,9 +295,10 @@ export class RoomSession {
     this.isRosterDirty = false;
     this.statementCount += 1;
     const rc = await signRosterConfirm(this.keys, this.identity, this.statementCount, this.nextSeq - 1, this.roster.fps());
-    this.send(JSON.stringify({ t: 'roster', rc }));
+    this.send(encodeClientFrame({ t: 'roster', rc }));
   }
 
+  /** Statement checks (PROTOCOL.md §7.3). */
   private async acceptStatement(rc: RosterConfirm): Promise<Verdict> {
     if (rc.room !== this.keys.roomId) return this.reject('wrong-room', 'statement room differs');
     const keys = this.roster.keysOf(rc.sender);
@@ -338,14 +306,8 @@ export class RoomSession {
     const who = this.whoIs(rc.sender);
     if (!(await verifyRosterConfirm(rc, keys.sigPub))) return this.rejectStatement('bad-signature', 'roster statement signature invalid', rc.sender, who);
     if (this.roster.acceptStatement(rc.sender, rc.n, rc.members) === 'replay') return this.rejectStatement('replay', 'old roster statement', rc.sender, who);
-    // The statement follows the sender's messages on the same ordered stream, so
-    // a seq beyond what arrived means messages were withheld (check 10).
-    const state = this.senders.get(rc.sender);
-    if (state === undefined) this.senders.set(rc.sender, { maxSeq: rc.seq, seen: new Set() });
-    else if (rc.seq > state.maxSeq) {
-      this.reportGap(rc.seq - state.maxSeq, who);
-      state.maxSeq = rc.seq;
-    }
+    const gap = this.ledger.recordStatementSeq(rc.sender, rc.seq);
+    if (gap > 0) this.reportGap(gap, who);
     this.changed();
     return { ok: true };
   }
@@ -360,7 +322,7 @@ export class RoomSession {
       this.statementRejections.add(key);
       return this.reject(reason, detail, who);
     }
-    this.blocked[COUNTER_OF[reason]] += 1;
+    this.timeline.count(COUNTER_OF[reason]);
     this.changed();
     return { ok: false, reason, detail };
   }
@@ -369,7 +331,10 @@ export class RoomSession {
     return { fp, name: this.roster.nameOf(fp) ?? '' };
   }
 
-  /** Receiver checks 2–11 in DESIGN.md order (1, the schema, was parseServerFrame). */
+  /**
+   * The receiver's message checks, in the order PROTOCOL.md §7.2 numbers
+   * them (check 1, the schema, was decodeServerFrame).
+   */
   private async accept(env: Envelope): Promise<Verdict> {
     // 2. room
     if (env.room !== this.keys.roomId) return this.reject('wrong-room', 'envelope room differs');
@@ -383,91 +348,51 @@ export class RoomSession {
     }
     // 5. signature by the sender's own key over everything
     if (!(await verifyEnvelope(env, keys.sigPub))) return this.reject('bad-signature', 'signature invalid', sender);
-    // 6. replay
-    const state = this.senders.get(env.sender);
-    if (this.seenMsgIds.has(env.msgId) || state?.seen.has(env.seq)) return this.reject('replay', 'seen before', sender);
-    // 7. window: only the past is bounded. seq is signed, so a jump ahead is the
-    // sender's own count and is reported as a gap, never a lock-out.
-    if (state !== undefined && env.seq < state.maxSeq - SEQ_WINDOW) {
-      return this.reject('out-of-window', `seq ${env.seq} vs ${state.maxSeq}`, sender);
-    }
-    const gap = state !== undefined && env.seq > state.maxSeq + 1 ? env.seq - state.maxSeq - 1 : 0;
-    const isLate = state !== undefined && env.seq < state.maxSeq;
-    this.markSeen(env, state);
-    // 10. gaps (reported now, whatever checks 8 and 9 say of this message)
-    if (gap > 0) this.reportGap(gap, sender);
-    if (isLate) {
-      this.blocked.gaps = Math.max(0, this.blocked.gaps - 1);
+    // 6. replay, 7. window
+    const seen = this.ledger.check(env.sender, env.seq, env.msgId);
+    if (seen.kind === 'replay') return this.reject('replay', 'seen before', sender);
+    if (seen.kind === 'out-of-window') return this.reject('out-of-window', `seq ${env.seq} vs ${seen.maxSeq}`, sender);
+    // 8. gaps, reported now, whatever checks 9 and 10 say of this message
+    const recorded = this.ledger.record(env.sender, env.seq, env.msgId);
+    if (recorded.gap > 0) this.reportGap(recorded.gap, sender);
+    if (recorded.isLate) {
+      if (recorded.filledGap) this.timeline.count('gaps', -1);
       this.notice('The next message from {who} arrived late, out of order.', 'warning', sender);
     }
-    // 8. am I a recipient? Just after my own join, a sender may not have seen my hello yet.
+    // 9. am I a recipient? Just after my own join, a sender may not have seen my hello yet.
     if (!env.recipients.includes(this.identity.fp)) {
-      if (this.now() - this.joinedAt < ROSTER_MISMATCH_GRACE_MS) {
+      if (this.now() - this.joinedAt < ROSTER_AGREE_GRACE_MS) {
         this.notice('{who} sent a message just before you joined; it was not encrypted for you.', 'info', sender);
         return { ok: false, reason: 'excluded', detail: 'sent before my join reached the sender' };
       }
       return this.reject('excluded', 'not a recipient', sender);
     }
-    // 9. unwrap, decrypt, and the inner header must repeat the outer one
+    // 10. unwrap, decrypt, and the inner header must repeat the outer one
     const inner = await openMessage(this.keys, this.identity, env);
     if (inner instanceof Error) return this.reject('undecryptable', inner.message, sender);
     if (inner.sender !== env.sender || inner.room !== env.room || inner.seq !== env.seq) {
       return this.reject('inner-mismatch', 'inner header differs', sender);
     }
-    this.showMessage(env, sender, inner.body);
+    const isOwn = sender.fp === this.identity.fp;
+    this.timeline.message({ kind: 'message', key: env.msgId, senderFp: sender.fp, senderName: sender.name, body: inner.body, ts: env.ts, isOwn, isPending: false });
+    this.changed();
     // 11. does the sender see the roster I see?
-    this.compareRoster(env, sender);
+    if (this.roster.noteRosterHash(sender.fp, env.rosterHash === this.myRosterHash)) {
+      this.notice('{who} sees a different member list.', 'warning', sender);
+    }
     return { ok: true };
   }
 
   private reportGap(gap: number, who: Who): void {
-    this.blocked.gaps += gap;
+    this.timeline.count('gaps', gap);
     const what = gap === 1 ? '1 message' : `${gap} messages`;
     this.notice(`${what} from {who} ${gap === 1 ? 'was' : 'were'} not delivered to you.`, 'warning', who);
   }
 
-  private markSeen(env: Envelope, state: SenderState | undefined): void {
-    const s = state ?? { maxSeq: env.seq, seen: new Set<number>() };
-    s.seen.add(env.seq);
-    s.maxSeq = Math.max(s.maxSeq, env.seq);
-    for (const old of s.seen) if (old < s.maxSeq - SEQ_WINDOW) s.seen.delete(old);
-    this.senders.set(env.sender, s);
-    this.seenMsgIds.add(env.msgId);
-    if (this.seenMsgIds.size > MAX_SEEN_MSG_IDS) {
-      const oldest = this.seenMsgIds.values().next();
-      if (oldest.done !== true) this.seenMsgIds.delete(oldest.value);
-    }
-  }
-
-  private showMessage(env: Envelope, sender: Who, body: string): void {
-    const isOwn = sender.fp === this.identity.fp;
-    if (isOwn) this.timeline = this.timeline.filter((e) => e.key !== env.msgId);
-    this.push({ kind: 'message', key: env.msgId, senderFp: sender.fp, senderName: sender.name, body, ts: env.ts, isOwn, isPending: false });
-  }
-
-  private compareRoster(env: Envelope, sender: Who): void {
-    if (env.rosterHash === this.myRosterHash) {
-      this.rosterMismatch.delete(sender.fp);
-      return;
-    }
-    const now = this.now();
-    const m = this.rosterMismatch.get(sender.fp) ?? { since: now, reported: false };
-    this.rosterMismatch.set(sender.fp, m);
-    if (!m.reported && now - m.since >= ROSTER_MISMATCH_GRACE_MS) {
-      m.reported = true;
-      this.notice('{who} sees a different member list.', 'warning', sender);
-    }
-  }
-
   private reject(reason: RejectReason, detail: string, who?: Who): Verdict {
-    this.blocked[COUNTER_OF[reason]] += 1;
+    this.timeline.count(COUNTER_OF[reason]);
     this.notice(noticeFor(reason), 'warning', who);
     return { ok: false, reason, detail };
-  }
-
-  private push(entry: TimelineEntry): void {
-    this.timeline = [...this.timeline, entry].slice(-MAX_TIMELINE_ENTRIES);
-    this.changed();
   }
 
   private changed(): void {

@@ -6,14 +6,21 @@
 import type { PeerKeys } from './crypto';
 import { diffRosters, displayLabels, isSameRoster, type Emoji, type RosterDiff } from './verify';
 
-/** A roster difference may last this long (a join in flight) before it is reported. */
-export const ROSTER_AGREE_GRACE_MS = 3_000;
 /**
- * Tabs restate their roster every 10 s (use-room.ts); one not heard from for
- * this long is named, so a relay that silently drops all of a member's
- * traffic shows up.
+ * A roster difference may last this long (a join or leave in flight) before
+ * it is reported, whether it shows in a statement or in a message's roster
+ * hash; a newcomer left out of a message sealed this soon after its join is
+ * told calmly, not warned.
  */
-export const STATEMENT_STALE_MS = 35_000;
+export const ROSTER_AGREE_GRACE_MS = 5_000;
+/** Besides every roster change, each tab restates its roster this often. */
+export const ROSTER_STATEMENT_MS = 10_000;
+/**
+ * A member not heard from for this long is named, so a relay that silently
+ * drops all of a member's traffic shows up: three statement intervals plus
+ * a margin for a slow tab.
+ */
+export const STATEMENT_STALE_MS = 3 * ROSTER_STATEMENT_MS + 5_000;
 
 export type Trust = 'unverified' | 'verified' | 'changed';
 
@@ -67,6 +74,8 @@ export class Roster {
   /** Names that left (or were seen by this tab's earlier connection), with the key they had. */
   private readonly departedNames = new Map<string, string>();
   private readonly statements = new Map<string, Statement>();
+  /** Since when a member's messages carry a roster hash other than mine, and whether that was said. */
+  private readonly hashMismatch = new Map<string, { since: number; isReported: boolean }>();
 
   constructor(private readonly now: () => number) {}
 
@@ -131,6 +140,7 @@ export class Roster {
     const removedLabel = this.labels().get(fp) ?? removed.name;
     this.records.delete(fp);
     this.statements.delete(fp);
+    this.hashMismatch.delete(fp);
     this.departed.add(fp);
     const successor = [...this.records.values()].find((r) => !r.isSelf && r.name === removed.name && r.joinedAt >= removed.joinedAt);
     if (successor !== undefined) this.changedKeys.add(successor.fp);
@@ -162,6 +172,23 @@ export class Roster {
     this.statements.set(fp, { n, at: this.now(), members, differsSince: prev?.differsSince ?? null });
     this.recompute();
     return 'ok';
+  }
+
+  /**
+   * A member's message carried a roster hash: true once, when it has
+   * differed from mine for longer than the grace period (check 11).
+   */
+  noteRosterHash(fp: string, isSameAsMine: boolean): boolean {
+    if (isSameAsMine) {
+      this.hashMismatch.delete(fp);
+      return false;
+    }
+    const now = this.now();
+    const m = this.hashMismatch.get(fp) ?? { since: now, isReported: false };
+    this.hashMismatch.set(fp, m);
+    if (m.isReported || now - m.since < ROSTER_AGREE_GRACE_MS) return false;
+    m.isReported = true;
+    return true;
   }
 
   /** Re-evaluates, after any change on either side, since when each member's view differs. */

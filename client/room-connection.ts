@@ -1,0 +1,228 @@
+/**
+ * One person's presence in a room, across connections: it owns the socket,
+ * the reconnect policy (connection.ts) and the current RoomSession. Plain
+ * TypeScript, no Preact and no DOM beyond an optional `online` event: the page
+ * subscribes to it (use-room.ts), and so can a terminal client or a bot with
+ * Node's `ws` socket.
+ *
+ * A tab identity serves one connection only, so every reconnect makes new
+ * keys and a new RoomSession under the same name, which carries over what the
+ * last one showed and knew (RoomSession `carry`).
+ */
+import { CLOSE } from './protocol';
+import { deriveRoomKeys, generateIdentity, type Identity, type RoomKeys } from './crypto';
+import { RoomSession, type Carry, type RoomView } from './room';
+import { ROSTER_STATEMENT_MS } from './roster';
+import { closeReason, isRetryable, reconnectDelayMs } from './connection';
+
+export type Phase =
+  | { kind: 'ready' }
+  | { kind: 'joining' }
+  | { kind: 'joined' }
+  /** The connection was lost; the next attempt is at `retryAt` (epoch ms). */
+  | { kind: 'reconnecting'; reason: string; retryAt: number }
+  | { kind: 'left' }
+  /** Closed for a reason retrying cannot fix (or before the first join). */
+  | { kind: 'closed'; reason: string };
+
+/** What a connection needs of a WebSocket: the browser's and the `ws` package's both fit. */
+export interface SocketLike {
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+}
+
+export interface RoomConnectionOptions {
+  /** Opens the socket for a room id (`wss://host/ws/<roomId>`). */
+  openSocket: (roomId: string) => SocketLike;
+  /** Called after every change of phase or view. */
+  onChange: () => void;
+}
+
+/** Grace periods are judged against the clock, so the view is re-read this often. */
+export const REFRESH_MS = 1_000;
+
+export class RoomConnection {
+  phase: Phase = { kind: 'ready' };
+  /** Known once the link's keys are derived. */
+  roomId: string | null = null;
+
+  /** Keys are made ahead (while a name is typed, or while waiting to reconnect), so joining is quick. */
+  private prepared: Promise<[RoomKeys, Identity]>;
+  /** The session of the current connection, once the server has welcomed it. */
+  private session: RoomSession | null = null;
+  private socket: SocketLike | null = null;
+  /** What the last connection showed, and what the next one carries over; null before the first join. */
+  private past: { view: RoomView; carry: Carry } | null = null;
+  private name = '';
+  private attempt = 0;
+  /** Bumped by every connect and by stop, so a connect still making keys knows it was superseded. */
+  private generation = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private refreshTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly retryNow = () => {
+    if (this.phase.kind === 'reconnecting') this.rejoin();
+  };
+
+  constructor(private readonly secret: Uint8Array, private readonly options: RoomConnectionOptions) {
+    this.prepared = this.prepare();
+    void this.prepared.then(([keys]) => {
+      this.roomId = keys.roomId;
+      this.options.onChange();
+    }, (err: unknown) => this.setPhase({ kind: 'closed', reason: `encryption could not start (${errorText(err)})` }));
+    // Back online: retry at once instead of waiting out the backoff (browsers only).
+    globalThis.addEventListener?.('online', this.retryNow);
+  }
+
+  join(name: string): void {
+    this.name = name;
+    this.past = null;
+    this.attempt = 0;
+    this.setPhase({ kind: 'joining' });
+    this.connect();
+  }
+
+  /** "Reconnect now" while away, "Join again" after a final close: same name, new keys. */
+  rejoin(): void {
+    if (this.phase.kind !== 'closed' && this.phase.kind !== 'reconnecting') return;
+    this.setPhase({ kind: 'reconnecting', reason: this.phase.reason, retryAt: Date.now() });
+    this.connect();
+  }
+
+  leave(): void {
+    this.stop();
+    this.setPhase({ kind: 'left' });
+  }
+
+  async send(body: string): Promise<void> {
+    if (this.session === null) throw new Error('you are offline');
+    await this.session.post(body);
+  }
+
+  /** A notice only this tab sees (/help and the like), also while offline. */
+  notice(text: string): void {
+    if (this.session !== null) return this.session.notice(text);
+    if (this.past === null) return;
+    const now = Date.now();
+    const entry = { kind: 'notice' as const, key: `local-${now}`, text, tone: 'info' as const, ts: now };
+    const { view, carry } = this.past;
+    this.past = { view: { ...view, timeline: [...view.timeline, entry] }, carry: { ...carry, timeline: [...carry.timeline, entry] } };
+    this.options.onChange();
+  }
+
+  setVerified(fp: string, isVerified: boolean): void {
+    this.session?.setVerified(fp, isVerified);
+    this.options.onChange();
+  }
+
+  view(): RoomView | null {
+    return this.session?.view() ?? this.past?.view ?? null;
+  }
+
+  /** The page went away: close for good. */
+  dispose(): void {
+    this.stop();
+    globalThis.removeEventListener?.('online', this.retryNow);
+  }
+
+  // -------------------------------------------------------------------------
+
+  private prepare(): Promise<[RoomKeys, Identity]> {
+    return Promise.all([deriveRoomKeys(this.secret), generateIdentity()]);
+  }
+
+  private setPhase(phase: Phase): void {
+    this.phase = phase;
+    this.options.onChange();
+  }
+
+  private lostReason(): string {
+    return this.phase.kind === 'reconnecting' || this.phase.kind === 'closed' ? this.phase.reason : '';
+  }
+
+  /** Closes for good: after Leave, or when the page goes away. */
+  private stop(): void {
+    this.generation += 1;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.refreshTimer);
+    this.socket?.close(CLOSE.NORMAL, 'left');
+    this.socket = null;
+    this.session = null;
+    this.past = null;
+  }
+
+  private connect(): void {
+    clearTimeout(this.retryTimer);
+    const mine = ++this.generation;
+    const keysAndIdentity = this.prepared;
+    // A tab identity is used for one connection only: the next one gets new keys.
+    this.prepared = this.prepare();
+    void keysAndIdentity.then(([keys, identity]) => {
+      if (mine === this.generation) this.open(keys, identity);
+    }, (err: unknown) => {
+      if (mine === this.generation) this.setPhase({ kind: 'closed', reason: `encryption could not start (${errorText(err)})` });
+    });
+  }
+
+  private open(keys: RoomKeys, identity: Identity): void {
+    const ws = this.options.openSocket(keys.roomId);
+    const isReconnect = this.past !== null;
+    const room = new RoomSession(keys, identity, this.name, (frame) => ws.send(frame), {
+      onChange: this.options.onChange,
+      ...(this.past === null ? {} : { carry: this.past.carry }),
+    });
+    this.socket?.close(CLOSE.NORMAL);
+    this.socket = ws;
+    ws.onopen = () => {
+      room.start().catch((err: unknown) => {
+        // Not a network failure: retrying would fail the same way, so say what broke.
+        if (this.socket !== ws) return;
+        this.socket = null;
+        ws.close(CLOSE.NORMAL, 'could not start');
+        this.setPhase({ kind: 'closed', reason: `joining failed (${errorText(err)})` });
+      });
+    };
+    ws.onmessage = (event) => {
+      // The server answers a hello it accepts with the welcome; a refusal is a close instead.
+      if (this.session !== room && this.socket === ws) {
+        this.session = room;
+        this.attempt = 0;
+        if (isReconnect) room.notice(`Reconnected with a new key after the connection was lost (${this.lostReason()}): the others are asked to verify you again.`);
+        this.startRefresh(room);
+        this.setPhase({ kind: 'joined' });
+      }
+      if (typeof event.data === 'string') void room.receive(event.data);
+    };
+    ws.onclose = (event) => this.closed(ws, event.code, event.reason);
+  }
+
+  private closed(ws: SocketLike, code: number, serverReason: string): void {
+    if (this.socket !== ws) return;
+    this.socket = null;
+    clearInterval(this.refreshTimer);
+    const reason = closeReason(code, serverReason);
+    if (this.session !== null) this.past = { view: this.session.view(), carry: this.session.carryOver() };
+    this.session = null;
+    if (this.past === null || !isRetryable(code)) return this.setPhase({ kind: 'closed', reason });
+    const delay = reconnectDelayMs(this.attempt);
+    this.attempt += 1;
+    // Keep the first reason while retrying: "server restarting" says more than the refused attempts after it.
+    const first = this.phase.kind === 'reconnecting' ? this.phase.reason : reason;
+    this.setPhase({ kind: 'reconnecting', reason: first, retryAt: Date.now() + delay });
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private startRefresh(room: RoomSession): void {
+    clearInterval(this.refreshTimer);
+    let ticks = 0;
+    this.refreshTimer = setInterval(() => {
+      ticks += 1;
+      room.refresh();
+      if (ticks % (ROSTER_STATEMENT_MS / REFRESH_MS) === 0) void room.confirmRoster();
+    }, REFRESH_MS);
+  }
+}
+
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));

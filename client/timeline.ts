@@ -1,0 +1,90 @@
+/**
+ * What a tab shows: messages and notices in arrival order, and the counts of
+ * what the receiver's checks blocked (the Security panel). No crypto, no DOM.
+ */
+import { nanoid } from 'nanoid';
+
+export const MAX_TIMELINE_ENTRIES = 1_000;
+
+export type TimelineEntry =
+  | { kind: 'message'; key: string; senderFp: string; senderName: string; body: string; ts: number; isOwn: boolean; isPending: boolean; isUnconfirmed?: boolean }
+  | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number; who?: Who; canVerify?: boolean };
+
+/** A member a notice is about. The notice text says `{who}` where the member's current label goes. */
+export interface Who {
+  fp: string;
+  name: string;
+}
+
+/** A notice's words, with the member's label as it is now (it may gain a disambiguating suffix later). */
+export function noticeText(entry: { text: string; who?: Who }, labels: ReadonlyMap<string, string>): string {
+  if (entry.who === undefined) return entry.text;
+  const label = labels.get(entry.who.fp) ?? entry.who.name;
+  // A function, not a string: a name is never read as a replacement pattern ($&, $').
+  return entry.text.replace('{who}', () => label);
+}
+
+export interface BlockedCounts {
+  forged: number;
+  tampered: number;
+  replayed: number;
+  gaps: number;
+  excluded: number;
+}
+
+/** What the next connection of this tab shows from the last one. */
+export interface TimelineCarry {
+  entries: TimelineEntry[];
+  blocked: BlockedCounts;
+}
+
+export class Timeline {
+  private list: TimelineEntry[] = [];
+  readonly blocked: BlockedCounts = { forged: 0, tampered: 0, replayed: 0, gaps: 0, excluded: 0 };
+
+  constructor(private readonly now: () => number, carry?: TimelineCarry) {
+    if (carry !== undefined) {
+      this.list = carry.entries;
+      Object.assign(this.blocked, carry.blocked);
+    }
+  }
+
+  /** The entries, a new array after every change (the view compares by identity). */
+  entries(): TimelineEntry[] {
+    return this.list;
+  }
+
+  /** Own messages never confirmed by the relay are marked so in the next connection. */
+  carry(): TimelineCarry {
+    return {
+      entries: this.list.map((e) => (e.kind === 'message' && e.isPending ? { ...e, isPending: false, isUnconfirmed: true } : e)),
+      blocked: { ...this.blocked },
+    };
+  }
+
+  count(counter: keyof BlockedCounts, by = 1): void {
+    this.blocked[counter] = Math.max(0, this.blocked[counter] + by);
+  }
+
+  notice(text: string, tone: 'info' | 'warning' = 'info', who?: Who, canVerify = false): void {
+    this.push({
+      kind: 'notice',
+      key: nanoid(),
+      text,
+      tone,
+      ts: this.now(),
+      ...(who === undefined ? {} : { who }),
+      ...(canVerify ? { canVerify } : {}),
+    });
+  }
+
+  /** A message to show; an own message replaces its pending copy. */
+  message(entry: Extract<TimelineEntry, { kind: 'message' }>): void {
+    if (entry.isOwn && !entry.isPending) this.list = this.list.filter((e) => e.key !== entry.key);
+    this.push(entry);
+  }
+
+  private push(entry: TimelineEntry): void {
+    this.list = [...this.list, entry].slice(-MAX_TIMELINE_ENTRIES);
+  }
+}
