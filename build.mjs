@@ -1,4 +1,5 @@
-// Builds the client bundle (static/app.js) and the server (dist/server.js).
+// Builds the client bundle (static/app.js), the server (dist/server.js) and
+// the terminal client with the bot API (dist/hush.js).
 // Both are fast enough (~100 ms) that `npm start` simply always builds.
 import * as esbuild from 'esbuild';
 import { rmSync } from 'node:fs';
@@ -34,6 +35,17 @@ await Promise.all([
     target: 'node20',
     // A native addon: loaded from node_modules at run time, never bundled.
     external: ['uWebSockets.js'],
+    logLevel: 'warning',
+  }),
+  esbuild.build({
+    entryPoints: ['cli/hush.ts'],
+    outfile: 'dist/hush.js',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    // CommonJS with optional native add-ons: loaded from node_modules at run time.
+    external: ['ws'],
     logLevel: 'warning',
   }),
 ]);
