@@ -4,10 +4,11 @@
  * per room. It can read no name, message or key, and forge nothing: clients
  * check every hello and message themselves (PROTOCOL.md).
  */
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, WebSocket } from 'uWebSockets.js';
 import {
@@ -25,30 +26,59 @@ import {
 // config: every limit in one place, env-overridable, units in the names
 // ---------------------------------------------------------------------------
 
+function fail(message: string): never {
+  console.error(`hush: ${message}`);
+  process.exit(2);
+}
+
 function envInt(name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    console.error(`hush: ${name} must be an integer in [${min}, ${max}], got "${raw}"`);
-    process.exit(2);
-  }
+  if (!Number.isSafeInteger(n) || n < min || n > max) fail(`${name} must be an integer in [${min}, ${max}], got "${raw}"`);
   return n;
+}
+
+/** "scheme://host[:port]" exactly, as a browser writes it in Origin (lower case, no default port). */
+function parseOrigin(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    fail(`PUBLIC_ORIGIN: "${text}" is not a URL`);
+  }
+  const isBare = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !isBare || !/^https?:\/\/[^/]+\/?$/.test(text)) {
+    fail(`PUBLIC_ORIGIN: "${text}" must be scheme://host[:port], e.g. https://chat.example.org`);
+  }
+  return url.origin;
 }
 
 const PORT = envInt('PORT', 8080, 0, 65535);
 const HOST = process.env.HOST || '127.0.0.1';
 const TLS_CERT = process.env.TLS_CERT ?? '';
 const TLS_KEY = process.env.TLS_KEY ?? '';
-/** Extra origins allowed to open a WebSocket, comma-separated; the server's own origin always is. */
-const ALLOWED_ORIGINS = new Set((process.env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean));
+if (process.env.ALLOWED_ORIGINS) {
+  fail('ALLOWED_ORIGINS is now PUBLIC_ORIGIN: the full list of origins people open Hush at (the loopback defaults no longer apply once it is set)');
+}
+/**
+ * The origins people open Hush at, comma-separated. A WebSocket upgrade whose
+ * Origin is not one of them is refused (403), and so is any request whose
+ * Host names none of their hosts (421): a page on a DNS-rebinding domain
+ * sends its own name in both. Empty: the loopback names of the port Hush
+ * listens on (filled in once it listens, since PORT may be 0).
+ */
+const CONFIGURED_ORIGINS = (process.env.PUBLIC_ORIGIN ?? '').split(',').map((o) => o.trim()).filter(Boolean).map(parseOrigin);
+/** /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; without a token it is a 404 like any unknown path. */
+const METRICS_TOKEN = process.env.METRICS_TOKEN ?? '';
 const MAX_MEMBERS = envInt('MAX_MEMBERS', MAX_MEMBERS_PER_ROOM, 2, MAX_MEMBERS_PER_ROOM);
 const MAX_ROOMS = envInt('MAX_ROOMS', 10_000, 1);
-/** Open WebSockets per client IP address (behind a proxy, every client shares the proxy's). */
+/** Open WebSockets per client address (see `addressKey`; behind a proxy, every client shares the proxy's). */
 const MAX_CONNS_PER_IP = envInt('MAX_CONNS_PER_IP', 50, 1);
 /** A socket that has not said hello by then is closed. */
 const HELLO_TIMEOUT_S = envInt('HELLO_TIMEOUT_S', 10, 1);
 const IDLE_TIMEOUT_S = envInt('IDLE_TIMEOUT_S', 120, 8, 960);
+/** A socket with more than this queued for it is closed: at the next send to it, or by the sweep. */
 const MAX_BACKPRESSURE_BYTES = envInt('MAX_BACKPRESSURE_BYTES', 4 * 1024 * 1024, 64 * 1024);
 /** Token bucket per connection: sustained frames per second and burst. */
 const RATE_FRAMES_PER_S = envInt('RATE_FRAMES_PER_S', 20, 1);
@@ -66,8 +96,28 @@ const IP_COST_HALF_LIFE_S = envInt('IP_COST_HALF_LIFE_S', 10, 1);
 /** Joins (hellos) per client address: sustained per minute, and burst. */
 const JOINS_PER_MIN = envInt('JOINS_PER_MIN', 30, 1);
 const JOIN_BURST = envInt('JOIN_BURST', 10, 1);
+/**
+ * HTTP requests per client address: sustained per second, and burst. A page
+ * load takes about ten (page, bundle, chunks, icon). Past it: 429, and the
+ * connection is closed, so a pipelined stream of requests ends there.
+ */
+const HTTP_REQUESTS_PER_S = envInt('HTTP_REQUESTS_PER_S', 10, 1);
+const HTTP_REQUEST_BURST = envInt('HTTP_REQUEST_BURST', 50, 1);
 const LOG_MAX_ENTRIES = envInt('LOG_MAX_ENTRIES', 500, 1);
 const LOG_MAX_BYTES = envInt('LOG_MAX_BYTES', 4 * 1024 * 1024, 64 * 1024);
+/**
+ * Everything the process holds for clients: every room's log and its cached
+ * /logs body, bodies still being sent, bytes queued for slow sockets, and an
+ * estimate per connection and per room (`memoryInUse`). Logs give way first:
+ * past the budget the oldest entries of all rooms are dropped; when the rest
+ * alone reaches it, new rooms are refused (4002). The default is 1 GiB, or
+ * half of V8's heap limit if that is smaller (logs live on the heap), so
+ * MAX_ROOMS × LOG_MAX_BYTES can no longer outgrow one small machine.
+ */
+const MEMORY_BUDGET_BYTES = envInt('MEMORY_BUDGET_BYTES', Math.min(2 ** 30, Math.floor(getHeapStatistics().heap_size_limit / 2)), 16 * 2 ** 20);
+/** Estimates for the budget: a socket (uWS's state, ours, its hello) and a room (maps, departed set), measured with the soak test. */
+const CONN_OVERHEAD_BYTES = 16 * 1024;
+const ROOM_OVERHEAD_BYTES = 4 * 1024;
 
 /**
  * uWS drops a frame past this without a close frame, so it sits above
@@ -77,8 +127,11 @@ const LOG_MAX_BYTES = envInt('LOG_MAX_BYTES', 4 * 1024 * 1024, 64 * 1024);
 const HARD_FRAME_LIMIT_BYTES = 4 * MAX_FRAME_BYTES;
 /**
  * The sweep closes sockets that have not said hello within HELLO_TIMEOUT_S
- * (so one lives at most HELLO_TIMEOUT_S + SWEEP_INTERVAL_MS) and forgets
- * idle addresses once their cost has decayed below FORGET_COST.
+ * (so one lives at most HELLO_TIMEOUT_S + SWEEP_INTERVAL_MS) and sockets with
+ * more than MAX_BACKPRESSURE_BYTES queued (so a reader that stopped is
+ * released within SWEEP_INTERVAL_MS even if nothing more is sent to it),
+ * totals the queued bytes for the memory budget, and forgets idle addresses
+ * once their cost has decayed below FORGET_COST and their buckets are full.
  */
 const SWEEP_INTERVAL_MS = 1_000;
 /** Less than one frame's worth: an address below it has no history worth keeping. */
@@ -115,6 +168,7 @@ interface Peer {
   cost: number;
   costAt: number;
   joins: Bucket;
+  http: Bucket;
 }
 
 interface Conn {
@@ -130,12 +184,18 @@ interface Conn {
 }
 
 interface LogEntry {
-  at: number;
-  type: 'hello' | 'msg' | 'leave';
-  sender: string;
-  size: number;
-  /** The frame exactly as relayed. */
-  frame: string;
+  /** The entry as /logs shows it, serialised once: {"at","type","sender","size","frame"}. */
+  json: string;
+  isDropped: boolean;
+}
+
+/** A response body that may outlive its room's log: senders still hold it while clients read. */
+interface Body {
+  bytes: Buffer;
+  /** Responses still sending it. */
+  senders: number;
+  /** Still its room's current /logs body (counted as log memory); once replaced, counted as sending memory while senders hold it. */
+  isCurrent: boolean;
 }
 
 interface Room {
@@ -144,12 +204,34 @@ interface Room {
   sockets: Set<WebSocket<Conn>>;
   log: LogEntry[];
   logBytes: number;
+  /** The /logs body, built on the first request after the log changed. */
+  logBody: Body | null;
   /** Identities that left: a tab's keys serve one visit, so a returning one is a replay. */
   departed: Set<string>;
 }
 
 const rooms = new Map<string, Room>();
 const peers = new Map<string, Peer>();
+/** Every room's log entries, oldest first, so the budget can drop the oldest of all. Dropped ones are skipped and swept out. */
+const logQueue: { room: Room; entry: LogEntry }[] = [];
+let logQueueHead = 0;
+
+/** What counts against MEMORY_BUDGET_BYTES; see `memoryInUse`. */
+const memory = {
+  logEntries: 0,
+  logBytes: 0,
+  logBodyBytes: 0,
+  /** Replaced /logs bodies that responses are still sending (clients have not taken them yet). */
+  sendingBytes: 0,
+  /** Bytes queued in uWS for slow sockets, as totalled by the last sweep. */
+  queuedBytes: 0,
+  sockets: 0,
+};
+
+/** Everything but the logs, which give way first. */
+const fixedMemory = (): number =>
+  memory.sockets * CONN_OVERHEAD_BYTES + rooms.size * ROOM_OVERHEAD_BYTES + memory.queuedBytes + memory.sendingBytes;
+const memoryInUse = (): number => fixedMemory() + memory.logBytes + memory.logBodyBytes;
 
 /** Counters for /metrics (Prometheus text format). */
 const metrics = {
@@ -159,6 +241,7 @@ const metrics = {
   messagesRelayed: 0,
   deliveries: 0,
   bytesSent: 0,
+  logEntriesDropped: 0,
   refusals: new Map<string, number>(),
 };
 
@@ -169,14 +252,94 @@ function logEvent(event: string, fields: Record<string, string | number> = {}): 
 const sha256 = (data: Uint8Array | string): Buffer => createHash('sha256').update(data).digest();
 const roomTag = (roomId: string): string => sha256(roomId).toString('hex').slice(0, 8);
 
-function appendLog(room: Room, entry: LogEntry): void {
+/**
+ * The key per-address limits count under, from uWS's binary address (4 or 16
+ * bytes): an IPv4 address, or the /64 of an IPv6 one, since one subscriber
+ * is usually given a whole /64 to pick addresses from. An IPv4-mapped IPv6
+ * address (how a dual-stack listener sees an IPv4 client) is its IPv4 address.
+ */
+function addressKey(raw: ArrayBuffer): string {
+  const bytes = new Uint8Array(raw);
+  if (bytes.length === 4) return bytes.join('.');
+  const isMapped = bytes.length === 16 && bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  if (isMapped) return bytes.subarray(12).join('.');
+  return `${Buffer.from(bytes.subarray(0, 8)).toString('hex')}::/64`;
+}
+
+function peerOf(key: string): Peer {
+  let peer = peers.get(key);
+  if (peer === undefined) {
+    const now = performance.now();
+    peer = { conns: 0, cost: 0, costAt: now, joins: { tokens: JOIN_BURST, at: now }, http: { tokens: HTTP_REQUEST_BURST, at: now } };
+    peers.set(key, peer);
+  }
+  return peer;
+}
+
+function dropLogEntry(room: Room, entry: LogEntry): void {
+  entry.isDropped = true;
+  memory.logEntries -= 1;
+  room.logBytes -= entry.json.length;
+  memory.logBytes -= entry.json.length;
+  // Release the text now: the queue still holds the entry until it is swept out.
+  entry.json = '';
+}
+
+function invalidateLogBody(room: Room): void {
+  const body = room.logBody;
+  if (body === null) return;
+  body.isCurrent = false;
+  memory.logBodyBytes -= body.bytes.length;
+  if (body.senders > 0) memory.sendingBytes += body.bytes.length;
+  room.logBody = null;
+}
+
+/** Drops the oldest entries of all rooms until the budget holds (or no log is left). */
+function fitLogsInBudget(): void {
+  while (memoryInUse() > MEMORY_BUDGET_BYTES && logQueueHead < logQueue.length) {
+    const item = logQueue[logQueueHead++];
+    if (item === undefined || item.entry.isDropped) continue;
+    // A room's entries are dropped oldest first everywhere, so this is its first.
+    item.room.log.shift();
+    dropLogEntry(item.room, item.entry);
+    invalidateLogBody(item.room);
+    metrics.logEntriesDropped += 1;
+  }
+}
+
+function appendLog(room: Room, type: 'hello' | 'msg' | 'leave', sender: string, frame: string): void {
+  const entry: LogEntry = { json: JSON.stringify({ at: Date.now(), type, sender, size: frame.length, frame }), isDropped: false };
   room.log.push(entry);
-  room.logBytes += entry.size;
+  room.logBytes += entry.json.length;
+  memory.logEntries += 1;
+  memory.logBytes += entry.json.length;
+  logQueue.push({ room, entry });
   while (room.log.length > LOG_MAX_ENTRIES || room.logBytes > LOG_MAX_BYTES) {
     const dropped = room.log.shift();
     if (dropped === undefined) break;
-    room.logBytes -= dropped.size;
+    dropLogEntry(room, dropped);
   }
+  invalidateLogBody(room);
+  fitLogsInBudget();
+}
+
+function forgetRoom(roomId: string, room: Room): void {
+  for (const entry of room.log) dropLogEntry(room, entry);
+  room.log = [];
+  invalidateLogBody(room);
+  rooms.delete(roomId);
+}
+
+/** The queue keeps dropped entries until the budget passes them: sweep them out once they are most of it. */
+function compactLogQueue(): void {
+  if (logQueue.length < 1024 || logQueue.length < 2 * memory.logEntries) return;
+  let kept = 0;
+  for (let i = logQueueHead; i < logQueue.length; i++) {
+    const item = logQueue[i];
+    if (item !== undefined && !item.entry.isDropped) logQueue[kept++] = item;
+  }
+  logQueue.length = kept;
+  logQueueHead = 0;
 }
 
 /** Close reasons are at most 123 bytes: keep them printable ASCII so a cut can't split a character. */
@@ -199,11 +362,15 @@ function refuse(ws: WebSocket<Conn>, code: number, reason: string, kind: string)
   ws.end(code, text);
 }
 
-/** Token bucket: refills at `perSecond` up to `burst`; takes a token if there is one. */
-function take(bucket: Bucket, perSecond: number, burst: number): boolean {
-  const now = performance.now();
+/** Refills a token bucket at `perSecond` up to `burst`. */
+function refill(bucket: Bucket, perSecond: number, burst: number, now: number): void {
   bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
   bucket.at = now;
+}
+
+/** Token bucket: takes a token if there is one. */
+function take(bucket: Bucket, perSecond: number, burst: number): boolean {
+  refill(bucket, perSecond, burst, performance.now());
   if (bucket.tokens < 1) return false;
   bucket.tokens -= 1;
   return true;
@@ -220,6 +387,12 @@ function chargeAddress(peer: Peer, bytes: number): boolean {
   return peer.cost <= IP_COST_LIMIT;
 }
 
+/** Whether forgetting this address would lose nothing: no socket, no cost, full buckets. */
+function isIdle(peer: Peer, now: number): boolean {
+  refill(peer.joins, JOINS_PER_MIN / 60, JOIN_BURST, now);
+  refill(peer.http, HTTP_REQUESTS_PER_S, HTTP_REQUEST_BURST, now);
+  return peer.conns === 0 && decayedCost(peer, now) < FORGET_COST && peer.joins.tokens >= JOIN_BURST && peer.http.tokens >= HTTP_REQUEST_BURST;
+}
 
 // ---------------------------------------------------------------------------
 // http
@@ -250,6 +423,83 @@ function securityHeaders(res: HttpResponse): HttpResponse {
     .writeHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()');
   if (TLS_CERT) res.writeHeader('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
   return res;
+}
+
+/** PUBLIC_ORIGIN, or the loopback names of the listening port once it is known; and their host names. */
+let publicOrigins = new Set<string>();
+let publicHosts = new Set<string>();
+
+function setPublicOrigins(origins: readonly string[]): void {
+  publicOrigins = new Set(origins);
+  publicHosts = new Set(origins.map((o) => new URL(o).hostname));
+}
+
+/**
+ * Host names the name only, not the port: a rebinding page can only send its
+ * own name, and behind a proxy the port a client used is not Hush's.
+ */
+function isAllowedHost(host: string): boolean {
+  const h = host.toLowerCase();
+  const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.split(':')[0] ?? '';
+  return publicHosts.has(name);
+}
+
+function isAllowedOrigin(origin: string): boolean {
+  // Non-browser clients send no Origin and could forge one anyway; the check
+  // stops other web pages from opening sockets with a visitor's browser.
+  return origin === '' || publicOrigins.has(origin);
+}
+
+/**
+ * Answers an HTTP request with a refusal and closes the connection, so that
+ * nothing pipelined behind it is read. `kind` is a fixed label, as for sockets.
+ */
+function refuseHttp(res: HttpResponse, status: string, reason: string, kind: string): void {
+  countRefusal(kind);
+  logEvent('refused', { code: Number(status.slice(0, 3)), kind, reason });
+  securityHeaders(res.writeStatus(status)).writeHeader('Content-Type', 'text/plain; charset=utf-8').end(`${reason}\n`, true);
+}
+
+/** Every HTTP request: the address's request budget, then a Host we serve. False when it has been answered. */
+function admitHttp(res: HttpResponse, req: HttpRequest, isHostChecked = true): boolean {
+  if (!take(peerOf(addressKey(res.getRemoteAddress())).http, HTTP_REQUESTS_PER_S, HTTP_REQUEST_BURST)) {
+    refuseHttp(res, '429 Too Many Requests', 'too many requests from your address - slow down', 'http_rate');
+    return false;
+  }
+  if (isHostChecked && !isAllowedHost(req.getHeader('host'))) {
+    refuseHttp(res, '421 Misdirected Request', 'this server does not serve that host name', 'host');
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Sends a body as fast as the client takes it, never faster: tryEnd writes
+ * what the socket accepts and onWritable the rest, so no copy of it waits in
+ * uWS's send buffer. uWS closes a connection that pipelines a request behind
+ * an unfinished response, or takes nothing for 10 s, so each client holds at
+ * most one body, and bodies are shared (assets, a room's cached log).
+ * Headers must be written first (status included). `shared` is a body
+ * that can be replaced while it is being sent.
+ */
+function sendBody(res: HttpResponse, bytes: Buffer, shared: Body | null = null): void {
+  const start = res.getWriteOffset();
+  if (res.tryEnd(bytes, bytes.length)[1]) return;
+  // A replaced body counts as sending memory while any response holds it.
+  if (shared !== null && shared.senders++ === 0 && !shared.isCurrent) memory.sendingBytes += bytes.length;
+  let isSettled = false;
+  const settle = (): void => {
+    if (isSettled) return;
+    isSettled = true;
+    if (shared === null) return;
+    if (--shared.senders === 0 && !shared.isCurrent) memory.sendingBytes -= bytes.length;
+  };
+  res.onAborted(settle);
+  res.onWritable((offset) => {
+    const [isOk, isFinished] = res.tryEnd(bytes.subarray(offset - start), bytes.length);
+    if (isFinished) settle();
+    return isOk;
+  });
 }
 
 interface Asset {
@@ -292,42 +542,73 @@ try {
   process.exit(1);
 }
 
+const NOT_FOUND = Buffer.from('not found\n');
+const NO_SUCH_ROOM = Buffer.from(JSON.stringify({ error: 'no such room' }));
+
+function notFound(res: HttpResponse): void {
+  securityHeaders(res.writeStatus('404 Not Found')).writeHeader('Content-Type', 'text/plain; charset=utf-8');
+  sendBody(res, NOT_FOUND);
+}
+
 function serveAsset(res: HttpResponse, req: HttpRequest): void {
+  // REQ IS ONLY VALID UNTIL THIS FUNCTION RETURNS: everything is read here.
+  if (!admitHttp(res, req)) return;
   const asset = assets.get(req.getUrl());
-  if (asset === undefined) {
-    securityHeaders(res.writeStatus('404 Not Found')).writeHeader('Content-Type', 'text/plain; charset=utf-8').end('not found\n');
-    return;
-  }
-  securityHeaders(req.getHeader('if-none-match') === asset.etag ? res.writeStatus('304 Not Modified') : res.writeStatus('200 OK'))
+  if (asset === undefined) return notFound(res);
+  const isFresh = req.getHeader('if-none-match') === asset.etag;
+  securityHeaders(res.writeStatus(isFresh ? '304 Not Modified' : '200 OK'))
     .writeHeader('ETag', asset.etag)
     .writeHeader('Cache-Control', 'no-cache');
-  if (req.getHeader('if-none-match') === asset.etag) {
+  if (isFresh) {
     res.endWithoutBody();
     return;
   }
-  res.writeHeader('Content-Type', asset.type).end(asset.body);
+  res.writeHeader('Content-Type', asset.type);
+  sendBody(res, asset.body);
+}
+
+/** The /logs body from each entry's cached JSON: built once per change of the log, not per request. */
+function logBodyOf(roomId: string, room: Room): Body {
+  if (room.logBody !== null) return room.logBody;
+  const bytes = Buffer.from(`{"roomId":"${roomId}","entries":[${room.log.map((e) => e.json).join(',')}]}`);
+  room.logBody = { bytes, senders: 0, isCurrent: true };
+  memory.logBodyBytes += bytes.length;
+  return room.logBody;
 }
 
 function serveLog(res: HttpResponse, req: HttpRequest): void {
+  if (!admitHttp(res, req)) return;
   const roomId = req.getParameter(0) ?? '';
   const room = isRoomId(roomId) ? rooms.get(roomId) : undefined;
-  const status = room === undefined ? '404 Not Found' : '200 OK';
-  const body = room === undefined ? { error: 'no such room' } : { roomId, entries: room.log };
-  securityHeaders(res.writeStatus(status))
+  securityHeaders(res.writeStatus(room === undefined ? '404 Not Found' : '200 OK'))
     .writeHeader('Content-Type', 'application/json; charset=utf-8')
-    .writeHeader('Cache-Control', 'no-store')
-    .end(JSON.stringify(body));
+    .writeHeader('Cache-Control', 'no-store');
+  if (room === undefined) return sendBody(res, NO_SUCH_ROOM);
+  // The body counts as log memory; the next append or sweep trims logs to the
+  // budget, so even under pressure a room's body is rebuilt at most once per change.
+  const body = logBodyOf(roomId, room);
+  sendBody(res, body.bytes, body);
 }
 
-function serveHealth(res: HttpResponse): void {
+function serveHealth(res: HttpResponse, req: HttpRequest): void {
+  // No Host check: balancers' health checks name no public host, and the answer reveals nothing.
+  if (!admitHttp(res, req, false)) return;
   securityHeaders(res.writeStatus('200 OK'))
     .writeHeader('Content-Type', 'application/json; charset=utf-8')
     .writeHeader('Cache-Control', 'no-store')
     .end(JSON.stringify({ status: listenSocket === null ? 'stopping' : 'ok' }));
 }
 
-/** Prometheus text format: counters and gauges only, no room ids or addresses. */
-function serveMetrics(res: HttpResponse): void {
+const METRICS_AUTHORIZATION = METRICS_TOKEN === '' ? null : sha256(`Bearer ${METRICS_TOKEN}`);
+
+/**
+ * Prometheus text format: counters and gauges only, no room ids or addresses.
+ * Deliveries per message still tell room sizes and timing, so only a holder
+ * of METRICS_TOKEN may read them; to anyone else this path does not exist.
+ */
+function serveMetrics(res: HttpResponse, req: HttpRequest): void {
+  if (!admitHttp(res, req)) return;
+  if (METRICS_AUTHORIZATION === null || !timingSafeEqual(sha256(req.getHeader('authorization')), METRICS_AUTHORIZATION)) return notFound(res);
   let connections = 0;
   let members = 0;
   for (const room of rooms.values()) {
@@ -347,6 +628,11 @@ function serveMetrics(res: HttpResponse): void {
     '# TYPE hush_sent_bytes_total counter', `hush_sent_bytes_total ${metrics.bytesSent}`,
     '# TYPE hush_refusals_total counter',
     ...[...metrics.refusals].map(([kind, n]) => `hush_refusals_total{reason="${kind}"} ${n}`),
+    '# TYPE hush_log_bytes gauge', `hush_log_bytes ${memory.logBytes + memory.logBodyBytes}`,
+    '# TYPE hush_log_entries_dropped_total counter', `hush_log_entries_dropped_total ${metrics.logEntriesDropped}`,
+    '# TYPE hush_queued_bytes gauge', `hush_queued_bytes ${memory.queuedBytes}`,
+    '# TYPE hush_memory_bytes gauge', `hush_memory_bytes ${memoryInUse()}`,
+    '# TYPE hush_memory_budget_bytes gauge', `hush_memory_budget_bytes ${MEMORY_BUDGET_BYTES}`,
     '# TYPE process_resident_memory_bytes gauge', `process_resident_memory_bytes ${process.memoryUsage.rss()}`,
     '# TYPE process_cpu_seconds_total counter', `process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`,
   ];
@@ -360,18 +646,11 @@ function serveMetrics(res: HttpResponse): void {
 // ws
 // ---------------------------------------------------------------------------
 
-function isAllowedOrigin(origin: string, host: string): boolean {
-  // Non-browser clients send no Origin and could forge one anyway; the check
-  // stops other web pages from opening sockets with a visitor's browser.
-  if (origin === '') return true;
-  const scheme = TLS_CERT ? 'https' : 'http';
-  return origin === `${scheme}://${host}` || ALLOWED_ORIGINS.has(origin);
-}
-
 /**
  * Sends `frame` to every member but `except`. A member that stopped reading
  * is closed once its queue passes MAX_BACKPRESSURE_BYTES (after the loop: a
- * close announces a leave, which must not overtake this frame).
+ * close announces a leave, which must not overtake this frame); the sweep
+ * closes one whose queue passed it with the last frame it was sent.
  */
 function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string | ArrayBuffer): void {
   const bytes = typeof frame === 'string' ? frame.length : frame.byteLength;
@@ -404,7 +683,7 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello): voi
   ws.send(welcome, false);
   broadcast(room, null, join);
   room.members.set(fp, ws);
-  appendLog(room, { at: Date.now(), type: 'hello', sender: fp, size: join.length, frame: join });
+  appendLog(room, 'hello', fp, join);
   logEvent('join', { room: roomTag(conn.roomId), members: room.members.size });
 }
 
@@ -438,7 +717,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   // Every member gets a message, so one whom the sender left out sees that (check 8).
   metrics.messagesRelayed += 1;
   broadcast(room, null, message);
-  appendLog(room, { at: Date.now(), type: 'msg', sender: conn.fp, size: text.length, frame: text });
+  appendLog(room, 'msg', conn.fp, text);
 }
 
 function onClose(ws: WebSocket<Conn>, code: number): void {
@@ -446,6 +725,7 @@ function onClose(ws: WebSocket<Conn>, code: number): void {
   const conn = ws.getUserData();
   conn.isClosed = true;
   conn.peer.conns -= 1;
+  memory.sockets -= 1;
   const room = rooms.get(conn.roomId);
   if (room === undefined) return;
   room.sockets.delete(ws);
@@ -455,9 +735,9 @@ function onClose(ws: WebSocket<Conn>, code: number): void {
     const leave = encodeServerFrame({ t: 'leave', fp: conn.fp });
     // While shutting down everyone is being closed: "X left" would only be noise before "server restarting".
     if (listenSocket !== null) broadcast(room, null, leave);
-    appendLog(room, { at: Date.now(), type: 'leave', sender: conn.fp, size: leave.length, frame: leave });
+    appendLog(room, 'leave', conn.fp, leave);
   }
-  if (room.sockets.size === 0) rooms.delete(conn.roomId);
+  if (room.sockets.size === 0) forgetRoom(conn.roomId, room);
   logEvent('close', { room: roomTag(conn.roomId), code, rooms: rooms.size });
 }
 
@@ -482,37 +762,26 @@ app
     upgrade: (res, req, context) => {
       // REQ IS ONLY VALID INSIDE THIS CALLBACK: copy what you need.
       const roomId = req.getParameter(0) ?? '';
-      const origin = req.getHeader('origin');
-      const host = req.getHeader('host');
-      if (!isRoomId(roomId) || !isAllowedOrigin(origin, host)) {
-        logEvent('refused', { code: 403, reason: isRoomId(roomId) ? 'origin not allowed' : 'bad room id' });
-        securityHeaders(res.writeStatus('403 Forbidden')).end('forbidden\n');
-        return;
-      }
-      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-      const now = performance.now();
-      const peer = peers.get(ip) ?? { conns: 0, cost: 0, costAt: now, joins: { tokens: JOIN_BURST, at: now } };
-      if (peer.conns >= MAX_CONNS_PER_IP) {
-        countRefusal('address_conns');
-        logEvent('refused', { code: 429, kind: 'address_conns', reason: 'too many connections from one address' });
-        securityHeaders(res.writeStatus('429 Too Many Requests')).end('too many connections\n');
-        return;
-      }
+      if (!isRoomId(roomId)) return refuseHttp(res, '403 Forbidden', 'bad room id', 'bad_room_id');
+      if (!isAllowedHost(req.getHeader('host'))) return refuseHttp(res, '421 Misdirected Request', 'this server does not serve that host name', 'host');
+      if (!isAllowedOrigin(req.getHeader('origin'))) return refuseHttp(res, '403 Forbidden', 'origin not allowed', 'origin');
+      const peer = peerOf(addressKey(res.getRemoteAddress()));
+      if (peer.conns >= MAX_CONNS_PER_IP) return refuseHttp(res, '429 Too Many Requests', 'too many connections from your address', 'address_conns');
       peer.conns += 1;
-      peers.set(ip, peer);
       metrics.connectionsOpened += 1;
+      const now = performance.now();
       const conn: Conn = { roomId, peer, openedAt: now, fp: null, hello: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, isClosed: false };
       res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
       const conn = ws.getUserData();
+      memory.sockets += 1;
       let room = rooms.get(conn.roomId);
       if (room === undefined) {
-        if (rooms.size >= MAX_ROOMS) {
-          refuse(ws, CLOSE.SERVER_FULL, 'server is full - try again later', 'server_full');
-          return;
-        }
-        room = { members: new Map(), sockets: new Set(), log: [], logBytes: 0, departed: new Set() };
+        if (rooms.size >= MAX_ROOMS) return refuse(ws, CLOSE.SERVER_FULL, 'server is full - try again later', 'server_full');
+        // Logs give way to everything else; a room that would not fit even without them is refused.
+        if (fixedMemory() + ROOM_OVERHEAD_BYTES > MEMORY_BUDGET_BYTES) return refuse(ws, CLOSE.SERVER_FULL, 'server is full - try again later', 'memory_budget');
+        room = { members: new Map(), sockets: new Set(), log: [], logBytes: 0, logBody: null, departed: new Set() };
         rooms.set(conn.roomId, room);
       }
       room.sockets.add(ws);
@@ -525,27 +794,39 @@ app
   .get('/healthz', serveHealth)
   .get('/metrics', serveMetrics)
   .get('/*', serveAsset)
+  .any('/*', (res, req) => {
+    if (admitHttp(res, req)) notFound(res);
+  })
   .listen(HOST, PORT, (socket) => {
     if (!socket) {
       console.error(`hush: cannot listen on ${HOST}:${PORT}`);
       process.exit(1);
     }
     listenSocket = socket;
-    logEvent('listening', { host: HOST, port: uws.us_socket_local_port(socket), tls: TLS_CERT ? 1 : 0 });
+    const port = uws.us_socket_local_port(socket);
+    const scheme = TLS_CERT ? 'https' : 'http';
+    setPublicOrigins(CONFIGURED_ORIGINS.length > 0 ? CONFIGURED_ORIGINS : ['localhost', '127.0.0.1', '[::1]'].map((h) => new URL(`${scheme}://${h}:${port}`).origin));
+    logEvent('listening', { host: HOST, port, tls: TLS_CERT ? 1 : 0 });
   });
 
-// The sweep: sockets that never say hello hold a slot and a room, so close them.
+// The sweep (see SWEEP_INTERVAL_MS).
 setInterval(() => {
-  const cutoff = performance.now() - HELLO_TIMEOUT_S * 1000;
+  const now = performance.now();
+  const helloCutoff = now - HELLO_TIMEOUT_S * 1000;
+  let queued = 0;
   for (const room of rooms.values()) {
     for (const ws of room.sockets) {
       const conn = ws.getUserData();
-      if (conn.fp === null && conn.openedAt < cutoff) refuse(ws, CLOSE.POLICY, 'no hello in time', 'hello_timeout');
+      const buffered = ws.getBufferedAmount();
+      if (buffered > MAX_BACKPRESSURE_BYTES) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
+      else if (conn.fp === null && conn.openedAt < helloCutoff) refuse(ws, CLOSE.POLICY, 'no hello in time', 'hello_timeout');
+      else queued += buffered;
     }
   }
-  // Forget addresses with no connection whose cost has decayed away.
-  const now = performance.now();
-  for (const [ip, peer] of peers) if (peer.conns === 0 && decayedCost(peer, now) < FORGET_COST) peers.delete(ip);
+  memory.queuedBytes = queued;
+  fitLogsInBudget();
+  compactLogQueue();
+  for (const [key, peer] of peers) if (isIdle(peer, now)) peers.delete(key);
 }, SWEEP_INTERVAL_MS).unref();
 
 function shutdown(signal: string): void {

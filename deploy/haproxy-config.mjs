@@ -10,10 +10,18 @@ export const HAPROXY_PATH = process.env.HAPROXY_PATH || '/usr/sbin/haproxy';
 /**
  * Environment every node gets behind the balancer. Each client reaches a node
  * from the balancer's address, so the per-address limits (connections, joins,
- * decaying traffic cost) are the balancer's job (haproxy.cfg, frontend) and a
- * node's own must not bind. Per-connection limits still apply on the node.
+ * HTTP requests, decaying traffic cost) are the balancer's job (haproxy.cfg,
+ * frontend) and a node's own must not bind. Per-connection limits still apply
+ * on the node.
  */
-export const BEHIND_BALANCER_ENV = { MAX_CONNS_PER_IP: '1000000', JOIN_BURST: '1000000', JOINS_PER_MIN: '1000000', IP_COST_LIMIT: '1000000000' };
+export const BEHIND_BALANCER_ENV = {
+  MAX_CONNS_PER_IP: '1000000',
+  JOIN_BURST: '1000000',
+  JOINS_PER_MIN: '1000000',
+  IP_COST_LIMIT: '1000000000',
+  HTTP_REQUEST_BURST: '1000000',
+  HTTP_REQUESTS_PER_S: '1000000',
+};
 
 /**
  * The sample with a global section holding a stats socket, `bind` as the only

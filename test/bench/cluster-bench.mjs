@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { BEHIND_BALANCER_ENV, HAPROXY_PATH } from '../../deploy/haproxy-config.mjs';
 import { startHaproxy } from '../support/haproxy.mjs';
 import { waitMachineQuiet, waitQuiet } from './proc.mjs';
-import { HUSH_LOAD_ENV, spawnPinned, startLoadGenerator, startServer } from './servers.mjs';
+import { HUSH_LOAD_ENV, metricsText, spawnPinned, startLoadGenerator, startServer } from './servers.mjs';
 
 export const SOURCE_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 1}`);
 
@@ -24,7 +24,7 @@ export function haproxyVersion() {
 
 /** One gauge from a node's /metrics. */
 async function gauge(port, name) {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const text = await metricsText(port);
   const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
   if (m === null) throw new Error(`/metrics has no ${name}`);
   return Number(m[1]);

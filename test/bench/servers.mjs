@@ -4,6 +4,7 @@
 // failure. A process is always addressed by its own pid: bash and taskset
 // exec into node, so the pid we spawn is the server's.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -51,6 +52,14 @@ const serverArgv = (kind) => ({
   hush: [process.env.BENCH_HUSH_JS || 'dist/server.js'],
 })[kind];
 
+/** Lets the benchmark read a node's /metrics (see metricsText). */
+const BENCH_METRICS_TOKEN = randomBytes(16).toString('hex');
+
+/** The /metrics text of a Hush process started with HUSH_LOAD_ENV. */
+export async function metricsText(port) {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } })).text();
+}
+
 /** Hush's limits, raised for a load test from one loopback address. */
 export const HUSH_LOAD_ENV = {
   MAX_CONNS_PER_IP: '19000',
@@ -61,6 +70,9 @@ export const HUSH_LOAD_ENV = {
   IP_COST_LIMIT: '1000000000000',
   JOINS_PER_MIN: '1000000000',
   JOIN_BURST: '1000000',
+  HTTP_REQUESTS_PER_S: '1000000',
+  HTTP_REQUEST_BURST: '1000000',
+  METRICS_TOKEN: BENCH_METRICS_TOKEN,
 };
 
 /**

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
 import { MAX_FRAME_BYTES, encodeClientFrame } from '../../client/protocol';
-import { startServer, type RunningServer } from '../support/server';
+import { metricOf, startServer, type RunningServer } from '../support/server';
 import { joinRoom, type NodeMember } from '../support/node-client';
 import { clientFrame, OPCODE, rawSession, type RawClose } from '../support/raw-ws';
 import { shapedEnvelope, shapedHello } from '../support/shapes';
@@ -115,7 +115,7 @@ function generator(rand: () => number) {
   };
 }
 
-const rssOf = async (origin: string) => Number(/^process_resident_memory_bytes (\d+)$/m.exec(await (await fetch(`${origin}/metrics`)).text())?.[1]);
+const rssOf = async (server: RunningServer) => metricOf(await server.metrics(), 'process_resident_memory_bytes');
 
 describe('fuzzing the relay', () => {
   let server: RunningServer;
@@ -137,13 +137,13 @@ describe('fuzzing the relay', () => {
     const next = generator(prng(SEED));
     const outcomes = new Map<string, number>();
     const bad: { kind: string; close: RawClose }[] = [];
-    const rss: number[] = [await rssOf(server.origin)];
+    const rss: number[] = [await rssOf(server)];
     let sent = 0;
     let chats = 0;
 
     // The well-behaved pair: a message every 100 ms, each must arrive.
     const chat = setInterval(() => { void alice.session.post(`ping ${++chats}`); }, 100);
-    const sampler = setInterval(() => { void rssOf(server.origin).then((v) => rss.push(v)); }, 2_000);
+    const sampler = setInterval(() => { void rssOf(server).then((v) => rss.push(v)); }, 2_000);
     const started = performance.now();
     try {
       await Promise.all(Array.from({ length: CONCURRENCY }, async (_, worker) => {
@@ -166,7 +166,7 @@ describe('fuzzing the relay', () => {
 
     await bob.until(() => bob.messages().includes(`Alice: ping ${chats}`), 10_000);
     const received = bob.messages().filter((m) => m.startsWith('Alice: ping ')).length;
-    rss.push(await rssOf(server.origin));
+    rss.push(await rssOf(server));
     const report = [...outcomes].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([k, n]) => `${String(n).padStart(6)}  ${k}`).join('\n');
     console.log(`fuzz: ${FRAMES} frames in ${seconds.toFixed(1)} s; pair exchanged ${received}/${chats}; server RSS ${Math.round((rss[0] ?? 0) / 2 ** 20)} → peak ${Math.round(Math.max(...rss) / 2 ** 20)} MiB\n${report}`);
 

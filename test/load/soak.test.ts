@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
 import { encodeClientFrame } from '../../client/protocol';
-import { startServer, type RunningServer } from '../support/server';
+import { metricOf, startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { shapedEnvelope, shapedHello } from '../support/shapes';
 
@@ -66,7 +66,7 @@ describe('soak', () => {
 
     const rss: number[] = [];
     const sampler = setInterval(() => {
-      void fetch(`${server.origin}/metrics`).then((r) => r.text()).then((t) => rss.push(Number(/^process_resident_memory_bytes (\d+)$/m.exec(t)?.[1])));
+      void server.metrics().then((t) => rss.push(metricOf(t, 'process_resident_memory_bytes')));
     }, 2_000);
     const deadline = performance.now() + DURATION_MS;
     const timers = members.map((m) => setTimeout(function tick() {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes, signRosterConfirm } from '../../client/crypto';
 import { encodeClientFrame } from '../../client/protocol';
-import { startServer, type RunningServer } from '../support/server';
+import { metricOf as metric, startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { joinRoom } from '../support/node-client';
 import { shapedEnvelope, shapedHello } from '../support/shapes';
@@ -32,8 +32,6 @@ async function member(server: RunningServer, roomId: string, localAddress?: stri
   return { socket, fp };
 }
 
-const metric = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-
 describe('operations', () => {
   it('answers /healthz and counts relays, bytes and refusals by reason at /metrics', () => withServer({}, async (server) => {
     const health = await fetch(`${server.origin}/healthz`);
@@ -50,7 +48,7 @@ describe('operations', () => {
     bad.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
     expect((await bad.closed).code).toBe(1006);
 
-    const text = await (await fetch(`${server.origin}/metrics`)).text();
+    const text = await server.metrics();
     expect(metric(text, 'hush_rooms')).toBe(1);
     expect(metric(text, 'hush_members')).toBe(2);
     expect(metric(text, 'hush_messages_relayed_total')).toBe(1);
@@ -116,7 +114,7 @@ describe('per-address limits', () => {
     }
     await reader.socket.next((f) => f.startsWith('{"t":"leave"') && f.includes(stalled.fp), 20_000);
     await expect.poll(() => reader.socket.frames.filter((f) => f.startsWith('{"t":"msg"')).length, { timeout: 20_000 }).toBe(FRAMES);
-    const text = await (await fetch(`${server.origin}/metrics`)).text();
+    const text = await server.metrics();
     expect(metric(text, 'hush_refusals_total{reason="slow_consumer"}')).toBe(1);
     const rss = metric(text, 'process_resident_memory_bytes');
     console.log(`slow consumer: closed after the others got ${FRAMES} frames (${Math.round((FRAMES * 37_000) / 2 ** 20)} MiB each); server RSS ${Math.round(rss / 2 ** 20)} MiB`);
