@@ -11,6 +11,9 @@ import { TestSocket } from '../support/ws-client';
 import { joinRoom } from '../support/node-client';
 import { shapedEnvelope, shapedHello } from '../support/shapes';
 
+/** MAX_BACKPRESSURE_BYTES for the slow-reader test: large next to a frame, so the queue can be walked up to it. */
+const LIMIT = 1024 * 1024;
+
 const wsUrl = (server: RunningServer, roomId: string) => `${server.origin.replace('http', 'ws')}/ws/${roomId}`;
 const newRoomId = async () => (await deriveRoomKeys(randomBytes(32))).roomId;
 
@@ -119,6 +122,35 @@ describe('per-address limits', () => {
     const rss = metric(text, 'process_resident_memory_bytes');
     console.log(`slow consumer: closed after the others got ${FRAMES} frames (${Math.round((FRAMES * 37_000) / 2 ** 20)} MiB each); server RSS ${Math.round(rss / 2 ** 20)} MiB`);
     expect(rss).toBeLessThan(300 * 1024 * 1024);
+  }));
+
+  it('closes a reader whose queue passed the limit with the last frame it was sent, though nothing more is sent to it', () => withServer({ MAX_BACKPRESSURE_BYTES: String(LIMIT), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000' }, async (server) => {
+    const roomId = await newRoomId();
+    const sender = await member(server, roomId);
+    const reader = await member(server, roomId);
+    const stalled = await member(server, roomId);
+    stalled.socket.ws.pause();
+    let seq = 0;
+    const frame = () => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, sender.fp, ++seq, 49, 4368) });
+    const queued = async () => metric(await server.metrics(), 'hush_queued_bytes');
+    // Slowly, until the kernel's buffers are full and the server starts queueing for the stalled reader.
+    while ((await queued()) === 0) {
+      sender.socket.send(frame());
+      // ~0.7 MB/s: the queue grows by less than LIMIT between two sweeps.
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Once the sweep has counted the queue at rest, cross the limit with the last frame and stop.
+    await new Promise((r) => setTimeout(r, 1_200));
+    const before = await queued();
+    expect(before).toBeLessThanOrEqual(LIMIT);
+    const text = frame();
+    // uWS queues each frame with a 4-byte header (payloads of 126 to 65,535 bytes).
+    const count = Math.floor((LIMIT - before) / (text.length + 4)) + 1;
+    sender.socket.send(text);
+    for (let i = 1; i < count; i++) sender.socket.send(frame());
+    await reader.socket.next((f) => f.startsWith('{"t":"leave"') && f.includes(stalled.fp), 5_000);
+    expect(metric(await server.metrics(), 'hush_refusals_total{reason="slow_consumer"}')).toBe(1);
+    console.log(`slow reader: queue ${before} B at rest, then ${count} frames of ${text.length} B past the ${LIMIT} B limit; closed by the sweep`);
   }));
 
   it('lets a member restate its roster at the normal pace without tripping any limit', () => withServer({}, async (server) => {
