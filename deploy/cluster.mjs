@@ -2,7 +2,7 @@
 // running deploy/haproxy.cfg, rendered exactly as test/cluster/ renders it.
 //
 // PORT and HOST are the balancer's (default 127.0.0.1:8080). The nodes take
-// free loopback ports; every other Hush variable (ALLOWED_ORIGINS, MAX_MEMBERS,
+// free loopback ports; every other Hush variable (PUBLIC_ORIGIN, MAX_MEMBERS,
 // ...) reaches every node, except the per-address limits (BEHIND_BALANCER_ENV
 // opens them up): the balancer enforces the socket cap and the join rate per
 // address, since the nodes only ever see the balancer's address.

@@ -3,6 +3,7 @@
  * deploy/haproxy.cfg, on loopback: a room's members meet on one node, a dead
  * node takes only its own rooms down, and their members rejoin on the other.
  */
+import { get } from 'node:http';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, generateIdentity, randomBytes, type Identity } from '../../client/crypto';
@@ -24,12 +25,16 @@ const IDENTITY_COUNT = 2 * ROOMS_PER_NODE * MEMBERS_PER_ROOM + ROOMS_PER_NODE * 
 const BALANCER_CAP_PER_ADDRESS = 50;
 /** deploy/haproxy.cfg, frontend hush: WebSocket requests per client address per minute. */
 const BALANCER_SOCKETS_PER_MIN = 60;
+/** deploy/haproxy.cfg, frontend hush: HTTP requests of any kind per client address per 10 s. */
+const BALANCER_REQUESTS_PER_10S = 100;
 /**
  * Client addresses: members join from the first, rooms are drawn from the
  * second, so neither comes near the balancer's rate per address.
  */
 const MEMBERS_FROM = '127.0.0.1';
 const PROBES_FROM = '127.0.0.2';
+const METRICS_TOKEN = 'cluster-test-metrics-token';
+const NODE_ENV = { ...BEHIND_BALANCER_ENV, METRICS_TOKEN };
 const STATE_CHANGE_TIMEOUT_MS = 15_000;
 const POLL_INTERVAL_MS = 50;
 /** The node the test kills, and the one left. */
@@ -59,7 +64,7 @@ const everyone: Person[] = [];
 beforeAll(async () => {
   // RSA-3072 keys take most of a second each: make them while the processes start.
   const keysMade = Promise.all(Array.from({ length: IDENTITY_COUNT }, () => generateIdentity()));
-  for (let i = 0; i < NODE_COUNT; i++) nodes.push(await startServer({ ...BEHIND_BALANCER_ENV, PORT: String(await freeFixedPort()) }));
+  for (let i = 0; i < NODE_COUNT; i++) nodes.push(await startServer({ ...NODE_ENV, PORT: String(await freeFixedPort()) }));
   balancer = await startBalancer(nodes.map((n) => n.port));
   identities = await keysMade;
 });
@@ -141,6 +146,17 @@ async function openFrom(localAddress: string): Promise<WebSocket> {
   });
 }
 
+/** The status of a GET through the balancer from one loopback address, as if from one client. */
+function statusFrom(localAddress: string, path: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = get(`${lb().origin}${path}`, { localAddress, agent: false, headers }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+  });
+}
+
 describe('two nodes behind HAProxy', () => {
   it('serves the same page from every node through the balancer', async () => {
     const res = await fetch(`${lb().origin}/`);
@@ -166,6 +182,18 @@ describe('two nodes behind HAProxy', () => {
     for (let i = 0; i < BALANCER_SOCKETS_PER_MIN; i++) (await openFrom('127.0.0.5')).terminate();
     await expect(openFrom('127.0.0.5')).rejects.toThrow('HTTP 429');
     (await openFrom('127.0.0.6')).terminate();
+  });
+
+  it('holds a client address to 100 HTTP requests per 10 s at the balancer', async () => {
+    for (let i = 0; i < BALANCER_REQUESTS_PER_10S; i++) expect(await statusFrom('127.0.0.7', '/favicon.svg')).toBe(200);
+    expect(await statusFrom('127.0.0.7', '/favicon.svg')).toBe(429);
+    expect(await statusFrom('127.0.0.8', '/favicon.svg')).toBe(200);
+  });
+
+  it('does not pass /metrics on, even with the token: it is scraped at each node', async () => {
+    const authorization = `Bearer ${METRICS_TOKEN}`;
+    expect((await fetch(`${node(SURVIVOR).origin}/metrics`, { headers: { authorization } })).status).toBe(200);
+    expect(await statusFrom('127.0.0.9', '/metrics', { authorization })).toBe(404);
   });
 
   it('puts all members of a room on one node, which also answers its /logs, and relays between them', async () => {
@@ -220,7 +248,7 @@ describe('two nodes behind HAProxy', () => {
   });
 
   it('when the dead node comes back, rooms that moved stay put and only new rooms reach it', async () => {
-    nodes[VICTIM] = await startServer({ ...BEHIND_BALANCER_ENV, PORT: String(node(VICTIM).port) });
+    nodes[VICTIM] = await startServer({ ...NODE_ENV, PORT: String(node(VICTIM).port) });
     await until('HAProxy marks the node up again', async () => [...(await lb().serversUp()).values()].every(Boolean));
 
     const [moved] = rooms.filter((r) => r.node === VICTIM);
