@@ -48,6 +48,8 @@ describe('the bot API', () => {
     expect(bodies(aliceEvents)).toEqual(['Alice (own): one', 'Alice (own): two']);
     expect(aliceEvents.filter((e) => e.type === 'notice').map((e) => e.type === 'notice' && e.text)).toEqual(['Bob joined. Compare safety codes to know it is really them.']);
 
+    // Verifying needs the code the person compared: wait until it is computed.
+    await until(() => alice.members().every((m) => m.code !== null));
     const verified = alice.verify('Bob');
     expect(verified).toMatchObject({ label: 'Bob', trust: 'verified' });
     expect(alice.verify('Carol')).toEqual(new Error('no one called Carol is in the room'));
