@@ -8,20 +8,32 @@ export type Part = { kind: 'text'; text: string } | { kind: 'link'; text: string
 
 const URL_CANDIDATE = /\bhttps?:\/\/[^\s<>"]+/gi;
 /** Punctuation that usually ends the sentence around a link rather than the link itself. */
-const TRAILING = /[.,:;!?'’”»*_]$/;
+const TRAILING = new Set(['.', ',', ':', ';', '!', '?', "'", '’', '”', '»', '*', '_']);
 
 const OPENER: Record<string, string> = { ')': '(', ']': '[' };
-const count = (text: string, char: string): number => text.split(char).length - 1;
 
-/** Drops trailing punctuation, and a closing bracket the link did not open ("(see https://x.org/a)"). */
+/**
+ * Drops trailing punctuation, and a closing bracket the link did not open
+ * ("(see https://x.org/a)"). Brackets are counted once and the counts kept
+ * as characters come off, so the cost is linear: a recount per character
+ * let one message of 4,000 ")" freeze every receiver's page (issue #13).
+ */
 function trimEnd(url: string): string {
-  let out = url;
-  for (;;) {
-    const last = out.at(-1) ?? '';
-    const opener = OPENER[last];
-    if ((opener !== undefined && count(out, opener) < count(out, last)) || TRAILING.test(out)) out = out.slice(0, -1);
-    else return out;
+  const open = new Map<string, number>();
+  const close = new Map<string, number>();
+  for (const char of url) {
+    if (char in OPENER) close.set(char, (close.get(char) ?? 0) + 1);
+    else if (char === '(' || char === '[') open.set(char, (open.get(char) ?? 0) + 1);
   }
+  let end = url.length;
+  while (end > 0) {
+    const last = url[end - 1] ?? '';
+    const opener = OPENER[last];
+    if (opener !== undefined && (open.get(opener) ?? 0) < (close.get(last) ?? 0)) close.set(last, (close.get(last) ?? 0) - 1);
+    else if (!TRAILING.has(last)) break;
+    end -= 1;
+  }
+  return url.slice(0, end);
 }
 
 function hrefOf(text: string): string | null {

@@ -42,4 +42,25 @@ describe('links in message text', () => {
     const input = 'a https://x.example/(1) b http://y.example. c';
     expect(linkify(input).map((p) => p.text).join('')).toBe(input);
   });
+
+  it('drops thousands of unmatched closing brackets in time linear in their number', () => {
+    const flood = (n: number) => 'https://a.bc/' + ')'.repeat(n);
+    expect(linkify(flood(3986))).toEqual([link('https://a.bc/'), text(')'.repeat(3986))]);
+    /** The fastest of several batches: the least disturbed by other work on the machine. */
+    const msPer = (input: string) => {
+      let best = Infinity;
+      for (let run = 0; run < 5; run++) {
+        const started = performance.now();
+        for (let i = 0; i < 10; i++) linkify(input);
+        best = Math.min(best, (performance.now() - started) / 10);
+      }
+      return best;
+    };
+    const small = msPer(flood(3986));
+    const large = msPer(flood(39860));
+    // A message holds at most 4,000 bytes: this is the worst one, and ten of them must not slow a render.
+    expect(small).toBeLessThan(5);
+    // Ten times the input: about ten times the work (a recount per character would be a hundred).
+    expect(large / small).toBeLessThan(20);
+  });
 });
