@@ -12,6 +12,7 @@ import {
   PAD_BUCKET_BYTES,
   PROTOCOL_VERSION,
   ROOM_ID_BYTES,
+  continuitySignedBytes,
   SECRET_BYTES,
   decParts,
   enc,
@@ -25,6 +26,7 @@ import {
   rosterInput,
   toB64u,
   wrapLabel,
+  type Continuity,
   type Envelope,
   type Hello,
   type RosterConfirm,
@@ -253,13 +255,18 @@ export async function decryptName(keys: RoomKeys, encSpki: string, sigSpki: stri
 // Hello: signed by the member, MAC'd with the link so the relay can't forge one
 // ---------------------------------------------------------------------------
 
-export async function makeHello(keys: RoomKeys, id: Identity, name: string): Promise<Hello> {
+/**
+ * A join announcement. `previous`: this tab's identity of its last
+ * connection, which then vouches for the new keys (PROTOCOL.md §6.4).
+ */
+export async function makeHello(keys: RoomKeys, id: Identity, name: string, previous?: Identity): Promise<Hello> {
   const unsigned = {
     v: PROTOCOL_VERSION,
     roomId: keys.roomId,
     encSpki: id.encSpki,
     sigSpki: id.sigSpki,
     nameCt: await encryptName(keys, id.encSpki, id.sigSpki, name),
+    ...(previous === undefined ? {} : { prev: { fp: previous.fp, sig: await ecdsaSign(previous.sigPriv, continuitySignedBytes(keys.roomId, previous.fp, id.fp)) } }),
   };
   const sig = await ecdsaSign(id.sigPriv, helloSignedBytes(unsigned));
   const mac = toB64u(bytesOf(await subtle.sign('HMAC', keys.kHello, u8(helloMacBytes({ ...unsigned, sig })))));
@@ -268,6 +275,13 @@ export async function makeHello(keys: RoomKeys, id: Identity, name: string): Pro
 
 export interface CheckedHello extends PeerKeys {
   name: string;
+  /** The previous identity this hello claims to continue; check it with verifyContinuity. */
+  prev?: Continuity;
+}
+
+/** True when `prev` is the previous identity's signature vouching for `next`. */
+export async function verifyContinuity(roomId: string, prev: Continuity, prevSigPub: CryptoKey, nextFp: string): Promise<boolean> {
+  return ecdsaVerify(prevSigPub, prev.sig, continuitySignedBytes(roomId, prev.fp, nextFp));
 }
 
 /** Checks a hello in order: room, link MAC, key policy, signature, name. */
@@ -281,7 +295,7 @@ export async function openHello(keys: RoomKeys, hello: Hello): Promise<CheckedHe
   if (!sigOk) return new Error('hello signature is invalid');
   const name = await decryptName(keys, hello.encSpki, hello.sigSpki, hello.nameCt);
   if (name instanceof Error) return name;
-  return { ...peer, name };
+  return { ...peer, name, ...(hello.prev === undefined ? {} : { prev: hello.prev }) };
 }
 
 // ---------------------------------------------------------------------------
@@ -452,9 +466,38 @@ export async function safetyCode(roomId: string, encSpki: string, sigSpki: strin
 // Roster confirmations
 // ---------------------------------------------------------------------------
 
-/** Signs "this is the roster I see": my fingerprint, a counter, and the sorted member list. */
-export async function signRosterConfirm(keys: RoomKeys, id: Identity, n: number, seq: number, fps: readonly string[]): Promise<RosterConfirm> {
-  const unsigned = { v: PROTOCOL_VERSION, room: keys.roomId, sender: id.fp, n, seq, members: [...fps].sort() };
+/** What a statement acknowledges of each member: the last seq and statement counter received from it. */
+export interface Heard {
+  seq: number;
+  n: number;
+}
+
+export interface StatementExtras {
+  ts?: number;
+  isLeaving?: boolean;
+  /** What the signer has received from each member; absent members count as 0. */
+  heard?: (fp: string) => Heard;
+}
+
+/**
+ * Signs "this is the roster I see": my fingerprint, a counter, my last seq,
+ * the sorted member list, and what I last received from each member.
+ */
+export async function signRosterConfirm(keys: RoomKeys, id: Identity, n: number, seq: number, fps: readonly string[], extras: StatementExtras = {}): Promise<RosterConfirm> {
+  const members = [...fps].sort();
+  const heard = members.map((fp) => extras.heard?.(fp) ?? { seq: 0, n: 0 });
+  const unsigned = {
+    v: PROTOCOL_VERSION,
+    room: keys.roomId,
+    sender: id.fp,
+    n,
+    seq,
+    ts: extras.ts ?? Date.now(),
+    isLeaving: extras.isLeaving ?? false,
+    members,
+    heard: heard.map((h) => h.seq),
+    acks: heard.map((h) => h.n),
+  };
   const sig = await ecdsaSign(id.sigPriv, rosterConfirmSignedBytes(unsigned));
   return { ...unsigned, sig };
 }

@@ -41,6 +41,8 @@ const INNER_OVERHEAD_BYTES = 128;
 export const MAX_PT_BYTES =
   Math.ceil((MAX_BODY_BYTES + INNER_OVERHEAD_BYTES) / PAD_BUCKET_BYTES) * PAD_BUCKET_BYTES;
 export const MAX_CT_BYTES = MAX_PT_BYTES + GCM_TAG_BYTES;
+/** The last millisecond a JavaScript Date can hold (±8.64e15): a later `ts` could not be shown. */
+export const MAX_DATE_MS = 8.64e15;
 /** nanoid's default length: message ids are nanoid() strings. */
 export const MSG_ID_LEN = 21;
 
@@ -171,6 +173,15 @@ export const rosterInput = (sortedFps: readonly string[]): Uint8Array<ArrayBuffe
 // Frames
 // ---------------------------------------------------------------------------
 
+/**
+ * A tab's previous identity vouching for its new keys after a reconnect:
+ * `sig` is the previous signing key's signature over continuitySignedBytes.
+ */
+export interface Continuity {
+  fp: string;
+  sig: string;
+}
+
 /** A join announcement. `nameCt` is the name under the link-derived key. */
 export interface Hello {
   v: number;
@@ -178,6 +189,8 @@ export interface Hello {
   encSpki: string;
   sigSpki: string;
   nameCt: string;
+  /** Present when this tab was in the room a moment ago under another key (PROTOCOL.md §6.4). */
+  prev?: Continuity;
   sig: string;
   mac: string;
 }
@@ -211,7 +224,19 @@ export interface RosterConfirm {
   n: number;
   /** The seq of the sender's last message: a receiver sees at once if messages were withheld. */
   seq: number;
+  /** The signer's clock (ms): informational; freshness comes from `acks`. */
+  ts: number;
+  /** The sender is leaving for good: its later disappearance reads "left", not "lost connection". */
+  isLeaving: boolean;
   members: string[];
+  /** Per member (same order as `members`): the highest seq the signer has received from them. */
+  heard: number[];
+  /**
+   * Per member: the highest statement counter `n` the signer has received
+   * from them. A relay cannot make a banked statement acknowledge a newer
+   * one, so a member whose latest acknowledgement of me is old is cut off.
+   */
+  acks: number[];
   sig: string;
 }
 
@@ -231,7 +256,11 @@ export const encodeClientFrame = (frame: ClientFrame): string => JSON.stringify(
 export const encodeServerFrame = (frame: ServerFrame): string => JSON.stringify(frame);
 
 export const helloSignedBytes = (h: Omit<Hello, 'sig' | 'mac'>): Uint8Array<ArrayBuffer> =>
-  enc('v1/hello', h.v, h.roomId, h.encSpki, h.sigSpki, h.nameCt);
+  enc('v1/hello', h.v, h.roomId, h.encSpki, h.sigSpki, h.nameCt, h.prev?.fp ?? '', h.prev?.sig ?? '');
+
+/** What a previous identity signs to vouch for the new one: the room, both fingerprints. */
+export const continuitySignedBytes = (roomId: string, prevFp: string, nextFp: string): Uint8Array<ArrayBuffer> =>
+  enc('v1/continue', roomId, prevFp, nextFp);
 
 export const helloMacBytes = (h: Omit<Hello, 'mac'>): Uint8Array<ArrayBuffer> =>
   enc('v1/hello-mac', helloSignedBytes(h), h.sig);
@@ -243,7 +272,7 @@ export const envelopeSignedBytes = (e: Omit<Envelope, 'sig'>): Uint8Array<ArrayB
   enc('v1/msg', envelopeHeader(e), e.iv, e.ct, ...e.recipients.map((fp) => e.wraps[fp] ?? ''));
 
 export const rosterConfirmSignedBytes = (c: Omit<RosterConfirm, 'sig'>): Uint8Array<ArrayBuffer> =>
-  enc('v1/roster-confirm', c.v, c.room, c.sender, c.n, c.seq, c.members.length, ...c.members);
+  enc('v1/roster-confirm', c.v, c.room, c.sender, c.n, c.seq, c.ts, c.isLeaving ? 1 : 0, c.members.length, ...c.members, ...c.heard, ...c.acks);
 
 export const wrapLabel = (room: string, msgId: string, fp: string): Uint8Array<ArrayBuffer> => enc('v1/wrap', room, msgId, fp);
 
@@ -253,8 +282,16 @@ export const wrapLabel = (room: string, msgId: string, fp: string): Uint8Array<A
 // ---------------------------------------------------------------------------
 
 type Check<T> = (value: unknown, path: string) => T | Error;
-type Shape = Record<string, Check<unknown>>;
-type FromShape<S extends Shape> = { [K in keyof S]: Exclude<ReturnType<S[K]>, Error> };
+/** A field that may be absent (never null): its check is wrapped so `object` can tell. */
+interface Optional<T> {
+  optional: Check<T>;
+}
+type Shape = Record<string, Check<unknown> | Optional<unknown>>;
+type Checked<C> = C extends Optional<infer T> ? T : C extends Check<infer T> ? Exclude<T, Error> : never;
+type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends Optional<unknown> ? K : never }[keyof S];
+type FromShape<S extends Shape> = { [K in Exclude<keyof S, OptionalKeys<S>>]: Checked<S[K]> } & { [K in OptionalKeys<S>]?: Checked<S[K]> };
+
+const optional = <T>(check: Check<T>): Optional<T> => ({ optional: check });
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
@@ -268,9 +305,13 @@ function object<S extends Shape>(shape: S): Check<FromShape<S>> {
     }
     const out: Record<string, unknown> = {};
     for (const key of wanted) {
-      if (!Object.hasOwn(value, key)) return new Error(`${path}.${key}: missing`);
-      const check = shape[key] as Check<unknown>;
-      const field = check(value[key], `${path}.${key}`);
+      const spec = shape[key] as Check<unknown> | Optional<unknown>;
+      const isOptional = typeof spec !== 'function';
+      if (!Object.hasOwn(value, key)) {
+        if (isOptional) continue;
+        return new Error(`${path}.${key}: missing`);
+      }
+      const field = (isOptional ? spec.optional : spec)(value[key], `${path}.${key}`);
       if (field instanceof Error) return field;
       out[key] = field;
     }
@@ -308,6 +349,7 @@ const checkHello = object({
   encSpki: b64(ENC_SPKI_BYTES),
   sigSpki: b64(SIG_SPKI_BYTES),
   nameCt: b64(NAME_CT_BYTES),
+  prev: optional(object({ fp, sig: b64(SIG_BYTES) })),
   sig: b64(SIG_BYTES),
   mac: b64(MAC_BYTES),
 });
@@ -345,7 +387,7 @@ const checkEnvelopeShape = object({
   sender: fp,
   seq: integer(1, Number.MAX_SAFE_INTEGER),
   msgId,
-  ts: integer(0, Number.MAX_SAFE_INTEGER),
+  ts: integer(0, MAX_DATE_MS),
   rosterHash: b64(ROSTER_HASH_BYTES),
   recipients,
   iv: b64(IV_BYTES),
@@ -369,20 +411,40 @@ export function parseEnvelope(raw: unknown, path = 'env'): Envelope | Error {
   return env;
 }
 
+const counters: Check<number[]> = (value, path) => {
+  if (!Array.isArray(value) || value.length > MAX_MEMBERS_PER_ROOM) return new Error(`${path}: expected a list of counters`);
+  const count = integer(0, Number.MAX_SAFE_INTEGER);
+  for (let i = 0; i < value.length; i++) {
+    const c = count(value[i], `${path}[${i}]`);
+    if (c instanceof Error) return c;
+  }
+  return value as number[];
+};
+
+const boolean: Check<boolean> = (value, path) => (typeof value === 'boolean' ? value : new Error(`${path}: expected true or false`));
+
 const checkRosterConfirm = object({
   v: version,
   room: b64(ROOM_ID_BYTES),
   sender: fp,
   n: integer(1, Number.MAX_SAFE_INTEGER),
   seq: integer(0, Number.MAX_SAFE_INTEGER),
+  ts: integer(0, MAX_DATE_MS),
+  isLeaving: boolean,
   members: recipients,
+  heard: counters,
+  acks: counters,
   sig: b64(SIG_BYTES),
 });
 
 export function parseRosterConfirm(raw: unknown, path = 'rc'): RosterConfirm | Error {
   const rc = checkRosterConfirm(raw, path);
   if (rc instanceof Error) return rc;
-  return rc.members.includes(rc.sender) ? rc : new Error(`${path}.members: must include the sender`);
+  if (!rc.members.includes(rc.sender)) return new Error(`${path}.members: must include the sender`);
+  if (rc.heard.length !== rc.members.length || rc.acks.length !== rc.members.length) {
+    return new Error(`${path}: heard and acks need one entry per member`);
+  }
+  return rc;
 }
 
 const checkClientHello = object({ t: literal('hello'), hello: parseHello });

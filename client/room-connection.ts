@@ -7,7 +7,8 @@
  *
  * A tab identity serves one connection only, so every reconnect makes new
  * keys and a new RoomSession under the same name, which carries over what the
- * last one showed and knew (RoomSession `carry`).
+ * last one showed and knew (RoomSession `carry`), and whose hello is vouched
+ * for by the previous identity's signing key (PROTOCOL.md §6.4).
  */
 import { CLOSE } from './protocol';
 import { deriveRoomKeys, generateIdentity, type Identity, type RoomKeys } from './crypto';
@@ -65,6 +66,11 @@ export class RoomConnection {
   private readonly retryNow = () => {
     if (this.phase.kind === 'reconnecting') this.rejoin();
   };
+  /** The tab is closing: say a signed goodbye while the socket can still send. */
+  private readonly sayGoodbye = () => {
+    const bye = this.session?.goodbye() ?? null;
+    if (bye !== null) this.socket?.send(bye);
+  };
 
   constructor(private readonly secret: Uint8Array, private readonly options: RoomConnectionOptions) {
     this.prepared = this.prepare();
@@ -74,6 +80,7 @@ export class RoomConnection {
     }, (err: unknown) => this.setPhase({ kind: 'closed', reason: `encryption could not start (${errorText(err)})` }));
     // Back online: retry at once instead of waiting out the backoff (browsers only).
     globalThis.addEventListener?.('online', this.retryNow);
+    globalThis.addEventListener?.('pagehide', this.sayGoodbye);
   }
 
   join(name: string): void {
@@ -92,6 +99,7 @@ export class RoomConnection {
   }
 
   leave(): void {
+    this.sayGoodbye();
     this.stop();
     this.setPhase({ kind: 'left' });
   }
@@ -125,6 +133,7 @@ export class RoomConnection {
   dispose(): void {
     this.stop();
     globalThis.removeEventListener?.('online', this.retryNow);
+    globalThis.removeEventListener?.('pagehide', this.sayGoodbye);
   }
 
   // -------------------------------------------------------------------------
@@ -189,7 +198,7 @@ export class RoomConnection {
       if (this.session !== room && this.socket === ws) {
         this.session = room;
         this.attempt = 0;
-        if (isReconnect) room.notice(`Reconnected with a new key after the connection was lost (${this.lostReason()}): the others are asked to verify you again.`);
+        if (isReconnect) room.notice(`Reconnected after the connection was lost (${this.lostReason()}). Your previous key vouched for your new one, so verified marks carry over.`);
         this.startRefresh(room);
         this.setPhase({ kind: 'joined' });
       }

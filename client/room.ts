@@ -16,14 +16,15 @@ import {
   safetyCode,
   sealMessage,
   signRosterConfirm,
+  verifyContinuity,
   verifyEnvelope,
   verifyRosterConfirm,
   type Identity,
   type PeerKeys,
   type RoomKeys,
 } from './crypto';
-import { ROSTER_AGREE_GRACE_MS, Roster, type Agreement, type Member } from './roster';
-import { SenderLedger } from './sender-ledger';
+import { ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS, Roster, type Agreement, type Member, type RosterMemory } from './roster';
+import { SenderLedger, type LedgerState } from './sender-ledger';
 import { Timeline, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
 import { emojiCode } from './verify';
 
@@ -90,14 +91,16 @@ export interface RoomView {
 }
 
 /**
- * What a tab carries from a lost connection into its next one (with new keys):
- * the timeline and counts it showed, who it knew, and what it had verified.
+ * What a tab carries from a lost connection into its next one (with new
+ * keys): the timeline and counts it showed, who it knew, what it verified,
+ * who left, what it heard from each sender (so old messages stay replays),
+ * and its own previous identity, which vouches for the new keys.
  */
-export interface Carry {
+export interface Carry extends RosterMemory {
   timeline: TimelineEntry[];
   blocked: BlockedCounts;
-  known: ReadonlyMap<string, string>;
-  verified: readonly string[];
+  ledger: LedgerState;
+  previous: Identity;
 }
 
 export interface RoomSessionOptions {
@@ -107,11 +110,23 @@ export interface RoomSessionOptions {
   carry?: Carry;
 }
 
+/**
+ * A message whose `ts` is further than this from the receiver's clock is
+ * shown at the time it arrived, with a notice: a sender's clock may be off,
+ * but its stamp must not reorder or break anyone's timeline.
+ */
+export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
+
 
 export class RoomSession {
   private readonly roster: Roster;
   private readonly ledger: SenderLedger;
   private readonly timeline: Timeline;
+  private readonly previous: Identity | undefined;
+  /** A signed "I am leaving" statement kept ready, so closing a tab can send it without waiting for WebCrypto. */
+  private bye: string | null = null;
+  /** My messages not yet acknowledged by anyone's statement: key, seq, when sent. */
+  private unacknowledged: { key: string; seq: number; at: number }[] = [];
   private hasWelcome = false;
   private isAnnounced = false;
   private isRosterDirty = false;
@@ -135,21 +150,22 @@ export class RoomSession {
     this.now = options.now ?? Date.now;
     this.onChange = options.onChange ?? (() => {});
     this.roster = new Roster(this.now);
-    this.ledger = new SenderLedger();
     const carry = options.carry;
+    this.ledger = new SenderLedger(carry?.ledger);
     this.timeline = new Timeline(this.now, carry === undefined ? undefined : { entries: carry.timeline, blocked: carry.blocked });
-    if (carry !== undefined) this.roster.remember(carry.known, carry.verified);
+    this.previous = carry?.previous;
+    if (carry !== undefined) this.roster.remember(carry);
   }
 
   /** What the next connection of this tab takes over; own messages never confirmed are marked so. */
   carryOver(): Carry {
     const { entries, blocked } = this.timeline.carry();
-    return { timeline: entries, blocked, ...this.roster.memory() };
+    return { timeline: entries, blocked, ...this.roster.memory(), ledger: this.ledger.state(), previous: this.identity };
   }
 
-  /** Puts this tab in its own roster and announces it. */
+  /** Puts this tab in its own roster and announces it (after a reconnect, vouched for by its previous key). */
   async start(): Promise<void> {
-    const hello = await makeHello(this.keys, this.identity, this.name);
+    const hello = await makeHello(this.keys, this.identity, this.name, this.previous);
     const self = await openHello(this.keys, hello);
     if (self instanceof Error) throw self;
     await this.addMember(self, self.name, true);
@@ -186,11 +202,15 @@ export class RoomSession {
       const msgId = nanoid();
       const ts = this.now();
       const recipients = this.roster.allKeys();
-      const env = await sealMessage(this.keys, this.identity, { msgId, seq: this.nextSeq, ts, body }, recipients);
+      const seq = this.nextSeq;
+      const env = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body }, recipients);
       this.nextSeq += 1;
-      this.timeline.message({ kind: 'message', key: msgId, senderFp: this.identity.fp, senderName: this.name, body, ts, isOwn: true, isPending: true });
+      const key = entryKey(this.identity.fp, msgId);
+      this.timeline.message({ kind: 'message', key, senderFp: this.identity.fp, senderName: this.name, body, ts, isOwn: true, isPending: true });
+      this.unacknowledged.push({ key, seq, at: ts });
       this.changed();
       this.send(encodeClientFrame({ t: 'msg', env }));
+      await this.prepareGoodbye();
     });
   }
 
@@ -205,9 +225,32 @@ export class RoomSession {
     return this.snapshot;
   }
 
-  /** Forgets the cached view, so time-based states (grace periods) are re-evaluated. */
+  /**
+   * Re-evaluates time-based states (grace periods, staleness): called every
+   * second. My messages that no other member acknowledged in time are marked
+   * "not confirmed", whatever the relay echoed back to me.
+   */
   refresh(): void {
+    const confirmed = this.roster.confirmedSeq();
+    const now = this.now();
+    const stale: string[] = [];
+    this.unacknowledged = this.unacknowledged.filter((m) => {
+      if (m.seq <= confirmed || !this.roster.hasOthers()) return false;
+      if (now - m.at < STATEMENT_STALE_MS) return true;
+      stale.push(m.key);
+      return false;
+    });
+    this.timeline.markUnconfirmed(stale);
     this.changed();
+  }
+
+  /**
+   * The signed "I am leaving" statement to send before closing the socket
+   * for good (Leave, tab closed): the others then read "left", not "lost
+   * connection". Null until the first statement is signed.
+   */
+  goodbye(): string | null {
+    return this.bye;
   }
 
   /** Shows a local notice (connection state and the like). */
@@ -248,22 +291,35 @@ export class RoomSession {
     }
   }
 
-  /** Hello checks (PROTOCOL.md §7.1): the crypto in openHello, then admission. */
+  /** Hello checks and admission (PROTOCOL.md §7.1, §7.2): the crypto in openHello, then the roster's rules. */
   private async admit(hello: Hello, isNew: boolean): Promise<Verdict> {
     const peer = await openHello(this.keys, hello);
     if (peer instanceof Error) return this.reject('bad-hello', peer.message);
     if (this.roster.isDeparted(peer.fp)) return this.reject('stale-hello', 'identity already left', { fp: peer.fp, name: peer.name });
     if (this.roster.has(peer.fp)) return { ok: true };
-    const { name, ...keys } = peer;
-    const outcome = await this.addMember(keys, name, false);
+    const { name, prev, ...keys } = peer;
+    const continues = prev === undefined ? undefined : await this.checkContinuity(prev, peer.fp);
+    const outcome = await this.addMember(keys, name, false, continues);
     const who = { fp: peer.fp, name };
-    if (outcome === 'rejoined-new-key') this.notice('{who} rejoined with a new key — verify again.', 'warning', who, true);
+    if (outcome === 'continued') this.notice('{who} reconnected (their previous key vouched for the new one).', 'info', who);
+    else if (outcome === 'rejoined-new-key') this.notice('{who} rejoined with a new key — verify again.', 'warning', who, true);
     else if (isNew) this.notice('{who} joined. Compare safety codes to know it is really them.', 'info', who, true);
     return { ok: true };
   }
 
-  private async addMember(keys: PeerKeys, name: string, isSelf: boolean) {
-    const outcome = this.roster.add(keys, name, isSelf);
+  /**
+   * A hello that says it continues an earlier identity: true only if this
+   * tab knew that identity and its key signed the new fingerprint. Unknown
+   * or bad claims make a plain join (never a verified one).
+   */
+  private async checkContinuity(prev: { fp: string; sig: string }, nextFp: string): Promise<string | undefined> {
+    const old = this.roster.keysEverSeen(prev.fp);
+    if (old === undefined || prev.fp === this.identity.fp) return undefined;
+    return (await verifyContinuity(this.keys.roomId, prev, old.sigPub, nextFp)) ? prev.fp : undefined;
+  }
+
+  private async addMember(keys: PeerKeys, name: string, isSelf: boolean, continues?: string) {
+    const outcome = this.roster.add(keys, name, isSelf, continues);
     await this.rosterChanged();
     // The code takes thousands of hashes (WebCrypto runs them off the UI
     // thread): fill it in later, never hold up the roster for it.
@@ -274,10 +330,14 @@ export class RoomSession {
     return outcome;
   }
 
+  /**
+   * The server says a member's socket closed. Only the member's own signed
+   * statement makes that "left"; otherwise it is a lost connection.
+   */
   private async removeMember(fp: string): Promise<void> {
     const gone = this.roster.remove(fp);
     if (gone === null) return;
-    this.notice(`${gone.removedLabel} left.`);
+    this.notice(gone.hasSaidBye ? '{who} left.' : '{who} lost connection.', 'info', { fp, name: gone.removedLabel });
     if (gone.successor !== null) {
       this.notice('{who} rejoined with a new key — verify again.', 'warning', { fp: gone.successor, name: gone.removed.name }, true);
     }
@@ -294,8 +354,24 @@ export class RoomSession {
     if (!this.isAnnounced || !this.isRosterDirty) return;
     this.isRosterDirty = false;
     this.statementCount += 1;
-    const rc = await signRosterConfirm(this.keys, this.identity, this.statementCount, this.nextSeq - 1, this.roster.fps());
+    const n = this.statementCount;
+    const rc = await signRosterConfirm(this.keys, this.identity, n, this.nextSeq - 1, this.roster.fps(), {
+      ts: this.now(),
+      heard: (fp) => ({ seq: this.ledger.heard(fp), n: this.roster.statementCountOf(fp) }),
+    });
+    this.roster.sentStatement(n);
     this.send(encodeClientFrame({ t: 'roster', rc }));
+    await this.prepareGoodbye();
+  }
+
+  /** Re-signs the goodbye after every statement and message, so it always says my latest seq. */
+  private async prepareGoodbye(): Promise<void> {
+    const rc = await signRosterConfirm(this.keys, this.identity, this.statementCount + 1, this.nextSeq - 1, this.roster.fps(), {
+      ts: this.now(),
+      isLeaving: true,
+      heard: (fp) => ({ seq: this.ledger.heard(fp), n: this.roster.statementCountOf(fp) }),
+    });
+    this.bye = encodeClientFrame({ t: 'roster', rc });
   }
 
   /** Statement checks (PROTOCOL.md §7.3). */
@@ -305,9 +381,11 @@ export class RoomSession {
     if (keys === undefined) return this.rejectStatement('unknown-sender', 'statement from outside the roster', rc.sender);
     const who = this.whoIs(rc.sender);
     if (!(await verifyRosterConfirm(rc, keys.sigPub))) return this.rejectStatement('bad-signature', 'roster statement signature invalid', rc.sender, who);
-    if (this.roster.acceptStatement(rc.sender, rc.n, rc.members) === 'replay') return this.rejectStatement('replay', 'old roster statement', rc.sender, who);
+    if (this.roster.acceptStatement(rc.sender, rc) === 'replay') return this.rejectStatement('replay', 'old roster statement', rc.sender, who);
     const gap = this.ledger.recordStatementSeq(rc.sender, rc.seq);
     if (gap > 0) this.reportGap(gap, who);
+    // A signed goodbye: gone now, whatever the relay does with the socket's close.
+    if (rc.isLeaving) await this.removeMember(rc.sender);
     this.changed();
     return { ok: true };
   }
@@ -355,10 +433,9 @@ export class RoomSession {
     // 8. gaps, reported now, whatever checks 9 and 10 say of this message
     const recorded = this.ledger.record(env.sender, env.seq, env.msgId);
     if (recorded.gap > 0) this.reportGap(recorded.gap, sender);
-    if (recorded.isLate) {
-      if (recorded.filledGap) this.timeline.count('gaps', -1);
-      this.notice('The next message from {who} arrived late, out of order.', 'warning', sender);
-    }
+    // A message counted missing (by a later message or statement) turned up: take the gap back.
+    if (recorded.filledGap) this.timeline.takeBackGap(sender.fp);
+    if (recorded.isLate || recorded.filledGap) this.notice('The next message from {who} arrived late, out of order.', 'warning', sender);
     // 9. am I a recipient? Just after my own join, a sender may not have seen my hello yet.
     if (!env.recipients.includes(this.identity.fp)) {
       if (this.now() - this.joinedAt < ROSTER_AGREE_GRACE_MS) {
@@ -374,7 +451,10 @@ export class RoomSession {
       return this.reject('inner-mismatch', 'inner header differs', sender);
     }
     const isOwn = sender.fp === this.identity.fp;
-    this.timeline.message({ kind: 'message', key: env.msgId, senderFp: sender.fp, senderName: sender.name, body: inner.body, ts: env.ts, isOwn, isPending: false });
+    const now = this.now();
+    const isClockOff = Math.abs(env.ts - now) > MAX_CLOCK_SKEW_MS;
+    if (isClockOff) this.notice('{who}’s clock is more than a day off: their message shows the time it arrived.', 'info', sender);
+    this.timeline.message({ kind: 'message', key: entryKey(sender.fp, env.msgId), senderFp: sender.fp, senderName: sender.name, body: inner.body, ts: isClockOff ? now : env.ts, isOwn, isPending: false });
     this.changed();
     // 11. does the sender see the roster I see?
     if (this.roster.noteRosterHash(sender.fp, env.rosterHash === this.myRosterHash)) {
@@ -384,9 +464,8 @@ export class RoomSession {
   }
 
   private reportGap(gap: number, who: Who): void {
-    this.timeline.count('gaps', gap);
-    const what = gap === 1 ? '1 message' : `${gap} messages`;
-    this.notice(`${what} from {who} ${gap === 1 ? 'was' : 'were'} not delivered to you.`, 'warning', who);
+    this.timeline.gap(gap, who);
+    this.changed();
   }
 
   private reject(reason: RejectReason, detail: string, who?: Who): Verdict {
@@ -400,3 +479,6 @@ export class RoomSession {
     this.onChange();
   }
 }
+
+/** Timeline keys: message ids are unique per sender only, so the sender is part of the key. */
+const entryKey = (senderFp: string, msgId: string): string => `${senderFp}/${msgId}`;

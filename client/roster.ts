@@ -21,6 +21,15 @@ export const ROSTER_STATEMENT_MS = 10_000;
  * a margin for a slow tab.
  */
 export const STATEMENT_STALE_MS = 3 * ROSTER_STATEMENT_MS + 5_000;
+/**
+ * A member whose latest statement acknowledges none of my statements from
+ * the last this-many ms is out of touch with me. In normal traffic the
+ * acknowledgement I hold is at most two intervals old (mine goes out, theirs
+ * answers within one interval); the margin covers a slow tab. So a member
+ * cut off by the relay is told within ACK_STALE_MS (+ one refresh) of the
+ * cut, whatever statements the relay replays to her.
+ */
+export const ACK_STALE_MS = 2 * ROSTER_STATEMENT_MS + 5_000;
 
 export type Trust = 'unverified' | 'verified' | 'changed';
 
@@ -61,9 +70,37 @@ interface Statement {
   at: number;
   members: string[];
   differsSince: number | null;
+  /** The highest seq of mine the signer had received, and my highest statement counter. */
+  heardOfMe: { seq: number; n: number };
+  isLeaving: boolean;
 }
 
-export type AddOutcome = 'joined' | 'rejoined-new-key';
+/** The parts of a statement the roster keeps. */
+export interface StatementFacts {
+  n: number;
+  members: string[];
+  heard: number[];
+  acks: number[];
+  isLeaving: boolean;
+}
+
+export type AddOutcome = 'joined' | 'rejoined-new-key' | 'continued';
+
+/**
+ * What a later connection of this tab remembers of this one: names with the
+ * key they had, the keys it verified, identities that left (whose hellos are
+ * replays from then on), and every member's public keys (so a member's old
+ * key can still vouch for its new one).
+ */
+export interface RosterMemory {
+  known: ReadonlyMap<string, string>;
+  verified: readonly string[];
+  departed: readonly string[];
+  keys: ReadonlyMap<string, PeerKeys>;
+}
+
+/** How long this tab remembers when it sent each of its statements (older acknowledgements are stale anyway). */
+const MY_STATEMENTS_KEPT = 64;
 
 export class Roster {
   private readonly records = new Map<string, Record_>();
@@ -76,24 +113,62 @@ export class Roster {
   private readonly statements = new Map<string, Statement>();
   /** Since when a member's messages carry a roster hash other than mine, and whether that was said. */
   private readonly hashMismatch = new Map<string, { since: number; isReported: boolean }>();
+  /** Public keys of everyone this tab has admitted, departed ones included. */
+  private readonly everKeys = new Map<string, PeerKeys>();
+  /** When I sent each of my statements, by counter. */
+  private readonly myStatements = new Map<number, number>();
 
   constructor(private readonly now: () => number) {}
 
   /**
-   * Seeds what this tab's earlier connection knew: members by name with the
-   * key they had, and the keys it had verified. A name back with another key
-   * is a key change; one back with the same key keeps its verified mark.
+   * Seeds what this tab's earlier connection knew (RosterMemory). A name back
+   * with another key is a key change unless its old key vouches for it; one
+   * back with the same key keeps its verified mark; a departed identity is
+   * never admitted again.
    */
-  remember(known: ReadonlyMap<string, string>, verified: Iterable<string>): void {
-    for (const [name, fp] of known) this.departedNames.set(name, fp);
-    for (const fp of verified) this.verified.add(fp);
+  remember(memory: RosterMemory): void {
+    for (const [name, fp] of memory.known) this.departedNames.set(name, fp);
+    for (const fp of memory.verified) this.verified.add(fp);
+    for (const fp of memory.departed) this.departed.add(fp);
+    for (const [fp, keys] of memory.keys) this.everKeys.set(fp, keys);
   }
 
   /** What a later connection of this tab should remember (see `remember`). */
-  memory(): { known: Map<string, string>; verified: string[] } {
+  memory(): RosterMemory {
     const known = new Map(this.departedNames);
     for (const r of this.records.values()) if (!r.isSelf) known.set(r.name, r.fp);
-    return { known, verified: [...this.verified] };
+    return { known, verified: [...this.verified], departed: [...this.departed], keys: new Map(this.everKeys) };
+  }
+
+  /** Keys of a member present or departed, for checking that its old key vouches for a new one. */
+  keysEverSeen(fp: string): PeerKeys | undefined {
+    return this.everKeys.get(fp);
+  }
+
+  /** Notes that I sent statement `n` now; the others' acknowledgements are measured against it. */
+  sentStatement(n: number): void {
+    this.myStatements.set(n, this.now());
+    for (const old of this.myStatements.keys()) {
+      if (this.myStatements.size <= MY_STATEMENTS_KEPT) break;
+      this.myStatements.delete(old);
+    }
+  }
+
+  /** The highest statement counter received from `fp` (0: none), what my statements acknowledge. */
+  statementCountOf(fp: string): number {
+    return this.statements.get(fp)?.n ?? 0;
+  }
+
+  /** The highest seq of mine that any other member's statement says it received. */
+  confirmedSeq(): number {
+    let best = 0;
+    for (const st of this.statements.values()) best = Math.max(best, st.heardOfMe.seq);
+    return best;
+  }
+
+  /** Are there others who could acknowledge what I send? */
+  hasOthers(): boolean {
+    return this.records.size > 1;
   }
 
   has(fp: string): boolean {
@@ -117,9 +192,23 @@ export class Roster {
     return [...this.records.values()].map((r) => r.keys);
   }
 
-  /** Adds a checked member. A name that left and came back has a new key by construction. */
-  add(keys: PeerKeys, name: string, isSelf: boolean): AddOutcome {
+  /**
+   * Adds a checked member. A name that left and came back has a new key by
+   * construction: a key change, unless `continues` names the identity whose
+   * key vouched for this one (the caller checked that signature). Then the
+   * verified mark carries over and the old identity, if still listed, goes.
+   */
+  add(keys: PeerKeys, name: string, isSelf: boolean, continues?: string): AddOutcome {
     this.records.set(keys.fp, { fp: keys.fp, name, keys, code: null, isSelf, joinedAt: this.now() });
+    this.everKeys.set(keys.fp, keys);
+    if (continues !== undefined && !isSelf) {
+      if (this.verified.has(continues)) this.verified.add(keys.fp);
+      if (this.changedKeys.has(continues)) this.changedKeys.add(keys.fp);
+      this.departedNames.delete(name);
+      this.retire(continues);
+      this.recompute();
+      return 'continued';
+    }
     this.recompute();
     const before = isSelf ? undefined : this.departedNames.get(name);
     if (before === undefined) return 'joined';
@@ -129,24 +218,30 @@ export class Roster {
     return 'rejoined-new-key';
   }
 
+  /** An identity that is gone for good, without a notice (its successor is announced instead). */
+  private retire(fp: string): void {
+    this.records.delete(fp);
+    this.statements.delete(fp);
+    this.hashMismatch.delete(fp);
+    this.departed.add(fp);
+  }
+
   /**
    * Removes a member. Returns it, and the fingerprint of a same-named member
    * who joined after it (a reload whose join overtook its leave), who thereby
    * has a changed key.
    */
-  remove(fp: string): { removed: Record_; removedLabel: string; successor: string | null } | null {
+  remove(fp: string): { removed: Record_; removedLabel: string; successor: string | null; hasSaidBye: boolean } | null {
     const removed = this.records.get(fp);
     if (removed === undefined || removed.isSelf) return null;
     const removedLabel = this.labels().get(fp) ?? removed.name;
-    this.records.delete(fp);
-    this.statements.delete(fp);
-    this.hashMismatch.delete(fp);
-    this.departed.add(fp);
+    const hasSaidBye = this.statements.get(fp)?.isLeaving === true;
+    this.retire(fp);
     const successor = [...this.records.values()].find((r) => !r.isSelf && r.name === removed.name && r.joinedAt >= removed.joinedAt);
     if (successor !== undefined) this.changedKeys.add(successor.fp);
     else this.departedNames.set(removed.name, removed.fp);
     this.recompute();
-    return { removed, removedLabel, successor: successor?.fp ?? null };
+    return { removed, removedLabel, successor: successor?.fp ?? null, hasSaidBye };
   }
 
   setCode(fp: string, code: SafetyCodeView): void {
@@ -166,12 +261,26 @@ export class Roster {
   }
 
   /** Records a member's signed statement of the roster it sees; older counters are replays. */
-  acceptStatement(fp: string, n: number, members: string[]): 'ok' | 'replay' {
+  acceptStatement(fp: string, facts: StatementFacts): 'ok' | 'replay' {
     const prev = this.statements.get(fp);
-    if (prev !== undefined && n <= prev.n) return 'replay';
-    this.statements.set(fp, { n, at: this.now(), members, differsSince: prev?.differsSince ?? null });
+    if (prev !== undefined && facts.n <= prev.n) return 'replay';
+    const me = this.selfFp();
+    const i = me === undefined ? -1 : facts.members.indexOf(me);
+    const heardOfMe = { seq: facts.heard[i] ?? 0, n: facts.acks[i] ?? 0 };
+    this.statements.set(fp, { n: facts.n, at: this.now(), members: facts.members, differsSince: prev?.differsSince ?? null, heardOfMe, isLeaving: facts.isLeaving });
     this.recompute();
     return 'ok';
+  }
+
+  /**
+   * Has `r` shown, in a statement it signed, that it received one of my
+   * recent statements? A relay that cuts me off and feeds me banked
+   * statements cannot make them acknowledge what I sent since.
+   */
+  private isOutOfTouch(r: Record_, st: Statement, now: number): boolean {
+    const ackedAt = st.heardOfMe.n === 0 ? 0 : (this.myStatements.get(st.heardOfMe.n) ?? 0);
+    // Nobody can acknowledge what I sent before they joined.
+    return now - Math.max(ackedAt, r.joinedAt) >= ACK_STALE_MS;
   }
 
   /**
@@ -221,9 +330,11 @@ export class Roster {
     }));
   }
 
+  /** Every other member verified, and each one live (a replayed hello of a verified member is silent, never "all verified"). */
   isAllVerified(): boolean {
     const others = [...this.records.values()].filter((r) => !r.isSelf);
-    return others.length > 0 && others.every((r) => this.verified.has(r.fp));
+    const agreement = this.agreement();
+    return others.length > 0 && others.every((r) => this.verified.has(r.fp)) && agreement.kind !== 'silent';
   }
 
   /** Does everyone see the list I see? Differences count once they outlast the grace period. */
@@ -242,7 +353,7 @@ export class Roster {
         else isChecking = true;
         continue;
       }
-      if (now - st.at >= STATEMENT_STALE_MS) {
+      if (now - st.at >= STATEMENT_STALE_MS || this.isOutOfTouch(r, st, now)) {
         silent.push(nameOf(r.fp));
         continue;
       }

@@ -8,7 +8,7 @@ export const MAX_TIMELINE_ENTRIES = 1_000;
 
 export type TimelineEntry =
   | { kind: 'message'; key: string; senderFp: string; senderName: string; body: string; ts: number; isOwn: boolean; isPending: boolean; isUnconfirmed?: boolean }
-  | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number; who?: Who; canVerify?: boolean };
+  | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number; who?: Who; canVerify?: boolean; gap?: number };
 
 /** A member a notice is about. The notice text says `{who}` where the member's current label goes. */
 export interface Who {
@@ -78,6 +78,35 @@ export class Timeline {
     });
   }
 
+  /** Messages from `who` that never arrived; a later `takeBackGap` revises the same notice. */
+  gap(count: number, who: Who): void {
+    this.count('gaps', count);
+    this.push({ kind: 'notice', key: nanoid(), text: gapText(count), tone: 'warning', ts: this.now(), who, gap: count });
+  }
+
+  /** One message counted missing from `fp` arrived after all: its gap notice counts one fewer, or goes. */
+  takeBackGap(fp: string): void {
+    this.count('gaps', -1);
+    let i = this.list.length - 1;
+    for (; i >= 0; i--) {
+      const e = this.list[i];
+      if (e?.kind === 'notice' && e.who?.fp === fp && (e.gap ?? 0) > 0) break;
+    }
+    const entry = this.list[i];
+    if (entry === undefined || entry.kind !== 'notice' || entry.gap === undefined) return;
+    const left = entry.gap - 1;
+    this.list = left === 0
+      ? this.list.filter((_, j) => j !== i)
+      : this.list.map((e, j) => (j === i ? { ...entry, gap: left, text: gapText(left) } : e));
+  }
+
+  /** My messages that nobody acknowledged in time. */
+  markUnconfirmed(keys: readonly string[]): void {
+    if (keys.length === 0) return;
+    const set = new Set(keys);
+    this.list = this.list.map((e) => (e.kind === 'message' && set.has(e.key) ? { ...e, isUnconfirmed: true } : e));
+  }
+
   /** A message to show; an own message replaces its pending copy. */
   message(entry: Extract<TimelineEntry, { kind: 'message' }>): void {
     if (entry.isOwn && !entry.isPending) this.list = this.list.filter((e) => e.key !== entry.key);
@@ -88,3 +117,6 @@ export class Timeline {
     this.list = [...this.list, entry].slice(-MAX_TIMELINE_ENTRIES);
   }
 }
+
+const gapText = (count: number): string =>
+  `${count === 1 ? '1 message' : `${count} messages`} from {who} ${count === 1 ? 'was' : 'were'} not delivered to you.`;

@@ -373,7 +373,7 @@ test('outside a secure context the page says why encryption cannot start and how
   expect(person.errors.filter((e) => !e.includes('Cross-Origin-Opener-Policy'))).toEqual([]);
 });
 
-test('after a server restart both tabs reconnect on their own, with new keys announced, and talk again', async ({ open }) => {
+test('after a server restart both tabs reconnect on their own, each new key vouched for by the old one, keep verified marks, and talk again', async ({ open }) => {
   test.setTimeout(90_000);
   const port = await freePort();
   let restartable = await startServer({ ...ROOMY, PORT: String(port) });
@@ -384,6 +384,8 @@ test('after a server restart both tabs reconnect on their own, with new keys ann
     const bobEntry = roster(alice.page).getByRole('listitem').filter({ hasText: 'Bob' });
     await expect(bobEntry.locator('.code')).toHaveText(/\d/);
     const oldCode = await bobEntry.locator('.code').textContent();
+    await alice.page.getByRole('button', { name: 'I compared the code of Bob' }).click();
+    await expect(bobEntry).toContainText('Verified by you');
 
     await restartable.stop();
     for (const p of [alice, bob]) {
@@ -397,14 +399,17 @@ test('after a server restart both tabs reconnect on their own, with new keys ann
 
     for (const p of [alice, bob]) {
       await expect(p.page.locator('.connection')).toHaveCount(0, { timeout: 30_000 });
-      await expect(log(p.page)).toContainText('Reconnected with a new key');
+      await expect(log(p.page)).toContainText('Reconnected after the connection was lost');
       await expect(log(p.page)).toContainText('before the restart');
       await expect(roster(p.page).getByRole('listitem')).toHaveCount(2);
     }
-    await expect(log(alice.page)).toContainText('Bob rejoined with a new key — verify again.');
-    await expect(log(bob.page)).toContainText('Alice rejoined with a new key — verify again.');
-    await expect(bobEntry).toContainText('New key — verify again');
+    await expect(log(alice.page)).toContainText('Bob reconnected (their previous key vouched for the new one).');
+    await expect(log(bob.page)).toContainText('Alice reconnected (their previous key vouched for the new one).');
+    for (const p of [alice, bob]) await expect(log(p.page)).not.toContainText('rejoined with a new key');
+    // A new key, so a new code; the mark carried over because the old key signed the new one.
     await expect(bobEntry.locator('.code')).not.toHaveText(oldCode ?? '');
+    await expect(bobEntry).toContainText('Verified by you');
+    await expect(bobEntry).not.toContainText('New key');
     await bob.page.getByLabel('Message').press('Enter');
     await expect(log(alice.page)).toContainText('written while away');
     for (const p of [alice, bob]) expect(unexpected(p.errors)).toEqual([]);
@@ -430,8 +435,8 @@ test('a full room and a rate limit are explained in the server’s words; Leave 
       await alice.page.getByLabel('Message').press('Enter');
     }
     await expect(alice.page.getByRole('alert').filter({ hasText: 'Connection lost: too many messages - slow down.' })).toBeVisible();
-    await expect(log(alice.page)).toContainText('Reconnected with a new key', { timeout: 30_000 });
-    await expect(log(bob.page)).toContainText('Alice rejoined with a new key — verify again.');
+    await expect(log(alice.page)).toContainText('Reconnected after the connection was lost', { timeout: 30_000 });
+    await expect(log(bob.page)).toContainText('Alice reconnected (their previous key vouched for the new one).');
     await expect(log(alice.page).locator('.unconfirmed').first()).toContainText('not confirmed');
 
     // A reconnect into a room that filled up meanwhile stops with the reason and "Join again".
@@ -460,7 +465,7 @@ test('a full room and a rate limit are explained in the server’s words; Leave 
 
     isFull = false;
     await bob.page.getByRole('button', { name: 'Join again' }).click();
-    await expect(log(bob.page).getByText('Reconnected with a new key')).toHaveCount(1);
+    await expect(log(bob.page).getByText('Reconnected after the connection was lost')).toHaveCount(1);
     await expect(bob.page.getByRole('button', { name: 'Send' })).toBeVisible();
 
     // After Leave, nothing reconnects.

@@ -102,7 +102,7 @@ describe('joining and leaving', () => {
     expect(alice.session.view().members.map((m) => m.name)).toEqual(['Alice', 'Dave']);
     await alice.session.receive(JSON.stringify({ t: 'leave', fp: dave.identity.fp }));
     expect(alice.session.view().members.map((m) => m.name)).toEqual(['Alice']);
-    expect(noticesOf(alice)).toEqual(['Dave joined. Compare safety codes to know it is really them.', 'Dave left.']);
+    expect(noticesOf(alice)).toEqual(['Dave joined. Compare safety codes to know it is really them.', 'Dave lost connection.']);
   });
 });
 
