@@ -1,7 +1,8 @@
 /**
  * Hush's cryptography: WebCrypto only (globalThis.crypto), no DOM, so the
  * same code runs in the browser, in Node and in vitest.
- * Design: ../shared/DESIGN.md ("Link and room id", "Identity per tab", "Join", "Message").
+ * Protocol: PROTOCOL.md §2 (link and room keys), §3 (identity), §5 (every signed, MAC'd and
+ * hashed encoding).
  */
 import {
   GCM_TAG_BYTES,

@@ -1,7 +1,7 @@
 /**
  * The wire: one definition of every frame, limit and signed encoding.
  * The server and the client both import this file, so they cannot disagree.
- * Design: ../shared/DESIGN.md ("Join", "Message").
+ * Protocol: PROTOCOL.md §4 (frames and limits), §5 (encodings), §9 (close codes).
  */
 
 // ---------------------------------------------------------------------------
