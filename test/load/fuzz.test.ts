@@ -2,8 +2,11 @@
  * Fuzz (issue #5): 100,000 generated malformed frames at a running server,
  * each on its own connection, while a well-behaved pair keeps talking.
  * Zero crashes, every offender closed with a code (and a reason, unless uWS
- * itself dropped an invalid text frame), memory bounded.
+ * itself dropped an invalid text frame), memory bounded. Alongside (issue 14):
+ * connections of shape-valid junk, and HTTP abuse (pipelined GETs never read,
+ * oversized headers and URLs, slowloris, garbage) while /healthz stays quick.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
 import { MAX_FRAME_BYTES, encodeClientFrame } from '../../client/protocol';
@@ -18,6 +21,12 @@ const ROOMS = 16;
 /** Source addresses to spread connections over, so ephemeral ports never run out. */
 const ADDRESSES = Array.from({ length: 16 }, (_, i) => `127.0.1.${i + 1}`);
 const SEED = 0x5eed;
+/** Share of connections that send shape-valid junk instead of one malformed frame. */
+const JUNK_SHARE = 0.1;
+/** HTTP abusers running alongside, each from its own source address. */
+const HTTP_ABUSERS = Array.from({ length: 8 }, (_, i) => `127.0.3.${i + 1}`);
+/** uWS closes an HTTP connection that has not finished a request in 10 s; this leaves room for a loaded machine. */
+const SLOWLORIS_HOLD_MS = 20_000;
 
 /** mulberry32: a small, seeded PRNG, so a failing case can be replayed. */
 function prng(seed: number): () => number {
@@ -62,6 +71,15 @@ function generator(rand: () => number) {
     const { hello, fp } = shapedHello(roomId);
     const helloText = encodeClientFrame({ t: 'hello', hello });
     const validMsg = () => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, 1 + int(5)) });
+    if (rand() < JUNK_SHARE) {
+      // Issue 14's junk: well-shaped frames with made-up keys and signatures from
+      // a socket that knows only the room id. Until hellos prove the link, the
+      // server relays them; the closing '{' ends the connection.
+      const frames = [clientFrame(Buffer.from(helloText))];
+      for (let seq = 1; seq <= 1 + int(4); seq++) frames.push(clientFrame(Buffer.from(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, seq) }))));
+      frames.push(clientFrame(Buffer.from('{')));
+      return { frames, kind: 'shape-valid-junk' };
+    }
     const withHello = rand() < 0.5;
     // Raw JSON: a roster statement whose signature 'x' is deliberately not base64 of a signature.
     const base = withHello ? (rand() < 0.8 ? validMsg() : JSON.stringify({ t: 'roster', rc: { v: 1, room: roomId, sender: fp, n: 1, seq: 0, members: [fp], sig: 'x' } })) : helloText;
@@ -115,6 +133,65 @@ function generator(rand: () => number) {
   };
 }
 
+interface HttpAbuse {
+  kind: string;
+  /** Written one per `everyMs`. */
+  chunks: Buffer[];
+  everyMs: number;
+  /** How long the abuser keeps the connection before cutting it itself. */
+  holdMs: number;
+}
+
+/** One HTTP abuse: pipelined GETs never read, oversized headers or URLs, slowloris, garbage. */
+function httpAbuse(rand: () => number, port: number, roomIds: readonly string[]): HttpAbuse {
+  const int = (n: number) => Math.floor(rand() * n);
+  const host = `Host: 127.0.0.1:${port}\r\n`;
+  const paths = ['/', '/app.js', '/healthz', '/nope', ...roomIds.map((id) => `/logs/${id}`)];
+  const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\n${host}${extra}\r\n`;
+  const r = rand();
+  if (r < 0.35) {
+    const text = Array.from({ length: 300 }, () => get(paths[int(paths.length)] ?? '/')).join('');
+    return { kind: 'pipelined-unread', chunks: [Buffer.from(text)], everyMs: 0, holdMs: 2_000 };
+  }
+  if (r < 0.5) return { kind: 'oversized-header', chunks: [Buffer.from(get('/', `X-Fill: ${'a'.repeat(8_000 + int(200_000))}\r\n`))], everyMs: 0, holdMs: 2_000 };
+  if (r < 0.6) return { kind: 'many-headers', chunks: [Buffer.from(get('/', Array.from({ length: 500 + int(5_000) }, (_, i) => `X-${i}: y\r\n`).join('')))], everyMs: 0, holdMs: 2_000 };
+  if (r < 0.75) return { kind: 'oversized-url', chunks: [Buffer.from(get(`/logs/${'u'.repeat(8_000 + int(200_000))}`))], everyMs: 0, holdMs: 2_000 };
+  if (r < 0.9) {
+    // Never finished: a byte every 100 ms.
+    const text = `GET /logs/${roomIds[0] ?? ''} HTTP/1.1\r\n${host}X-Slow: ${'s'.repeat(400)}`;
+    return { kind: 'slowloris', chunks: [...text].map((c) => Buffer.from(c)), everyMs: 100, holdMs: SLOWLORIS_HOLD_MS };
+  }
+  return { kind: 'garbage', chunks: [Buffer.from(Array.from({ length: 1 + int(4_000) }, () => int(256)))], everyMs: 0, holdMs: 2_000 };
+}
+
+/** Runs one abuse from `localAddress`, never reading; resolves whether the server closed the connection first. */
+function runHttpAbuse(port: number, localAddress: string, abuse: HttpAbuse): Promise<'closed by server' | 'held'> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1', localAddress });
+    socket.pause();
+    let written = 0;
+    const writeNext = () => {
+      const chunk = abuse.chunks[written++];
+      if (chunk !== undefined && !socket.destroyed) socket.write(chunk);
+    };
+    const timer = abuse.everyMs > 0 ? setInterval(writeNext, abuse.everyMs) : null;
+    socket.once('connect', () => {
+      if (timer === null) for (let i = 0; i < abuse.chunks.length; i++) writeNext();
+    });
+    const hold = setTimeout(() => finish('held'), abuse.holdMs);
+    function finish(how: 'closed by server' | 'held') {
+      if (timer !== null) clearInterval(timer);
+      clearTimeout(hold);
+      socket.destroy();
+      resolve(how);
+    }
+    // A paused socket still reports the server's close or reset.
+    socket.once('close', () => finish('closed by server'));
+    socket.once('end', () => finish('closed by server'));
+    socket.on('error', () => finish('closed by server'));
+  });
+}
+
 const rssOf = async (server: RunningServer) => metricOf(await server.metrics(), 'process_resident_memory_bytes');
 
 describe('fuzzing the relay', () => {
@@ -140,11 +217,29 @@ describe('fuzzing the relay', () => {
     const rss: number[] = [await rssOf(server)];
     let sent = 0;
     let chats = 0;
+    let junkConnections = 0;
+    let junkFrames = 0;
 
     // The well-behaved pair: a message every 100 ms, each must arrive.
     const chat = setInterval(() => { void alice.session.post(`ping ${++chats}`); }, 100);
-    const sampler = setInterval(() => { void rssOf(server).then((v) => rss.push(v)); }, 2_000);
+    const health: number[] = [];
+    const sampler = setInterval(() => {
+      void rssOf(server).then((v) => rss.push(v));
+      const at = performance.now();
+      void fetch(`${server.origin}/healthz`).then((r) => health.push(r.status === 200 ? performance.now() - at : Infinity), () => health.push(Infinity));
+    }, 2_000);
     const started = performance.now();
+    // HTTP abuse alongside the frames, until they are done.
+    const httpOutcomes = new Map<string, number>();
+    const abuseRand = prng(SEED + 1);
+    let isFuzzing = true;
+    const abusers = Promise.all(HTTP_ABUSERS.map(async (address) => {
+      while (isFuzzing) {
+        const abuse = httpAbuse(abuseRand, server.port, rooms);
+        const key = `${abuse.kind}: ${await runHttpAbuse(server.port, address, abuse)}`;
+        httpOutcomes.set(key, (httpOutcomes.get(key) ?? 0) + 1);
+      }
+    }));
     try {
       await Promise.all(Array.from({ length: CONCURRENCY }, async (_, worker) => {
         while (sent < FRAMES) {
@@ -153,22 +248,29 @@ describe('fuzzing the relay', () => {
           const close = await rawSession(server.port, `/ws/${rooms[i % ROOMS]}`, frames, ADDRESSES[(worker + i) % ADDRESSES.length] as string);
           const allowed = [1003, 1008, 1009, 4008].includes(close.code) ? close.reason !== '' : close.code === 1006;
           if (!allowed) bad.push({ kind, close });
+          if (kind === 'shape-valid-junk') {
+            junkConnections += 1;
+            junkFrames += frames.length - 1;
+          }
           // Group by code and the reason without the field path it names.
           const key = `${close.code} ${close.reason.split(': ').pop()?.replace(/"[^"]*"/g, '"…"') ?? ''}`;
           outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
         }
       }));
     } finally {
+      isFuzzing = false;
       clearInterval(chat);
       clearInterval(sampler);
     }
     const seconds = (performance.now() - started) / 1000;
+    await abusers;
 
     await bob.until(() => bob.messages().includes(`Alice: ping ${chats}`), 10_000);
     const received = bob.messages().filter((m) => m.startsWith('Alice: ping ')).length;
     rss.push(await rssOf(server));
     const report = [...outcomes].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([k, n]) => `${String(n).padStart(6)}  ${k}`).join('\n');
-    console.log(`fuzz: ${FRAMES} frames in ${seconds.toFixed(1)} s; pair exchanged ${received}/${chats}; server RSS ${Math.round((rss[0] ?? 0) / 2 ** 20)} → peak ${Math.round(Math.max(...rss) / 2 ** 20)} MiB\n${report}`);
+    const httpReport = [...httpOutcomes].sort().map(([k, n]) => `${String(n).padStart(6)}  ${k}`).join('\n');
+    console.log(`fuzz: ${FRAMES} frames in ${seconds.toFixed(1)} s; pair exchanged ${received}/${chats}; server RSS ${Math.round((rss[0] ?? 0) / 2 ** 20)} → peak ${Math.round(Math.max(...rss) / 2 ** 20)} MiB; /healthz worst ${Math.max(...health).toFixed(0)} ms of ${health.length}; shape-valid junk: ${junkFrames} frames on ${junkConnections} connections, relayed (the server cannot tell them from a member's yet)\n${report}\nHTTP abuse:\n${httpReport}`);
 
     expect(bad).toEqual([]);
     expect(server.process.exitCode).toBeNull();
@@ -176,5 +278,10 @@ describe('fuzzing the relay', () => {
     expect(received).toBe(chats);
     expect(chats).toBeGreaterThan(10);
     expect(Math.max(...rss)).toBeLessThan(256 * 2 ** 20);
+    // Healthy throughout: every probe answered, none stalled behind the abuse.
+    expect(Math.max(...health)).toBeLessThan(1_000);
+    // uWS ends a request that never completes; nothing else may keep a connection that long.
+    expect(httpOutcomes.get('slowloris: held') ?? 0).toBe(0);
+    expect([...httpOutcomes.keys()].some((k) => k.startsWith('pipelined-unread'))).toBe(true);
   });
 });
