@@ -8,8 +8,10 @@
 // BENCH_MEASURE_S, BENCH_SAT_MEASURE_S, BENCH_IDLE_CONNS, BENCH_RUNS,
 // BENCH_MESSAGES, BENCH_PROFILE_S (0: no profile), BENCH_QUIET_WAIT_S, BENCH_CLIENT=0 (server
 // part only), BENCH_CLUSTER=0 (no HAProxy part), BENCH_NODES (Hush processes behind
-// HAProxy, default 2), BENCH_CLUSTER_RUNS (default 3), BENCH_HUSH_JS (another server build), CHROMIUM_PATH, HAPROXY_PATH.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// HAProxy, default 2), BENCH_CLUSTER_RUNS (default 3), BENCH_HUSH_JS (another server build), CHROMIUM_PATH, HAPROXY_PATH,
+// BENCH_ENGINES=0 (no per-engine part), BENCH_ENGINE_RUNS (default 5), BENCH_ONLY=engines (only the per-engine
+// part: its section of results.md is replaced, the rest kept), FIREFOX_PATH, WEBKIT_DRIVER_PATH, XVFB_PATH.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +22,7 @@ import { KINDS, LABEL, makeServerFixtures, runServerBench } from './server-bench
 import { chromiumVersion, runClientBench } from './client.mjs';
 import { CLUSTER_SETUPS, SOURCE_ADDRESSES, haproxyVersion, runClusterBench } from './cluster-bench.mjs';
 import { hasTaskset, killAll, pinSelf } from './servers.mjs';
+import { runEnginesBench } from './engines.mjs';
 
 const num = (name, fallback) => {
   const raw = process.env[name];
@@ -52,7 +55,9 @@ const P = {
 };
 P.perSender = Math.ceil(((P.rate / (P.rooms * P.members)) * (P.warmupS + P.measureS)) * 1.1) + 2;
 const CLIENT = { runs: num('BENCH_RUNS', 10), messages: num('BENCH_MESSAGES', 20), warmup: 3, roomSizes: [2, 10, 50] };
-const KNOBS = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') || k === 'CHROMIUM_PATH' || k === 'HAPROXY_PATH').map(([k, v]) => `${k}=${v} `).join('');
+const ENGINE_RUNS = num('BENCH_ENGINE_RUNS', 5);
+const PATH_KNOBS = ['CHROMIUM_PATH', 'HAPROXY_PATH', 'FIREFOX_PATH', 'WEBKIT_DRIVER_PATH', 'XVFB_PATH'];
+const KNOBS = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') || PATH_KNOBS.includes(k)).map(([k, v]) => `${k}=${v} `).join('');
 const COMMAND = `${KNOBS}npm run bench` + '  (= node build.mjs && node test/bench/run.mjs)';
 const RESULTS = fileURLToPath(new URL('./results.md', import.meta.url));
 
@@ -185,8 +190,43 @@ function clientTable(c) {
   ].join('\n');
 }
 
+const ENGINES_TITLE = '## Browser engines: key generation and join';
+
+function enginesSection(rows, note) {
+  const ms = (x) => `${f0(x.median)} ms (${f0(x.min)}–${f0(x.max)})`;
+  return [
+    ENGINES_TITLE,
+    '',
+    `${note}Each engine through test/engines/driver.ts (Chromium: Playwright; Firefox ESR: WebDriver BiDi; WebKitGTK: MiniBrowser, classic WebDriver, Xvfb), a fresh tab on a fresh room per run,`,
+    `${ENGINE_RUNS} runs after one unmeasured; median (min–max), timed in the page. Keygen: the client's identity (RSA-OAEP 3072 + ECDSA P-256) with crypto.subtle.`,
+    'Join: pressed as soon as the page is usable and the name typed by the driver (typing speed differs per driver), until the own safety code shows.',
+    '',
+    table(['engine', 'keygen', 'Join → own safety code', 'navigation start → own safety code'], rows.map((r) => [r.version, ms(r.keygen), ms(r.joinClick), ms(r.joinSinceLoad)])),
+  ].join('\n');
+}
+
+/** Replaces one `## ` section of results.md (or appends it), keeping the others. */
+function writeSection(title, body) {
+  const old = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Hush benchmark\n';
+  const start = old.indexOf(`${title}\n`);
+  const end = start === -1 ? -1 : old.indexOf('\n## ', start + title.length);
+  const md = start === -1 ? `${old.trimEnd()}\n\n${body}\n` : `${old.slice(0, start)}${body}\n${end === -1 ? '' : old.slice(end)}`;
+  writeFileSync(RESULTS, md);
+}
+
+async function enginesOnly() {
+  const started = Date.now();
+  log('per-engine benchmark (BENCH_ONLY=engines):');
+  const rows = await runEnginesBench({ runs: ENGINE_RUNS, quietWaitS: P.quietWaitS, log });
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}) · Node ${process.version}`;
+  const body = enginesSection(rows, `${new Date().toISOString()} · ${machine} · \`${COMMAND}\` · took ${minutes} min (run alone, after the rest of this file).\n`);
+  writeSection(ENGINES_TITLE, body);
+  log(`\n${body}\nwritten to test/bench/results.md (section "${ENGINES_TITLE.slice(3)}")`);
+}
+
 function interferenceLine(phases) {
-  const names = { fixtures: 'fixtures', bare: '(a)', socketio: '(b)', hush: '(c)', profile: 'profile', 'cluster-direct': 'one process', 'cluster-one': 'one behind HAProxy', 'cluster-many': 'several behind HAProxy', client: 'client' };
+  const names = { fixtures: 'fixtures', bare: '(a)', socketio: '(b)', hush: '(c)', profile: 'profile', 'cluster-direct': 'one process', 'cluster-one': 'one behind HAProxy', 'cluster-many': 'several behind HAProxy', client: 'client', engines: 'engines' };
   const parts = Object.entries(phases).filter(([k]) => k in names).map(([k, v]) => `${names[k]} ${v.meanCores.toFixed(2)} (max ${v.maxCores.toFixed(2)})`);
   return `Other processes on the machine (not this benchmark), mean cores busy per phase: ${parts.join(' · ')}. Above ~0.1 the figures are disturbed.`;
 }
@@ -231,6 +271,12 @@ async function main() {
       monitor.phase('client');
       client = await runClientBench({ core, identities, quietWaitS: P.quietWaitS, runs: CLIENT.runs, roomSizes: CLIENT.roomSizes, messages: CLIENT.messages, warmup: CLIENT.warmup, log });
     }
+    let engines = null;
+    if (process.env.BENCH_ENGINES !== '0') {
+      log('per-engine benchmark (Chromium, Firefox ESR, WebKitGTK):');
+      monitor.phase('engines');
+      engines = await runEnginesBench({ runs: ENGINE_RUNS, quietWaitS: P.quietWaitS, log });
+    }
     const interference = monitor.stop();
 
     const minutes = ((Date.now() - started) / 60_000).toFixed(1);
@@ -263,6 +309,8 @@ async function main() {
       '',
       client === null ? '(skipped: BENCH_CLIENT=0)' : clientTable(client),
       '',
+      engines === null ? `${ENGINES_TITLE}\n\n(skipped: BENCH_ENGINES=0)` : enginesSection(engines, ''),
+      '',
     ].join('\n');
     writeFileSync(RESULTS, md);
     log(`\n${md}`);
@@ -277,7 +325,11 @@ const watchdog = setTimeout(() => { console.error('bench: took longer than 20 mi
 watchdog.unref();
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => { killAll(); process.exit(130); });
 
-main().then(
+if (process.env.BENCH_ONLY !== undefined && process.env.BENCH_ONLY !== 'engines') {
+  console.error(`bench: BENCH_ONLY=${process.env.BENCH_ONLY} is not a part; the one part that runs alone is "engines"`);
+  process.exit(2);
+}
+(process.env.BENCH_ONLY === 'engines' ? enginesOnly() : main()).then(
   () => { killAll(); process.exit(0); },
   (err) => { console.error(err); killAll(); process.exit(1); },
 );

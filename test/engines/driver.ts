@@ -238,7 +238,7 @@ async function launchFirefox(proxy: InsecureProxy): Promise<Engine> {
   });
   return {
     name: 'firefox',
-    version: (await browser.version()).replace('/', ' '),
+    version: `Firefox ${(await browser.version()).split('/').pop() ?? ''}`,
     hasInitScripts: true,
     insecureUrl: proxy.urlFor,
     open: async (url, options = {}) => {
