@@ -76,7 +76,7 @@ describe('a process memory budget', () => {
       await expect.poll(async () => metricOf(await server.metrics(), 'hush_log_bytes'), { timeout: 5_000 }).toBeLessThan(1024);
       expect(await logOf(last.roomId)).toEqual([]);
       const newRoom = await TestSocket.open(url((await deriveRoomKeys(randomBytes(32))).roomId), undefined, '127.0.2.100');
-      expect(await newRoom.closed).toEqual({ code: 4002, reason: 'server is full - try again later' });
+      expect(await Promise.race([newRoom.closed, new Promise((r) => setTimeout(() => r('still open after 5 s'), 5_000))])).toEqual({ code: 4002, reason: 'server is full - try again later' });
       expect(server.output()).toMatch(/"event":"refused".*"code":4002,"kind":"memory_budget","reason":"server is full - try again later"/);
 
       const full = await server.metrics();
