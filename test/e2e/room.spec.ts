@@ -75,6 +75,9 @@ test('leaving, by button or by closing the tab, updates every roster; the last o
   await bob.page.close();
   await expect(roster(alice.page).getByRole('listitem')).toHaveCount(1);
   await expect(roster(alice.page)).not.toContainText('Bob');
+  // Closing the tab sent the signed goodbye on pagehide: "left", not "lost connection".
+  await expect(log(alice.page)).toContainText('Bob left.');
+  await expect(log(alice.page)).not.toContainText('lost connection');
   expect((await fetch(`${server.origin}/logs/${roomId}`)).status).toBe(200);
 
   await alice.page.getByRole('button', { name: 'Leave' }).click();
