@@ -12,7 +12,6 @@ export default defineConfig({
       'test/unit/room.test.ts',
       'test/unit/attacks.test.ts',
       'test/unit/insider.test.ts',
-      'test/unit/verify.test.ts',
       'test/unit/ledger.test.ts',
     ],
     testTimeout: 60_000,
