@@ -3,6 +3,7 @@
  * safety code, roster comparison, and labels that never let a name alone
  * stand for an identity (issue #3).
  */
+import { nameSkeleton } from './names';
 
 /**
  * The 64 emoji of Matrix's SAS verification (spec: "SAS method: emoji"),
@@ -20,6 +21,8 @@ export const SAS_EMOJI: readonly (readonly [string, string])[] = [
 ];
 
 export const EMOJI_COUNT = 5;
+/** A label suffix is one group of the safety code; more groups only when look-alikes share the first. */
+const SUFFIX_DIGITS = 5;
 /** The digits use bytes 0–29 of the fingerprint hash; the emoji take the next 30 bits. */
 const EMOJI_OFFSET_BYTES = 30;
 
@@ -28,7 +31,11 @@ export interface Emoji {
   name: string;
 }
 
-/** Five emoji (30 bits) from the same iterated fingerprint hash as the digits. */
+/**
+ * Five emoji (30 bits) from the same iterated fingerprint hash as the digits.
+ * A quick check only: about 2^30 tries find a key with the same five, within
+ * reach of one GPU, so verifying is comparing the digits (or scanning their QR).
+ */
 export function emojiCode(hash: Uint8Array): Emoji[] {
   let bits = 0;
   for (let i = 0; i < 4; i++) bits = bits * 256 + (hash[EMOJI_OFFSET_BYTES + i] ?? 0);
@@ -61,15 +68,30 @@ export function diffRosters(mine: readonly string[], theirs: readonly string[]):
 export const isSameRoster = (d: RosterDiff): boolean => d.plus.length === 0 && d.minus.length === 0;
 
 /**
- * Display labels: a name shared by two members gets the first group of its
- * safety code (or of its fingerprint while the code is computed), so two
- * "Alice"s never look alike.
+ * Display labels: names that look alike (equal skeletons, names.ts: "Alice",
+ * "Аlice" with a Cyrillic А, "ALICE") each get the first group of their
+ * safety code (or of their fingerprint while the code is computed), longer
+ * where five digits are not enough to tell them apart. The suffix only tells
+ * look-alikes apart on screen: anyone can make a key whose code starts with
+ * chosen digits in minutes, so it is never proof of who someone is.
  */
+/** What a label's "#12345" is and is not, wherever a suffixed label is shown. */
+export const LABEL_SUFFIX_NOTE =
+  'The # number only tells apart members whose names look alike. It is not proof of who they are: compare the full safety code.';
+
 export function displayLabels(members: readonly { fp: string; name: string; digits: string | null }[]): Map<string, string> {
-  const count = new Map<string, number>();
-  for (const m of members) count.set(m.name, (count.get(m.name) ?? 0) + 1);
-  return new Map(members.map((m) => [
-    m.fp,
-    (count.get(m.name) ?? 0) > 1 ? `${m.name} #${m.digits?.slice(0, 5) ?? m.fp.slice(0, 5)}` : m.name,
-  ]));
+  const bySkeleton = new Map<string, { fp: string; id: string }[]>();
+  for (const m of members) {
+    const key = nameSkeleton(m.name);
+    bySkeleton.set(key, [...(bySkeleton.get(key) ?? []), { fp: m.fp, id: m.digits ?? m.fp }]);
+  }
+  return new Map(members.map((m) => {
+    const alike = bySkeleton.get(nameSkeleton(m.name)) ?? [];
+    if (alike.length < 2) return [m.fp, m.name];
+    const id = m.digits ?? m.fp;
+    const rivals = alike.filter((r) => r.fp !== m.fp).map((r) => r.id);
+    let n = SUFFIX_DIGITS;
+    while (n < id.length && rivals.some((r) => r.slice(0, n) === id.slice(0, n))) n += SUFFIX_DIGITS;
+    return [m.fp, `${m.name} #${id.slice(0, n)}`];
+  }));
 }

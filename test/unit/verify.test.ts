@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfusables } from '../../client/names';
 import { SAS_EMOJI, diffRosters, displayLabels, emojiCode, groupDigits } from '../../client/verify';
 
 describe('emoji form of a safety code', () => {
@@ -38,6 +39,8 @@ describe('roster comparison', () => {
 });
 
 describe('labels', () => {
+  beforeAll(() => loadConfusables());
+
   it('leaves unique names alone and marks shared ones with their code', () => {
     const labels = displayLabels([
       { fp: 'f1', name: 'Alice', digits: '123450000000000000000000000000' },
@@ -45,6 +48,41 @@ describe('labels', () => {
       { fp: 'f3', name: 'Bob', digits: null },
     ]);
     expect([...labels.values()]).toEqual(['Alice #12345', 'Alice #98765', 'Bob']);
+  });
+
+  const code = (first: string) => first.padEnd(30, '0');
+  it.each([
+    ['a Cyrillic А', 'Аlice'],
+    ['a Greek Α', 'Αlice'],
+    ['a fullwidth Ａ', 'Ａlice'],
+    ['a capital I for the l', 'AIice'],
+    ['rn for m', 'Kirn'],
+  ])('marks a look-alike with %s, and the name it imitates, with their codes', (_what, lookAlike) => {
+    const original = lookAlike === 'Kirn' ? 'Kim' : 'Alice';
+    const labels = displayLabels([
+      { fp: 'f1', name: original, digits: code('12345') },
+      { fp: 'f2', name: lookAlike, digits: code('98765') },
+      { fp: 'f3', name: 'Bob', digits: code('55555') },
+    ]);
+    expect([...labels.values()]).toEqual([`${original} #12345`, `${lookAlike} #98765`, 'Bob']);
+  });
+
+  it('lengthens the suffix until look-alikes differ (five digits can be ground in minutes)', () => {
+    const labels = displayLabels([
+      { fp: 'f1', name: 'Alice', digits: code('1234567890') },
+      { fp: 'f2', name: 'Аlice', digits: code('1234500000') },
+      { fp: 'f3', name: 'Alice', digits: code('9876500000') },
+    ]);
+    expect([...labels.values()]).toEqual(['Alice #1234567890', 'Аlice #1234500000', 'Alice #98765']);
+    expect(new Set(labels.values()).size).toBe(3);
+  });
+
+  it('uses the fingerprint while a code is being computed', () => {
+    const labels = displayLabels([
+      { fp: 'AbCdEfGh', name: 'Alice', digits: null },
+      { fp: 'ZyXwVuTs', name: 'Alice⁠', digits: null },
+    ]);
+    expect([...labels.values()]).toEqual(['Alice #AbCdE', 'Alice⁠ #ZyXwV']);
   });
 
   it('groups digits in fives', () => {
