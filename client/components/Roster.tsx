@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Member } from '../roster';
-import { groupDigits } from '../verify';
+import { LABEL_SUFFIX_NOTE, groupDigits } from '../verify';
 import { QrCode } from './QrCode';
 
 const TRUST_TEXT = {
@@ -24,6 +24,10 @@ export function Roster({ members, onVerify, isOpen, children }: Props) {
   return (
     <aside id="roster" class={`roster${isOpen ? ' open' : ''}`}>
       <h2 id="participants-title">Participants</h2>
+      <p class="hint how">
+        To verify someone, compare all 30 digits of their safety code (read aloud, or scan the QR of it), then press “I compared
+        this code”. The emoji are a quick check only: matching emoji do not prove who it is.
+      </p>
       <ul aria-label="Participants">
         {members.map((m) => <Entry key={m.fp} member={m} onVerify={onVerify} />)}
       </ul>
@@ -36,12 +40,14 @@ function Entry({ member: m, onVerify }: { member: Member; onVerify: (fp: string,
   const [isQrOpen, setQrOpen] = useState(false);
   const [copied, setCopied] = useState(false);
   const digits = m.code === null ? null : groupDigits(m.code.digits);
+  const isSuffixed = m.label !== m.name;
   return (
     <li id={memberElementId(m.fp)} tabIndex={-1} data-fp={m.fp} data-trust={m.isSelf ? 'self' : m.trust} class={`member ${m.trust}`}>
       <span class="who">
-        <span class="name">{m.label}</span>
+        <span class="name" title={isSuffixed ? LABEL_SUFFIX_NOTE : undefined}>{m.label}</span>
         {m.isSelf && <span class="you"> (you)</span>}
       </span>
+      {isSuffixed && <span class="hint look-alike">Name looks like another member’s: the # number only tells them apart, it is not a check.</span>}
       {m.code === null ? (
         <span class="code pending">computing safety code…</span>
       ) : (
@@ -50,7 +56,9 @@ function Entry({ member: m, onVerify }: { member: Member; onVerify: (fp: string,
             {/* Two lines of three groups: easier to read aloud and to compare. */}
             <span>{digits?.slice(0, 17)}</span> <span>{digits?.slice(18)}</span>
           </span>
-          <span class="emoji" aria-label={`Emoji code: ${m.code.emoji.map((e) => e.name).join(', ')}`}>
+          {/* 30 bits: a key with the same five emoji takes about 2^30 tries, so they are a quick check, never the verification. */}
+          <span class="emoji" aria-label={`Emoji quick check: ${m.code.emoji.map((e) => e.name).join(', ')}`}>
+            <span class="quick" aria-hidden="true">quick check</span>
             {m.code.emoji.map((e) => (
               <span key={e.name} class="e" aria-hidden="true"><span class="sym">{e.symbol}</span><span class="nm">{e.name}</span></span>
             ))}
@@ -76,7 +84,7 @@ function Entry({ member: m, onVerify }: { member: Member; onVerify: (fp: string,
           {m.code !== null && (m.trust === 'verified' ? (
             <button type="button" class="small quiet" onClick={() => onVerify(m.fp, false)}>Unmark</button>
           ) : (
-            <button type="button" class="small" onClick={() => onVerify(m.fp, true)} aria-label={`I compared the code of ${m.label}`}>I compared this code</button>
+            <button type="button" class="small" onClick={() => onVerify(m.fp, true)} aria-label={`I compared the code of ${m.label}`} title="All 30 digits match what they read out or show in their QR">I compared this code</button>
           ))}
         </span>
       )}
