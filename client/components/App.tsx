@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'preact/hooks';
+import { useCallback, useMemo, useState } from 'preact/hooks';
 import { hasWebCrypto, readOrCreateLink, useRoom, type Link, type Phase } from '../use-room';
 import { JoinForm } from './JoinForm';
 import { Roster, memberElementId } from './Roster';
@@ -52,6 +52,12 @@ function Room({ link }: { link: Link }) {
   const { phase, view } = room;
   // On a narrow screen the participants are a panel the status line opens.
   const [isRosterOpen, setRosterOpen] = useState(false);
+  // One function for the room's lifetime, so timeline entries need not render again for it.
+  const showMember = useCallback((fp: string) => {
+    setRosterOpen(true);
+    // After the panel has rendered open.
+    setTimeout(() => document.getElementById(memberElementId(fp))?.focus());
+  }, []);
 
   if (view === null || !isInRoom(phase)) {
     return (
@@ -71,11 +77,6 @@ function Room({ link }: { link: Link }) {
 
   const others = view.members.filter((m) => !m.isSelf);
   const labels = new Map(view.members.map((m) => [m.fp, m.label]));
-  const showMember = (fp: string) => {
-    setRosterOpen(true);
-    // After the panel has rendered open.
-    setTimeout(() => document.getElementById(memberElementId(fp))?.focus());
-  };
   return (
     <div class={`room${phase.kind === 'joined' ? '' : ' offline'}`}>
       <header class="bar">
@@ -100,7 +101,7 @@ function Room({ link }: { link: Link }) {
       </Roster>
       <section class="chat">
         <ConnectionBanner phase={phase} onRejoin={room.rejoin} />
-        <Timeline entries={view.timeline} labels={labels} onShowMember={showMember} />
+        <Timeline entries={view.timeline} members={view.members} onShowMember={showMember} />
         <Composer onSend={room.send} onNotice={room.notice} isOnline={phase.kind === 'joined'} />
       </section>
       {room.roomId !== null && <ServerView roomId={room.roomId} version={view.timeline.length} />}

@@ -1,59 +1,125 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { Component } from 'preact';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { noticeText } from '../room';
-import type { TimelineEntry as Entry } from '../room';
+import type { Member, TimelineEntry as Entry } from '../room';
+import type { Trust } from '../roster';
 import { actionOf } from '../commands';
 import { linkify } from '../linkify';
 import { arrivals } from '../attention';
+import { Time } from './Time';
+import { LABEL_SUFFIX_NOTE } from '../verify';
 
 /** Within this distance of the end, the reader counts as "at the bottom" and new entries scroll into view. */
 const BOTTOM_SLACK_PX = 48;
 /** A message this soon after the previous one from the same sender joins its group (no repeated name line). */
 const GROUP_MS = 5 * 60_000;
 
-const timeOf = (ts: number): string => new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+/** What the timeline says of a message's sender, so a look-alike's message never reads like a verified member's. */
+type SenderTrust = Trust | 'self' | 'left';
 
-/** Message text with http(s) links; everything else is a text node (never HTML). */
-function Linked({ text }: { text: string }) {
-  return <>{linkify(text).map((p) => (p.kind === 'text' ? p.text : <a href={p.href} title={p.href} target="_blank" rel="noopener noreferrer">{p.text}</a>))}</>;
+const TRUST_BADGE: Record<Exclude<SenderTrust, 'self'>, { text: string; title: string }> = {
+  verified: { text: '✓ verified', title: 'You compared this member’s safety code' },
+  unverified: { text: 'not verified', title: 'You have not compared this member’s safety code' },
+  changed: { text: '⚠ new key', title: 'This name came back with a new key: compare the code again' },
+  left: { text: 'left', title: 'The key that sent this is no longer in the room' },
+};
+
+function TrustBadge({ trust }: { trust: SenderTrust }) {
+  if (trust === 'self') return null;
+  const badge = TRUST_BADGE[trust];
+  return <span class={`trust ${trust}`} title={badge.title}>{badge.text}</span>;
 }
 
-function Time({ ts }: { ts: number }) {
-  const date = new Date(ts);
-  return <time dateTime={date.toISOString()} title={date.toLocaleString()}>{timeOf(ts)}</time>;
+/** Message text with http(s) links; everything else is a text node (never HTML). Split once per text. */
+function Linked({ text }: { text: string }) {
+  const parts = useMemo(() => linkify(text), [text]);
+  return <>{parts.map((p) => (p.kind === 'text' ? p.text : <a href={p.href} title={p.href} target="_blank" rel="noopener noreferrer">{p.text}</a>))}</>;
 }
 
 type MessageEntry = Extract<Entry, { kind: 'message' }>;
 
-const isGrouped = (e: MessageEntry, prev: Entry | undefined): boolean =>
+const isGroupedWith = (e: MessageEntry, prev: Entry | undefined): boolean =>
   prev?.kind === 'message' && prev.senderFp === e.senderFp && e.ts - prev.ts < GROUP_MS && actionOf(prev.body) === null;
 
-function Message({ entry: e, label, isGrouped }: { entry: MessageEntry; label: string; isGrouped: boolean }) {
+interface ItemProps {
+  entry: Entry;
+  /** The sender's label (messages) or the notice's words with labels filled in (notices). */
+  text: string;
+  trust: SenderTrust;
+  /** Set when the label carries a look-alike suffix: says what the suffix is not. */
+  labelNote: string;
+  isGrouped: boolean;
+  canVerify: boolean;
+  onShowMember: (fp: string) => void;
+}
+
+function Message({ entry: e, text: label, trust, labelNote, isGrouped }: ItemProps & { entry: MessageEntry }) {
   const action = actionOf(e.body);
   const state = `${e.isOwn ? ' own' : ''}${e.isPending ? ' pending' : ''}${action === null ? (isGrouped ? ' grouped' : '') : ' action'}`;
   const unconfirmed = e.isUnconfirmed === true && <span class="unconfirmed"> · not confirmed, may not have been delivered</span>;
+  const title = labelNote === '' ? undefined : labelNote;
   return action === null ? (
     <li class={`message${state}`}>
-      <span class="sender">{label}</span>
+      <span class="sender" title={title}>{label}</span>
+      <TrustBadge trust={trust} />
       <Time ts={e.ts} />{unconfirmed}
       <p class="body"><Linked text={e.body} /></p>
     </li>
   ) : (
     <li class={`message${state}`}>
-      <span class="sender">* {label}</span> <span class="body"><Linked text={action} /></span> <Time ts={e.ts} />{unconfirmed}
+      <span class="sender" title={title}>* {label}</span> <span class="body"><Linked text={action} /></span> <Time ts={e.ts} /> <TrustBadge trust={trust} />{unconfirmed}
+    </li>
+  );
+}
+
+function ItemView(props: ItemProps) {
+  const e = props.entry;
+  if (e.kind === 'message') return <Message {...props} entry={e} />;
+  return (
+    <li class={`notice ${e.tone}`}>
+      {props.text}
+      {props.canVerify && e.who !== undefined && (
+        <button type="button" class="small quiet" onClick={() => props.onShowMember(e.who?.fp ?? '')}>Compare codes</button>
+      )}
     </li>
   );
 }
 
 /**
+ * One timeline entry. It renders again only when what it shows changed (the
+ * room re-renders every second, with up to 1,000 entries), and it fails
+ * alone: an entry whose rendering throws becomes a one-line notice instead
+ * of taking the page down (issue #13: one bad timestamp stopped every page).
+ */
+class Item extends Component<ItemProps, { hasFailed: boolean }> {
+  static override getDerivedStateFromError(): { hasFailed: boolean } {
+    return { hasFailed: true };
+  }
+
+  override state = { hasFailed: false };
+
+  override shouldComponentUpdate(next: ItemProps, state: { hasFailed: boolean }): boolean {
+    return state.hasFailed !== this.state.hasFailed || (Object.keys(next) as (keyof ItemProps)[]).some((k) => next[k] !== this.props[k]);
+  }
+
+  override render() {
+    return this.state.hasFailed ? <li class="notice warning">This entry could not be shown.</li> : <ItemView {...this.props} />;
+  }
+}
+
+/**
  * The conversation. It follows new entries while the reader is at the end; a
  * reader who scrolled up stays put and gets an "N new" button instead.
- * `labels`: fingerprint → display label of current members, so shared names stay apart.
+ * `members`: who is here now, for labels (shared names stay apart) and trust.
+ * `onShowMember` should keep its identity across renders, or every entry renders again.
  */
-export function Timeline({ entries, labels, onShowMember }: { entries: Entry[]; labels: Map<string, string>; onShowMember: (fp: string) => void }) {
+export function Timeline({ entries, members, onShowMember }: { entries: Entry[]; members: readonly Member[]; onShowMember: (fp: string) => void }) {
   const list = useRef<HTMLOListElement>(null);
   const isAtEnd = useRef(true);
   const shown = useRef<ReadonlySet<string>>(new Set());
   const [unseen, setUnseen] = useState(0);
+  const labels = useMemo(() => new Map(members.map((m) => [m.fp, m.label])), [members]);
+  const senders = useMemo(() => new Map(members.map((m) => [m.fp, m])), [members]);
   const toEnd = () => {
     const el = list.current;
     if (el !== null) el.scrollTop = el.scrollHeight;
@@ -79,6 +145,23 @@ export function Timeline({ entries, labels, onShowMember }: { entries: Entry[]; 
     return () => observer.disconnect();
   }, []);
 
+  const itemProps = (e: Entry, prev: Entry | undefined): ItemProps => {
+    if (e.kind === 'notice') {
+      const canVerify = e.canVerify === true && e.who !== undefined && labels.has(e.who.fp);
+      return { entry: e, text: noticeText(e, labels), trust: 'self', labelNote: '', isGrouped: false, canVerify, onShowMember };
+    }
+    const sender = senders.get(e.senderFp);
+    return {
+      entry: e,
+      text: sender?.label ?? e.senderName,
+      trust: e.isOwn || sender?.isSelf === true ? 'self' : sender === undefined ? 'left' : sender.trust,
+      labelNote: sender !== undefined && sender.label !== sender.name ? LABEL_SUFFIX_NOTE : '',
+      isGrouped: isGroupedWith(e, prev),
+      canVerify: false,
+      onShowMember,
+    };
+  };
+
   return (
     <div class="timeline-wrap">
       <ol
@@ -94,18 +177,7 @@ export function Timeline({ entries, labels, onShowMember }: { entries: Entry[]; 
           if (isAtEnd.current && unseen > 0) setUnseen(0);
         }}
       >
-        {entries.map((e, i) =>
-          e.kind === 'message' ? (
-            <Message key={e.key} entry={e} label={labels.get(e.senderFp) ?? e.senderName} isGrouped={isGrouped(e, entries[i - 1])} />
-          ) : (
-            <li key={e.key} class={`notice ${e.tone}`}>
-              {noticeText(e, labels)}
-              {e.canVerify === true && e.who !== undefined && labels.has(e.who.fp) && (
-                <button type="button" class="small quiet" onClick={() => onShowMember(e.who?.fp ?? '')}>Compare codes</button>
-              )}
-            </li>
-          ),
-        )}
+        {entries.map((e, i) => <Item key={e.key} {...itemProps(e, entries[i - 1])} />)}
       </ol>
       {unseen > 0 && (
         <button type="button" class="new-below small" onClick={toEnd}>{unseen} new<span aria-hidden="true"> ↓</span></button>
