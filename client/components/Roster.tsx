@@ -57,7 +57,7 @@ function Entry({ member: m, onVerify }: { member: Member; onVerify: (fp: string,
             <span>{digits?.slice(0, 17)}</span> <span>{digits?.slice(18)}</span>
           </span>
           {/* 30 bits: a key with the same five emoji takes about 2^30 tries, so they are a quick check, never the verification. */}
-          <span class="emoji" aria-label={`Emoji quick check: ${m.code.emoji.map((e) => e.name).join(', ')}`}>
+          <span class="emoji" role="img" aria-label={`Emoji quick check: ${m.code.emoji.map((e) => e.name).join(', ')}`}>
             <span class="quick" aria-hidden="true">quick check</span>
             {m.code.emoji.map((e) => (
               <span key={e.name} class="e" aria-hidden="true"><span class="sym">{e.symbol}</span><span class="nm">{e.name}</span></span>

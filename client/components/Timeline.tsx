@@ -114,7 +114,7 @@ class Item extends Component<ItemProps, { hasFailed: boolean }> {
  * `onShowMember` should keep its identity across renders, or every entry renders again.
  */
 export function Timeline({ entries, members, onShowMember }: { entries: Entry[]; members: readonly Member[]; onShowMember: (fp: string) => void }) {
-  const list = useRef<HTMLOListElement>(null);
+  const list = useRef<HTMLDivElement>(null);
   const isAtEnd = useRef(true);
   const shown = useRef<ReadonlySet<string>>(new Set());
   const [unseen, setUnseen] = useState(0);
@@ -164,7 +164,8 @@ export function Timeline({ entries, members, onShowMember }: { entries: Entry[];
 
   return (
     <div class="timeline-wrap">
-      <ol
+      {/* The log is the scroller around the list: role="log" on the <ol> itself would hide its list semantics. */}
+      <div
         ref={list}
         class="timeline"
         role="log"
@@ -177,8 +178,10 @@ export function Timeline({ entries, members, onShowMember }: { entries: Entry[];
           if (isAtEnd.current && unseen > 0) setUnseen(0);
         }}
       >
-        {entries.map((e, i) => <Item key={e.key} {...itemProps(e, entries[i - 1])} />)}
-      </ol>
+        <ol>
+          {entries.map((e, i) => <Item key={e.key} {...itemProps(e, entries[i - 1])} />)}
+        </ol>
+      </div>
       {unseen > 0 && (
         <button type="button" class="new-below small" onClick={toEnd}>{unseen} new<span aria-hidden="true"> ↓</span></button>
       )}
