@@ -9,7 +9,8 @@
  * controls (Cc), format characters (Cf: zero-width spaces and joiners, bidi
  * overrides, tags), surrogates left unpaired (Cs), and everything Unicode
  * marks Default_Ignorable (variation selectors, Hangul fillers, U+180E),
- * plus the Braille blank U+2800, which renders as empty space.
+ * plus the Braille blank U+2800, which renders as empty space. (An emoji
+ * joined with U+200D falls apart into its parts: a small price in a name.)
  */
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Default_Ignorable_Code_Point}\u2800]/gu;
 /** Any run of white space, line and paragraph separators included (Zl, Zp). */

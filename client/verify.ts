@@ -67,6 +67,10 @@ export function diffRosters(mine: readonly string[], theirs: readonly string[]):
 
 export const isSameRoster = (d: RosterDiff): boolean => d.plus.length === 0 && d.minus.length === 0;
 
+/** What a label's "#12345" is and is not, wherever a suffixed label is shown. */
+export const LABEL_SUFFIX_NOTE =
+  'The # number only tells apart members whose names look alike. It is not proof of who they are: compare the full safety code.';
+
 /**
  * Display labels: names that look alike (equal skeletons, names.ts: "Alice",
  * "Аlice" with a Cyrillic А, "ALICE") each get the first group of their
@@ -75,15 +79,13 @@ export const isSameRoster = (d: RosterDiff): boolean => d.plus.length === 0 && d
  * look-alikes apart on screen: anyone can make a key whose code starts with
  * chosen digits in minutes, so it is never proof of who someone is.
  */
-/** What a label's "#12345" is and is not, wherever a suffixed label is shown. */
-export const LABEL_SUFFIX_NOTE =
-  'The # number only tells apart members whose names look alike. It is not proof of who they are: compare the full safety code.';
-
 export function displayLabels(members: readonly { fp: string; name: string; digits: string | null }[]): Map<string, string> {
   const bySkeleton = new Map<string, { fp: string; id: string }[]>();
   for (const m of members) {
     const key = nameSkeleton(m.name);
-    bySkeleton.set(key, [...(bySkeleton.get(key) ?? []), { fp: m.fp, id: m.digits ?? m.fp }]);
+    const alike = bySkeleton.get(key) ?? [];
+    alike.push({ fp: m.fp, id: m.digits ?? m.fp });
+    bySkeleton.set(key, alike);
   }
   return new Map(members.map((m) => {
     const alike = bySkeleton.get(nameSkeleton(m.name)) ?? [];
