@@ -6,6 +6,7 @@
  * and no Node imports: the socket comes from `openSocket` (the terminal
  * client passes one over the `ws` package) or from a global WebSocket.
  */
+import { loadConfusables } from './names';
 import { parseSecretFragment } from './protocol';
 import { RoomConnection, type Phase, type SocketLike } from './room-connection';
 import { noticeText, type RoomView } from './room';
@@ -100,6 +101,8 @@ export function findMember(members: readonly Member[], query: string): Member | 
 export function joinRoom(link: string, options: JoinOptions): Room {
   const parsed = parseRoomLink(link);
   if (parsed instanceof Error) throw parsed;
+  // Look-alike names are told apart with Unicode's confusables table, as on the page.
+  void loadConfusables().catch(() => undefined);
   const open = options.openSocket ?? globalSocket;
   const listeners = new Map<RoomEventType, Set<(event: RoomEvent) => void>>();
   const emit = (event: RoomEvent) => {

@@ -27,6 +27,7 @@ import { ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS, Roster, type Agreement, type
 import { SenderLedger, type LedgerState } from './sender-ledger';
 import { Timeline, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
 import { emojiCode } from './verify';
+import { cleanName } from './names';
 
 export type { Member } from './roster';
 export { noticeText, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
@@ -297,7 +298,10 @@ export class RoomSession {
     if (peer instanceof Error) return this.reject('bad-hello', peer.message);
     if (this.roster.isDeparted(peer.fp)) return this.reject('stale-hello', 'identity already left', { fp: peer.fp, name: peer.name });
     if (this.roster.has(peer.fp)) return { ok: true };
-    const { name, prev, ...keys } = peer;
+    // Names are shown as cleaned (NFC, no invisible or format characters); one with nothing visible is refused.
+    const name = cleanName(peer.name);
+    if (name instanceof Error) return this.reject('bad-hello', name.message);
+    const { prev, name: _raw, ...keys } = peer;
     const continues = prev === undefined ? undefined : await this.checkContinuity(prev, peer.fp);
     const outcome = await this.addMember(keys, name, false, continues);
     const who = { fp: peer.fp, name };

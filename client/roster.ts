@@ -5,6 +5,7 @@
  */
 import type { PeerKeys } from './crypto';
 import { diffRosters, displayLabels, isSameRoster, type Emoji, type RosterDiff } from './verify';
+import { nameSkeleton } from './names';
 
 /**
  * A roster difference may last this long (a join or leave in flight) before
@@ -204,18 +205,32 @@ export class Roster {
     if (continues !== undefined && !isSelf) {
       if (this.verified.has(continues)) this.verified.add(keys.fp);
       if (this.changedKeys.has(continues)) this.changedKeys.add(keys.fp);
-      this.departedNames.delete(name);
+      this.forgetDepartedName(name);
       this.retire(continues);
       this.recompute();
       return 'continued';
     }
     this.recompute();
-    const before = isSelf ? undefined : this.departedNames.get(name);
+    const before = isSelf ? undefined : this.forgetDepartedName(name);
     if (before === undefined) return 'joined';
-    this.departedNames.delete(name);
     if (before === keys.fp) return 'joined';
     this.changedKeys.add(keys.fp);
     return 'rejoined-new-key';
+  }
+
+  /**
+   * The key of a departed member whose name looks like `name` (same
+   * confusable skeleton, not only the same bytes: "Аlice" after Alice left
+   * is a key change), forgotten once matched.
+   */
+  private forgetDepartedName(name: string): string | undefined {
+    const skeleton = nameSkeleton(name);
+    for (const [departedName, fp] of this.departedNames) {
+      if (nameSkeleton(departedName) !== skeleton) continue;
+      this.departedNames.delete(departedName);
+      return fp;
+    }
+    return undefined;
   }
 
   /** An identity that is gone for good, without a notice (its successor is announced instead). */
@@ -237,7 +252,8 @@ export class Roster {
     const removedLabel = this.labels().get(fp) ?? removed.name;
     const hasSaidBye = this.statements.get(fp)?.isLeaving === true;
     this.retire(fp);
-    const successor = [...this.records.values()].find((r) => !r.isSelf && r.name === removed.name && r.joinedAt >= removed.joinedAt);
+    const looksLike = nameSkeleton(removed.name);
+    const successor = [...this.records.values()].find((r) => !r.isSelf && nameSkeleton(r.name) === looksLike && r.joinedAt >= removed.joinedAt);
     if (successor !== undefined) this.changedKeys.add(successor.fp);
     else this.departedNames.set(removed.name, removed.fp);
     this.recompute();

@@ -56,6 +56,35 @@ describe('1. timestamps', () => {
   });
 });
 
+describe('3. look-alike names', () => {
+  it('shows a name with invisible characters without them, and tells it apart from the name it imitates', async () => {
+    const [room, alice, bob] = await trio();
+    const fake = await makeMember(room.keys, 'Alice\u2060');
+    await bob.session.receive(joinOf(fake.hello));
+    const names = bob.session.view().members.filter((m) => m.fp !== bob.identity.fp).map((m) => m.name);
+    expect(names.filter((n) => n === 'Alice')).toHaveLength(2);
+    const labels = bob.session.view().members.filter((m) => m.name === 'Alice').map((m) => m.label);
+    expect(new Set(labels).size).toBe(2);
+    expect(labels.every((l) => l.startsWith('Alice #'))).toBe(true);
+    void alice;
+  });
+
+  it('refuses a hello whose name has nothing visible', async () => {
+    const [room, alice] = await trio();
+    const ghost = await makeMember(room.keys, '\u200b\u2060');
+    expect(await alice.session.receive(joinOf(ghost.hello))).toMatchObject([{ ok: false, reason: 'bad-hello', detail: 'a name needs at least one visible character' }]);
+  });
+
+  it('warns of a new key when a look-alike of a member who left joins', async () => {
+    const [room, alice, bob] = await trio();
+    await alice.session.receive(leaveOf(bob));
+    const fake = await makeMember(room.keys, 'Bob\u200b');
+    await alice.session.receive(joinOf(fake.hello));
+    expect(noticesOf(alice).at(-1)).toBe('Bob rejoined with a new key — verify again.');
+    expect(alice.session.view().members.find((m) => m.fp === fake.identity.fp)?.trust).toBe('changed');
+  });
+});
+
 describe('4. names are never replacement patterns', () => {
   it.each([["$'"], ['$&'], ['$`'], ['$$1']])('shows a member called %s by that name in every notice', async (name) => {
     const room = await makeRoom(['Alice']);

@@ -65,4 +65,32 @@ describe('the sender ledger', () => {
     next.record(A, 2, 'm2');
     expect(ledger.check(A, 2, 'm2')).toEqual({ kind: 'fresh' });
   });
+
+  it('never lowers what it knows from a statement that says less than what arrived', () => {
+    const ledger = new SenderLedger();
+    ledger.record(A, 1, 'm1');
+    ledger.record(A, 5, 'm5');
+    expect(ledger.recordStatementSeq(A, 3)).toBe(0);
+    expect(ledger.record(A, 6, 'm6')).toEqual({ gap: 0, isLate: false, filledGap: false });
+  });
+
+  it('counts as missing only seqs after its baseline: earlier ones predate this tab', () => {
+    const ledger = new SenderLedger();
+    ledger.record(A, 5, 'm5');
+    expect(ledger.record(A, 10, 'm10').gap).toBe(4);
+    expect(ledger.record(A, 3, 'm3')).toEqual({ gap: 0, isLate: true, filledGap: false });
+    expect(ledger.record(A, 7, 'm7')).toEqual({ gap: 0, isLate: true, filledGap: true });
+  });
+
+  it('keeps its memory per sender bounded by the window, and still refuses the latest ids', () => {
+    const ledger = new SenderLedger();
+    for (let seq = 1; seq <= 5 * SEQ_WINDOW; seq++) ledger.record(A, seq, `id${seq}`);
+    ledger.record(A, 7 * SEQ_WINDOW, 'far');
+    const state = ledger.state().get(A);
+    expect(state?.seen.size).toBeLessThanOrEqual(SEQ_WINDOW + 1);
+    expect(state?.missing.size).toBeLessThanOrEqual(SEQ_WINDOW + 1);
+    expect(state?.msgIds.size).toBeLessThanOrEqual(2 * SEQ_WINDOW);
+    expect(ledger.check(A, 7 * SEQ_WINDOW + 1, 'far')).toEqual({ kind: 'replay' });
+    expect(ledger.check(A, 7 * SEQ_WINDOW + 1, `id${5 * SEQ_WINDOW}`)).toEqual({ kind: 'replay' });
+  });
 });
