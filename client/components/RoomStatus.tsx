@@ -1,16 +1,5 @@
 import type { Agreement } from '../roster';
-
-function agreementText(a: Agreement): { text: string; isAlarm: boolean } {
-  switch (a.kind) {
-    case 'same': return { text: a.count === 1 ? 'Only you are here' : `All ${a.count} members see the same list`, isAlarm: false };
-    case 'checking': return { text: 'Checking that everyone sees the same list…', isAlarm: false };
-    case 'silent': return { text: `Not heard from ${a.who.join(', ')} lately: their messages may be withheld`, isAlarm: true };
-    case 'different': return {
-      text: a.who.map((w) => `${w.label} sees a different list: ${[...w.plus.map((p) => `+${p}`), ...w.minus.map((m) => `−${m}`)].join(', ')}`).join('; '),
-      isAlarm: true,
-    };
-  }
-}
+import { agreementText } from '../status-text';
 
 const Lock = () => (
   <svg class="lock" viewBox="0 0 16 16" aria-hidden="true"><path d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z" /></svg>
