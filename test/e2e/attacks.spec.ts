@@ -4,8 +4,9 @@
  * Each checks what the person sees and that nothing forged is rendered.
  */
 import type { Page } from '@playwright/test';
-import { deriveRoomKeys, generateIdentity, importPeerKeys, randomBytes, sealMessage } from '../../client/crypto';
-import { parseSecretFragment, type Envelope, type Hello } from '../../client/protocol';
+import { generateIdentity } from '../../client/crypto';
+import type { Envelope, Hello } from '../../client/protocol';
+import { relayForgery } from '../support/forge';
 import { startHostileRelay, type HostileRelay } from '../support/hostile-relay';
 import { expect, inviteLink, log, messages, roster, send, test, type Person } from './fixtures';
 
@@ -37,20 +38,7 @@ test('1. a forged message, signed by the relay as Alice, is blocked and never sh
     return frame;
   };
   const { alice, bob } = await aliceAndBob(open);
-  const secret = parseSecretFragment(new URL(await inviteLink(alice.page)).hash);
-  if (secret instanceof Error) throw secret;
-  const roomId = (await deriveRoomKeys(secret)).roomId;
-  // The relay knows the room id and every public key, but not the link.
-  const relayKeys = { ...(await deriveRoomKeys(randomBytes(32))), roomId };
-  const recipients = await Promise.all(hellos.map(async (h) => {
-    const k = await importPeerKeys(h.encSpki, h.sigSpki);
-    if (k instanceof Error) throw k;
-    return k;
-  }));
-  const relayId = await generateIdentity();
-  const aliceFp = relay.conns[0]?.fp ?? '';
-  const forged = await sealMessage(relayKeys, { ...relayId, fp: aliceFp }, { msgId: 'forgedInTheBrowser001', seq: 1, ts: Date.now(), body: 'wire the money' }, recipients);
-  relay.conns[1]?.inject(JSON.stringify({ t: 'msg', env: forged }));
+  relay.conns[1]?.inject(await relayForgery(await inviteLink(alice.page), hellos, relay.conns[0]?.fp ?? '', 'forgedInTheBrowser001', 'wire the money'));
 
   await expect(log(bob.page)).toContainText('A message claiming to be from Alice failed verification and was blocked.');
   await expect(blockedCount(bob.page, 'forged')).toHaveText('1');

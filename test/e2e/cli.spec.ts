@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deriveRoomKeys, generateIdentity, importPeerKeys, randomBytes, sealMessage } from '../../client/crypto';
-import { parseSecretFragment, type Hello } from '../../client/protocol';
+import type { Hello } from '../../client/protocol';
 import { groupDigits } from '../../client/verify';
+import { relayForgery } from '../support/forge';
 import { startHostileRelay } from '../support/hostile-relay';
 import { startServer } from '../support/server';
 import { expect, inviteLink, log, messages, roster, send, test } from './fixtures';
@@ -154,19 +154,7 @@ test('the terminal shows the page\'s notice when the relay forges a message, and
     await expect(roster(alice.page).getByRole('listitem')).toHaveCount(2);
     await expect.poll(() => bob.lastRoster().length).toBe(2);
 
-    const secret = parseSecretFragment(new URL(link).hash);
-    if (secret instanceof Error) throw secret;
-    // The relay knows the room id and every public key, but not the link.
-    const relayKeys = { ...(await deriveRoomKeys(randomBytes(32))), roomId: (await deriveRoomKeys(secret)).roomId };
-    const recipients = await Promise.all(hellos.map(async (h) => {
-      const k = await importPeerKeys(h.encSpki, h.sigSpki);
-      if (k instanceof Error) throw k;
-      return k;
-    }));
-    const relayId = await generateIdentity();
-    const aliceFp = relay.conns[0]?.fp ?? '';
-    const forged = await sealMessage(relayKeys, { ...relayId, fp: aliceFp }, { msgId: 'forgedInTheTerminal01', seq: 1, ts: Date.now(), body: 'wire the money' }, recipients);
-    relay.conns[1]?.inject(JSON.stringify({ t: 'msg', env: forged }));
+    relay.conns[1]?.inject(await relayForgery(link, hellos, relay.conns[0]?.fp ?? '', 'forgedInTheTerminal01', 'wire the money'));
 
     await expect.poll(() => bob.events().filter((e) => e.type === 'notice').map((e) => e.text))
       .toContain('A message claiming to be from Alice failed verification and was blocked.');

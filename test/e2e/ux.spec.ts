@@ -4,9 +4,8 @@
  * person sees: the invite, writing and reading, attention while away, small
  * screens and both themes, and failures explained in words.
  */
-import { createServer } from 'node:net';
 import type { Browser, BrowserContext, BrowserContextOptions, Page, WebSocketRoute } from '@playwright/test';
-import { startServer, type RunningServer } from '../support/server';
+import { freePort, startServer, type RunningServer } from '../support/server';
 import { expect, inviteLink, join, log, messages, openIn, roster, send, test, type Person } from './fixtures';
 
 /** Enough joins from one address for a whole file of tests on one server. */
@@ -50,15 +49,6 @@ async function setVisibility(page: Page, state: 'visible' | 'hidden'): Promise<v
   }, state);
 }
 
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const probe = createServer();
-  probe.once('error', reject);
-  probe.listen(0, '127.0.0.1', () => {
-    const address = probe.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
-    probe.close(() => resolve(port));
-  });
-});
 
 /** Browsers log refused WebSocket connections as errors; those are expected while a server is away. */
 const unexpected = (errors: string[]) => errors.filter((e) => !/WebSocket connection to .* failed/.test(e));

@@ -5,7 +5,7 @@
  * https://www.w3.org/TR/webdriver2/
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../support/server';
 
 export const WEBKIT_DRIVER = process.env.WEBKIT_DRIVER_PATH || '/usr/bin/WebKitWebDriver';
 export const WEBKIT_BROWSER = process.env.WEBKIT_BROWSER_PATH || '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
@@ -19,17 +19,6 @@ export interface ElementRef { [ELEMENT_KEY]: string }
 export const isElementRef = (x: unknown): x is ElementRef =>
   typeof x === 'object' && x !== null && typeof (x as Record<string, unknown>)[ELEMENT_KEY] === 'string';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts Xvfb on a display number it picks itself (-displayfd), so parallel runs never share one. */
 export function startXvfb(): Promise<{ display: string; process: ChildProcess }> {

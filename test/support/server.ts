@@ -3,6 +3,7 @@
  * keeps everything it prints, so tests can check what the server logged.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +85,29 @@ export function startServer(env: Record<string, string> = {}): Promise<RunningSe
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+/** Runs `body` against a fresh server with `env`, and stops the server whatever happens. */
+export async function withServer(env: Record<string, string>, body: (server: RunningServer) => Promise<void>): Promise<void> {
+  const server = await startServer(env);
+  try {
+    await body(server);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** A loopback port that was free a moment ago (for a server that must come back on the same port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
     });
   });
 }

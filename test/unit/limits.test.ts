@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes, signRosterConfirm } from '../../client/crypto';
 import { encodeClientFrame } from '../../client/protocol';
-import { metricOf as metric, startServer, type RunningServer } from '../support/server';
+import { metricOf as metric, withServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { joinRoom } from '../support/node-client';
 import { shapedEnvelope, shapedHello } from '../support/shapes';
@@ -19,15 +19,6 @@ const LIMIT = 4 * 1024 * 1024;
 
 const wsUrl = (server: RunningServer, roomId: string) => `${server.origin.replace('http', 'ws')}/ws/${roomId}`;
 const newRoomId = async () => (await deriveRoomKeys(randomBytes(32))).roomId;
-
-async function withServer(env: Record<string, string>, body: (server: RunningServer) => Promise<void>): Promise<void> {
-  const server = await startServer(env);
-  try {
-    await body(server);
-  } finally {
-    await server.stop();
-  }
-}
 
 /** A socket that has joined `roomId` with a shaped hello. */
 async function member(server: RunningServer, roomId: string, localAddress?: string) {

@@ -8,18 +8,9 @@ import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
 import { encodeClientFrame } from '../../client/protocol';
-import { startServer, type RunningServer } from '../support/server';
+import { startServer, withServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { shapedEnvelope, shapedHello } from '../support/shapes';
-
-async function withServer(env: Record<string, string>, body: (server: RunningServer) => Promise<void>): Promise<void> {
-  const server = await startServer(env);
-  try {
-    await body(server);
-  } finally {
-    await server.stop();
-  }
-}
 
 interface Answer {
   status: number;
