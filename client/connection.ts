@@ -3,10 +3,8 @@
  * policy is unit-tested; use-room.ts applies it.
  */
 import { CLOSE } from './protocol';
+import { RECONNECT_BASE_MS, RECONNECT_MAX_MS } from './timing';
 
-/** Reconnect backoff: 1 s, 2 s, 4 s … up to 30 s, each with jitter so a restarted server is not hit by every tab at once. */
-export const RECONNECT_BASE_MS = 1_000;
-export const RECONNECT_MAX_MS = 30_000;
 
 /**
  * Closes that retrying cannot fix: the room is full, or the server refused

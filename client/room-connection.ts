@@ -13,7 +13,7 @@
 import { CLOSE } from './protocol';
 import { deriveRoomKeys, generateIdentity, type Identity, type RoomKeys } from './crypto';
 import { RoomSession, type Carry, type RoomView } from './room';
-import { ROSTER_STATEMENT_MS } from './roster';
+import { REFRESH_MS, ROSTER_STATEMENT_MS } from './timing';
 import { closeReason, isRetryable, reconnectDelayMs } from './connection';
 
 export type Phase =
@@ -42,8 +42,6 @@ export interface RoomConnectionOptions {
   onChange: () => void;
 }
 
-/** Grace periods are judged against the clock, so the view is re-read this often. */
-export const REFRESH_MS = 1_000;
 
 export class RoomConnection {
   phase: Phase = { kind: 'ready' };

@@ -23,7 +23,8 @@ import {
   type PeerKeys,
   type RoomKeys,
 } from './crypto';
-import { ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS, Roster, type Agreement, type Member, type RosterMemory } from './roster';
+import { Roster, type Agreement, type Member, type RosterMemory } from './roster';
+import { MAX_CLOCK_SKEW_MS, ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS } from './timing';
 import { SenderLedger, type LedgerState } from './sender-ledger';
 import { Timeline, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
 import { emojiCode } from './verify';
@@ -111,12 +112,6 @@ export interface RoomSessionOptions {
   carry?: Carry;
 }
 
-/**
- * A message whose `ts` is further than this from the receiver's clock is
- * shown at the time it arrived, with a notice: a sender's clock may be off,
- * but its stamp must not reorder or break anyone's timeline.
- */
-export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
 
 
 export class RoomSession {

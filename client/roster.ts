@@ -6,31 +6,8 @@
 import type { PeerKeys } from './crypto';
 import { diffRosters, displayLabels, isSameRoster, type Emoji, type RosterDiff } from './verify';
 import { nameSkeleton } from './names';
+import { ACK_STALE_MS, ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS } from './timing';
 
-/**
- * A roster difference may last this long (a join or leave in flight) before
- * it is reported, whether it shows in a statement or in a message's roster
- * hash; a newcomer left out of a message sealed this soon after its join is
- * told calmly, not warned.
- */
-export const ROSTER_AGREE_GRACE_MS = 5_000;
-/** Besides every roster change, each tab restates its roster this often. */
-export const ROSTER_STATEMENT_MS = 10_000;
-/**
- * A member not heard from for this long is named, so a relay that silently
- * drops all of a member's traffic shows up: three statement intervals plus
- * a margin for a slow tab.
- */
-export const STATEMENT_STALE_MS = 3 * ROSTER_STATEMENT_MS + 5_000;
-/**
- * A member whose latest statement acknowledges none of my statements from
- * the last this-many ms is out of touch with me. In normal traffic the
- * acknowledgement I hold is at most two intervals old (mine goes out, theirs
- * answers within one interval); the margin covers a slow tab. So a member
- * cut off by the relay is told within ACK_STALE_MS (+ one refresh) of the
- * cut, whatever statements the relay replays to her.
- */
-export const ACK_STALE_MS = 2 * ROSTER_STATEMENT_MS + 5_000;
 
 export type Trust = 'unverified' | 'verified' | 'changed';
 

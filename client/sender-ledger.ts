@@ -5,8 +5,7 @@
  * 8 (gaps) of PROTOCOL.md §7; no crypto, no clock.
  */
 
-/** How far behind a sender's highest seq a late message may still be placed (older: refused, its replay state is gone). */
-export const SEQ_WINDOW = 1024;
+import { SEQ_WINDOW } from './timing';
 
 export type SeqCheck =
   | { kind: 'replay' }

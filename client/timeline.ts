@@ -4,7 +4,7 @@
  */
 import { nanoid } from 'nanoid';
 
-export const MAX_TIMELINE_ENTRIES = 1_000;
+import { MAX_TIMELINE_ENTRIES } from './timing';
 
 export type TimelineEntry =
   | { kind: 'message'; key: string; senderFp: string; senderName: string; body: string; ts: number; isOwn: boolean; isPending: boolean; isUnconfirmed?: boolean }

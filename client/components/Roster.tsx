@@ -70,7 +70,7 @@ function Entry({ member: m, onVerify }: { member: Member; onVerify: (fp: string,
           <span class="state">Your code: read it aloud to the others</span>
           {digits !== null && (
             <>
-              <button type="button" class="small" onClick={() => navigator.clipboard.writeText(digits).then(() => setCopied(true), () => setCopied(false))}>
+              <button type="button" class="small" onClick={() => (navigator.clipboard?.writeText(digits) ?? Promise.reject(new Error('no clipboard'))).then(() => setCopied(true), () => setCopied(false))}>
                 {copied ? 'Copied' : 'Copy my code'}
               </button>
               <button type="button" class="small" aria-expanded={isQrOpen} onClick={() => setQrOpen(!isQrOpen)}>QR</button>

@@ -173,7 +173,7 @@ const ROSTER_READY = (n) => new Promise((resolve) => {
   check();
 });
 
-const fpOf = (core, hello) => core.toB64u(createHash('sha256').update(core.fingerprintInput(hello.encSpki, hello.sigSpki)).digest());
+const fpOf = (core, hello) => core.fingerprintWith((data) => createHash('sha256').update(data).digest(), hello);
 
 /**
  * A member in Node: a real identity and hello, over a real socket. It keeps

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { fingerprintInput, toB64u, type Hello } from '../../client/protocol';
+import { fingerprintWith, type Hello } from '../../client/protocol';
 
 export interface RelayConn {
   /** 0 for the first browser connection, 1 for the next, … */
@@ -30,7 +30,7 @@ export interface HostileRelay {
   close: () => Promise<void>;
 }
 
-const fpOf = (hello: Hello) => toB64u(createHash('sha256').update(fingerprintInput(hello.encSpki, hello.sigSpki)).digest());
+const fpOf = (hello: Hello) => fingerprintWith((data) => createHash('sha256').update(data).digest(), hello);
 
 /** What a frame says of who sent it, if anything. */
 export function senderOf(frame: string): string | null {

@@ -16,7 +16,7 @@ import {
   type PeerKeys,
 } from '../../client/crypto';
 import { envelopeSignedBytes, fromB64u, toB64u, type Envelope, type Hello } from '../../client/protocol';
-import { STATEMENT_STALE_MS } from '../../client/roster';
+import { STATEMENT_STALE_MS } from '../../client/timing';
 import { advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestMember, type TestRoom } from '../support/members';
 
 const N = 'A message that was not correctly formed was blocked.';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CLOSE } from '../../client/protocol';
-import { RECONNECT_MAX_MS, closeReason, isRetryable, reconnectDelayMs } from '../../client/connection';
+import { closeReason, isRetryable, reconnectDelayMs } from '../../client/connection';
+import { RECONNECT_MAX_MS } from '../../client/timing';
 import { NOTIFICATION_TITLE, arrivals, notificationOf, titleWithUnread } from '../../client/attention';
 
 describe('reconnecting', () => {

@@ -7,8 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ecdsaSign, generateIdentity, makeHello, sealMessage, signRosterConfirm } from '../../client/crypto';
 import { encodeServerFrame, helloMacBytes, helloSignedBytes, toB64u, type Hello } from '../../client/protocol';
 import { RoomSession } from '../../client/room';
-import { STATEMENT_STALE_MS, ROSTER_STATEMENT_MS } from '../../client/roster';
-import { SEQ_WINDOW } from '../../client/sender-ledger';
+import { ROSTER_STATEMENT_MS, SEQ_WINDOW, STATEMENT_STALE_MS } from '../../client/timing';
 import { advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestMember, type TestRoom } from '../support/members';
 
 const trio = async (): Promise<[TestRoom, TestMember, TestMember, TestMember]> => {

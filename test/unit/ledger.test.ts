@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SEQ_WINDOW, SenderLedger } from '../../client/sender-ledger';
+import { SenderLedger } from '../../client/sender-ledger';
+import { SEQ_WINDOW } from '../../client/timing';
 
 const A = 'alice';
 const B = 'bob';

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, importPeerKeys, sealMessage } from '../../client/crypto';
-import { ROSTER_AGREE_GRACE_MS } from '../../client/roster';
+import { ROSTER_AGREE_GRACE_MS } from '../../client/timing';
 import { RoomSession } from '../../client/room';
 import { advance, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestRoom } from '../support/members';
 

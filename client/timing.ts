@@ -1,0 +1,53 @@
+/**
+ * The client's clocks and bounds, in one place, with how they relate
+ * (PROTOCOL.md §7.6–7.7). Wire limits (sizes, counts) are in protocol.ts.
+ */
+
+/** Time-based states (grace periods, staleness) are evaluated again this often. */
+export const REFRESH_MS = 1_000;
+
+/** Besides every roster change, each tab restates its roster this often: every 10th refresh. */
+export const ROSTER_STATEMENT_MS = 10 * REFRESH_MS;
+
+/**
+ * A roster difference may last this long (a join or leave in flight) before
+ * it is reported, whether it shows in a statement or in a message's roster
+ * hash; a newcomer left out of a message sealed this soon after its join is
+ * told calmly, not warned. Half a statement interval.
+ */
+export const ROSTER_AGREE_GRACE_MS = ROSTER_STATEMENT_MS / 2;
+
+/**
+ * A member whose latest statement acknowledges none of my statements from
+ * the last this-many ms is out of touch with me. In normal traffic the
+ * acknowledgement I hold is at most two intervals old (mine goes out, theirs
+ * answers within one interval); the margin covers a slow tab. So a member
+ * cut off by the relay is told within ACK_STALE_MS (+ one refresh) of the
+ * cut, whatever statements the relay replays to her.
+ */
+export const ACK_STALE_MS = 2 * ROSTER_STATEMENT_MS + 5_000;
+
+/**
+ * A member whose last statement arrived this long ago is named ("Not heard
+ * from …"), so a relay that silently drops all of a member's traffic shows
+ * up; my own message that nobody acknowledged for this long is marked "not
+ * confirmed". Three statement intervals plus a margin for a slow tab.
+ */
+export const STATEMENT_STALE_MS = 3 * ROSTER_STATEMENT_MS + 5_000;
+
+/**
+ * A message whose `ts` is further than this from the receiver's clock is
+ * shown at the time it arrived, with a notice: a sender's clock may be off,
+ * but its stamp must not reorder or break anyone's timeline.
+ */
+export const MAX_CLOCK_SKEW_MS = 24 * 60 * 60 * 1000;
+
+/** How far behind a sender's highest seq a late message may still be placed (older: refused, its replay state is gone). */
+export const SEQ_WINDOW = 1024;
+
+/** What a tab shows at most; the oldest entries go first. */
+export const MAX_TIMELINE_ENTRIES = 1_000;
+
+/** Reconnect backoff: 1 s, 2 s, 4 s … up to 30 s, each with jitter so a restarted server is not hit by every tab at once. */
+export const RECONNECT_BASE_MS = 1_000;
+export const RECONNECT_MAX_MS = 30_000;
