@@ -4,8 +4,8 @@
  * and what the person sees.
  */
 import { describe, expect, it } from 'vitest';
-import { ecdsaSign, generateIdentity, makeHello, sealMessage, signRosterConfirm } from '../../client/crypto';
-import { encodeServerFrame, helloMacBytes, helloSignedBytes, toB64u, type Hello } from '../../client/protocol';
+import { ecdsaSign, generateIdentity, hkdf, makeHello, randomBytes, rosterHash, sealMessage, sha256, signRosterConfirm, type Identity, type PeerKeys, type RoomKeys } from '../../client/crypto';
+import { PAD_BUCKET_BYTES, enc, encodeServerFrame, envelopeHeader, envelopeSignedBytes, helloMacBytes, helloSignedBytes, toB64u, wrapLabel, type Envelope, type Hello } from '../../client/protocol';
 import { RoomSession } from '../../client/room';
 import { ROSTER_STATEMENT_MS, SEQ_WINDOW, STATEMENT_STALE_MS } from '../../client/timing';
 import { advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestMember, type TestRoom } from '../support/members';
@@ -296,7 +296,42 @@ describe('10. a reconnect proves continuity', () => {
   });
 });
 
+/**
+ * What an insider with the link could seal by hand: an envelope whose
+ * encrypted inner header says something else than the signed outer one.
+ */
+async function sealWithInner(keys: RoomKeys, id: Identity, recipients: readonly PeerKeys[], outer: { seq: number; msgId: string }, inner: { sender: string; room: string; seq: number }): Promise<Envelope> {
+  const sorted = [...recipients].sort((a, b) => (a.fp < b.fp ? -1 : 1));
+  const fps = sorted.map((r) => r.fp);
+  const hdr = { v: 1, room: keys.roomId, sender: id.fp, seq: outer.seq, msgId: outer.msgId, ts: tick(), rosterHash: await rosterHash(fps), recipients: fps };
+  const k = randomBytes(32);
+  const iv = randomBytes(12);
+  const msgKey = await crypto.subtle.importKey('raw', await hkdf(k, keys.msgSalt, `v1/msg-key|${outer.msgId}`, 32), 'AES-GCM', false, ['encrypt']);
+  const plain = enc('v1/inner', inner.sender, inner.room, inner.seq, 'not what it seems');
+  const padded = new Uint8Array(Math.ceil(plain.length / PAD_BUCKET_BYTES) * PAD_BUCKET_BYTES);
+  padded.set(plain);
+  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: await sha256(envelopeHeader(hdr)) }, msgKey, padded));
+  const wraps: Record<string, string> = {};
+  for (const r of sorted) wraps[r.fp] = toB64u(new Uint8Array(await crypto.subtle.encrypt({ name: 'RSA-OAEP', label: wrapLabel(keys.roomId, outer.msgId, r.fp) }, r.encPub, k)));
+  const unsigned = { ...hdr, iv: toB64u(iv), ct: toB64u(ct), wraps };
+  return { ...unsigned, sig: await ecdsaSign(id.sigPriv, envelopeSignedBytes(unsigned)) };
+}
+
 describe('13. checks whose removal a test must notice', () => {
+  it.each([
+    ['seq', (room: TestRoom, a: TestMember) => ({ sender: a.identity.fp, room: room.keys.roomId, seq: 9 })],
+    ['sender', (room: TestRoom, _a: TestMember, c: TestMember) => ({ sender: c.identity.fp, room: room.keys.roomId, seq: 1 })],
+    ['room', (_room: TestRoom, a: TestMember) => ({ sender: a.identity.fp, room: 'AAAAAAAAAAAAAAAAAAAAAA', seq: 1 })],
+  ] as const)('refuses a message whose encrypted inner %s differs from the signed envelope', async (_field, innerOf) => {
+    const [room, alice, bob, carol] = await trio();
+    const env = await sealWithInner(room.keys, alice.identity, recipientsOf(bob), { seq: 1, msgId: 'innerDiffersFromOuter' }, innerOf(room, alice, carol));
+    const [verdict] = await bob.session.receive(frameOf(env));
+    expect(verdict).toMatchObject({ ok: false, reason: 'inner-mismatch' });
+    expect(noticesOf(bob).at(-1)).toBe('A message from Alice did not match its envelope and was blocked.');
+    expect(messagesOf(bob)).toEqual([]);
+  });
+
+
   it('refuses a hello with the link’s MAC whose signature was not made by its own signing key', async () => {
     const [room, alice] = await trio();
     const dave = await generateIdentity();
