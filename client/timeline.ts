@@ -4,11 +4,11 @@
  */
 import { nanoid } from 'nanoid';
 
-import { MAX_TIMELINE_ENTRIES } from './timing';
+import { MAX_TIMELINE_ENTRIES, NOTICE_COALESCE_MS } from './timing';
 
 export type TimelineEntry =
   | { kind: 'message'; key: string; senderFp: string; senderName: string; body: string; ts: number; isOwn: boolean; isPending: boolean; isUnconfirmed?: boolean }
-  | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number; who?: Who; canVerify?: boolean; gap?: number };
+  | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number; who?: Who; canVerify?: boolean; gap?: number; repeat?: number };
 
 /** A member a notice is about. The notice text says `{who}` where the member's current label goes. */
 export interface Who {
@@ -16,12 +16,16 @@ export interface Who {
   name: string;
 }
 
-/** A notice's words, with the member's label as it is now (it may gain a disambiguating suffix later). */
-export function noticeText(entry: { text: string; who?: Who }, labels: ReadonlyMap<string, string>): string {
-  if (entry.who === undefined) return entry.text;
+/**
+ * A notice's words, with the member's label as it is now (it may gain a
+ * disambiguating suffix later), and how often it happened when more than once.
+ */
+export function noticeText(entry: { text: string; who?: Who; repeat?: number }, labels: ReadonlyMap<string, string>): string {
+  const count = (entry.repeat ?? 1) > 1 ? ` (×${entry.repeat})` : '';
+  if (entry.who === undefined) return `${entry.text}${count}`;
   const label = labels.get(entry.who.fp) ?? entry.who.name;
   // A function, not a string: a name is never read as a replacement pattern ($&, $').
-  return entry.text.replace('{who}', () => label);
+  return `${entry.text.replace('{who}', () => label)}${count}`;
 }
 
 export interface BlockedCounts {
@@ -67,14 +71,25 @@ export class Timeline {
   }
 
   notice(text: string, tone: 'info' | 'warning' = 'info', who?: Who, canVerify = false): void {
+    const ts = this.now();
+    let same = this.list.length - 1;
+    for (; same >= 0; same--) {
+      const e = this.list[same];
+      if (e?.kind === 'notice' && e.text === text && e.tone === tone && e.who?.fp === who?.fp && e.gap === undefined && ts - e.ts < NOTICE_COALESCE_MS) break;
+    }
+    const earlier = this.list[same];
+    const repeat = earlier?.kind === 'notice' ? (earlier.repeat ?? 1) + 1 : 1;
+    // The counted line moves to the end, keeping its key: it is the same notice, seen again.
+    if (same >= 0) this.list = this.list.filter((_, i) => i !== same);
     this.push({
       kind: 'notice',
-      key: nanoid(),
+      key: earlier?.key ?? nanoid(),
       text,
       tone,
-      ts: this.now(),
+      ts,
       ...(who === undefined ? {} : { who }),
       ...(canVerify ? { canVerify } : {}),
+      ...(repeat > 1 ? { repeat } : {}),
     });
   }
 

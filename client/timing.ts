@@ -48,6 +48,13 @@ export const SEQ_WINDOW = 1024;
 /** What a tab shows at most; the oldest entries go first. */
 export const MAX_TIMELINE_ENTRIES = 1_000;
 
+/**
+ * A notice like one shown this recently (same words, tone and member)
+ * replaces it with a count instead of adding a line: a flood of refused
+ * frames is one counted line, and cannot push real messages out (issue 14).
+ */
+export const NOTICE_COALESCE_MS = 60_000;
+
 /** Reconnect backoff: 1 s, 2 s, 4 s … up to 30 s, each with jitter so a restarted server is not hit by every tab at once. */
 export const RECONNECT_BASE_MS = 1_000;
 export const RECONNECT_MAX_MS = 30_000;

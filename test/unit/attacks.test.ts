@@ -46,12 +46,21 @@ beforeAll(async () => {
   everyone = bob.session.view().members.map((m) => m.keys);
 });
 
-/** Delivers `frame` to Bob and checks the verdict, the notice, and that Bob's messages did not change. */
+const COUNT = / \(×(\d+)\)$/;
+/** How often Bob was shown `notice`: its lines, each counted by its "(×N)" (a repeat within a minute is one counted line). */
+const timesShown = (notice: string): number => noticesOf(bob).reduce((n, line) => {
+  const count = COUNT.exec(line);
+  return (count === null ? line : line.slice(0, count.index)) === notice ? n + Number(count?.[1] ?? 1) : n;
+}, 0);
+
+/** Delivers `frame` to Bob and checks the verdict, the notice (the newest line, counted once more), and that Bob's messages did not change. */
 async function expectBlocked(frame: string, reason: string, notice: string) {
   const before = messagesOf(bob);
+  const shown = timesShown(notice);
   const [verdict] = await bob.session.receive(frame);
   expect(verdict).toMatchObject({ ok: false, reason });
-  expect(noticesOf(bob).at(-1)).toBe(notice);
+  expect(noticesOf(bob).at(-1)?.replace(COUNT, '')).toBe(notice);
+  expect(timesShown(notice)).toBe(shown + 1);
   expect(messagesOf(bob)).toEqual(before);
 }
 
