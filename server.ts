@@ -4,7 +4,7 @@
  * per room. It can read no name, message or key, and forge nothing: clients
  * check every hello and message themselves (PROTOCOL.md).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,11 +14,20 @@ import type { HttpRequest, HttpResponse, WebSocket } from 'uWebSockets.js';
 import {
   CLOSE,
   MAX_FRAME_BYTES,
+  MAX_LOGS_URL_LIFETIME_MS,
   MAX_MEMBERS_PER_ROOM,
+  NONCE_BYTES,
   decodeClientFrame,
+  doorSignedBytes,
   encodeServerFrame,
   fingerprintWith,
+  fromB64u,
   isRoomId,
+  logsSignedBytes,
+  parseLogsRequest,
+  roomIdWith,
+  toB64u,
+  type Door,
   type Hello,
 } from './client/protocol';
 
@@ -176,9 +185,13 @@ interface Conn {
   /** This connection's client address's limits (the address itself is not kept here). */
   peer: Peer;
   openedAt: number;
+  /** The challenge sent on open: the hello's door signature must cover it. */
+  nonce: string;
   /** Fingerprint registered by this socket's hello; null until then. */
   fp: string | null;
   hello: Hello | null;
+  /** The hello's signing key, imported on its first signed /logs request. */
+  sigKey: KeyObject | null;
   frames: Bucket;
   isClosed: boolean;
 }
@@ -208,6 +221,12 @@ interface Room {
   logBody: Body | null;
   /** Identities that left: a tab's keys serve one visit, so a returning one is a replay. */
   departed: Set<string>;
+  /**
+   * Signed /logs requests already verified ("fp exp sig" → exp), so a URL
+   * fetched again (or pipelined 300 times) costs a lookup, not a signature
+   * check. At most MAX_VERIFIED_LOGS_REQUESTS, the oldest forgotten first.
+   */
+  verifiedReaders: Map<string, number>;
 }
 
 const rooms = new Map<string, Room>();
@@ -576,10 +595,47 @@ function logBodyOf(roomId: string, room: Room): Body {
   return room.logBody;
 }
 
+/** Verified /logs requests remembered per room (see Room.verifiedReaders): a few members' Server views, each refreshing every 2 s. */
+const MAX_VERIFIED_LOGS_REQUESTS = 64;
+/** Order of the P-256 group: a signature with s above half of it is the high-s twin, refused as clients refuse it. */
+const P256_HALF_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n / 2n;
+
+/**
+ * Whether a /logs request is signed by a current member (PROTOCOL.md §8.5):
+ * the fp is in the room now, `exp` has not passed and is at most
+ * MAX_LOGS_URL_LIFETIME_MS ahead, and the member's signing key signed it
+ * (low s). Anyone else gets the same 404 as for a room that does not exist.
+ */
+function isMemberRequest(roomId: string, room: Room, query: { fp: string; exp: string; sig: string }): boolean {
+  const request = parseLogsRequest(query);
+  if (request instanceof Error) return false;
+  const now = Date.now();
+  if (request.exp < now || request.exp > now + MAX_LOGS_URL_LIFETIME_MS) return false;
+  const conn = room.members.get(request.fp)?.getUserData();
+  if (conn === undefined || conn.hello === null) return false;
+  const cacheKey = `${request.fp} ${request.exp} ${request.sig}`;
+  if (room.verifiedReaders.has(cacheKey)) return true;
+  const sig = fromB64u(request.sig);
+  if (sig instanceof Error || BigInt(`0x${Buffer.from(sig.subarray(32)).toString('hex')}`) > P256_HALF_N) return false;
+  try {
+    conn.sigKey ??= createPublicKey({ key: Buffer.from(conn.hello.sigSpki, 'base64url'), format: 'der', type: 'spki' });
+    if (!verify('sha256', logsSignedBytes(roomId, request.fp, request.exp), { key: conn.sigKey, dsaEncoding: 'ieee-p1363' }, sig)) return false;
+  } catch {
+    return false;
+  }
+  for (const [key, exp] of room.verifiedReaders) if (exp < now) room.verifiedReaders.delete(key);
+  if (room.verifiedReaders.size >= MAX_VERIFIED_LOGS_REQUESTS) room.verifiedReaders.delete(room.verifiedReaders.keys().next().value ?? '');
+  room.verifiedReaders.set(cacheKey, request.exp);
+  return true;
+}
+
 function serveLog(res: HttpResponse, req: HttpRequest): void {
   if (!admitHttp(res, req)) return;
+  // REQ IS ONLY VALID UNTIL THIS FUNCTION RETURNS: the query is read here.
   const roomId = req.getParameter(0) ?? '';
-  const room = isRoomId(roomId) ? rooms.get(roomId) : undefined;
+  const query = { fp: req.getQuery('fp') ?? '', exp: req.getQuery('exp') ?? '', sig: req.getQuery('sig') ?? '' };
+  const candidate = isRoomId(roomId) ? rooms.get(roomId) : undefined;
+  const room = candidate !== undefined && isMemberRequest(roomId, candidate, query) ? candidate : undefined;
   securityHeaders(res.writeStatus(room === undefined ? '404 Not Found' : '200 OK'))
     .writeHeader('Content-Type', 'application/json; charset=utf-8')
     .writeHeader('Cache-Control', 'no-store');
@@ -668,11 +724,34 @@ function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string | A
   for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 }
 
-function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello): void {
+/** RFC 8410's DER SubjectPublicKeyInfo prefix of a raw Ed25519 public key. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/**
+ * Whether the hello's door proves the link (PROTOCOL.md §8.3 #6d): the room
+ * id commits to the door key, and the door key signed this connection's
+ * nonce and this identity. Only a holder of the link secret has the key.
+ */
+function opensDoor(conn: Conn, fp: string, door: Door): boolean {
+  const pub = fromB64u(door.pub);
+  const sig = fromB64u(door.sig);
+  if (pub instanceof Error || sig instanceof Error || roomIdWith(sha256, pub) !== conn.roomId) return false;
+  try {
+    const key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, pub]), format: 'der', type: 'spki' });
+    return verify(null, doorSignedBytes(conn.roomId, conn.nonce, fp), key, sig);
+  } catch {
+    // Not every 32 bytes are a point on the curve: such a key is no proof either.
+    return false;
+  }
+}
+
+function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door: Door | undefined): void {
   if (conn.fp !== null) return refuse(ws, CLOSE.POLICY, 'second hello on one connection', 'second_hello');
   if (hello.roomId !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'hello is for another room', 'wrong_room');
   if (!take(conn.peer.joins, JOINS_PER_MIN / 60, JOIN_BURST)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many joins from your address - wait a minute', 'join_rate');
   const fp = fingerprintWith(sha256, hello);
+  // After the join bucket, which bounds the signature checks one address can ask for.
+  if (door === undefined || !opensDoor(conn, fp, door)) return refuse(ws, CLOSE.POLICY, 'hello does not prove the link', 'door');
   if (room.members.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity is already in the room', 'duplicate_identity');
   if (room.departed.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity has left the room; rejoin with new keys', 'departed_identity');
   if (room.members.size >= MAX_MEMBERS) return refuse(ws, CLOSE.ROOM_FULL, 'room is full', 'room_full');
@@ -701,7 +780,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   const text = Buffer.from(message).toString('utf8');
   const frame = decodeClientFrame(text);
   if (frame instanceof Error) return refuse(ws, CLOSE.POLICY, frame.message, 'malformed');
-  if (frame.t === 'hello') return onHello(ws, conn, room, frame.hello);
+  if (frame.t === 'hello') return onHello(ws, conn, room, frame.hello, frame.door);
   if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
   const claim = frame.t === 'msg' ? frame.env : frame.rc;
   if (claim.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'frame is for another room', 'wrong_room');
@@ -770,7 +849,7 @@ app
       peer.conns += 1;
       metrics.connectionsOpened += 1;
       const now = performance.now();
-      const conn: Conn = { roomId, peer, openedAt: now, fp: null, hello: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, isClosed: false };
+      const conn: Conn = { roomId, peer, openedAt: now, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, sigKey: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, isClosed: false };
       res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
@@ -781,10 +860,11 @@ app
         if (rooms.size >= MAX_ROOMS) return refuse(ws, CLOSE.SERVER_FULL, 'server is full - try again later', 'server_full');
         // Logs give way to everything else; a room that would not fit even without them is refused.
         if (fixedMemory() + ROOM_OVERHEAD_BYTES > MEMORY_BUDGET_BYTES) return refuse(ws, CLOSE.SERVER_FULL, 'server is full - try again later', 'memory_budget');
-        room = { members: new Map(), sockets: new Set(), log: [], logBytes: 0, logBody: null, departed: new Set() };
+        room = { members: new Map(), sockets: new Set(), log: [], logBytes: 0, logBody: null, departed: new Set(), verifiedReaders: new Map() };
         rooms.set(conn.roomId, room);
       }
       room.sockets.add(ws);
+      ws.send(encodeServerFrame({ t: 'challenge', nonce: conn.nonce }), false);
       logEvent('open', { room: roomTag(conn.roomId) });
     },
     message: onMessage,

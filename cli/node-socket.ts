@@ -36,11 +36,9 @@ export function nodeSocketOpener(options: NodeSocketOptions = {}): (url: string)
       // The core sends only once open; a frame for a socket already closing has nowhere to go.
       send: (data) => { if (ws.readyState === WebSocket.OPEN) ws.send(data); },
       close: (code, reason) => ws.close(code, reason),
-      onopen: null,
       onmessage: null,
       onclose: null,
     };
-    ws.on('open', () => socket.onopen?.(undefined));
     ws.on('message', (data, isBinary) => { if (!isBinary) socket.onmessage?.({ data: data.toString() }); });
     ws.on('close', (code, reason) => socket.onclose?.({ code, reason: reason.toString() }));
     // Without a listener, `ws` throws its errors; the close that follows tells the core.

@@ -12,8 +12,13 @@ import {
   NAME_PT_BYTES,
   PAD_BUCKET_BYTES,
   PROTOCOL_VERSION,
+  DOOR_PUB_BYTES,
   ROOM_ID_BYTES,
   continuitySignedBytes,
+  doorSignedBytes,
+  logsPath,
+  logsSignedBytes,
+  roomIdInput,
   SECRET_BYTES,
   decParts,
   enc,
@@ -28,6 +33,7 @@ import {
   toB64u,
   wrapLabel,
   type Continuity,
+  type Door,
   type Envelope,
   type Hello,
   type RosterConfirm,
@@ -111,35 +117,70 @@ export async function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string, leng
 
 /** What the link secret yields. Keys are non-extractable, each for one usage. */
 export interface RoomKeys {
-  /** The only room identifier the server ever sees. */
+  /** The only room identifier the server ever sees: it commits to `doorPub`. */
   roomId: string;
+  /** The link's Ed25519 door key, raw public key, base64url: shown to the server at every hello. */
+  doorPub: string;
+  /** Its private half, which signs the server's challenge (`signDoor`). */
+  doorKey: CryptoKey;
   kHello: CryptoKey;
   kName: CryptoKey;
   msgSalt: Uint8Array;
 }
 
 export const ROOM_LABELS = {
-  roomId: 'v1/room-id',
+  doorSeed: 'v1/door-key',
   kHello: 'v1/hello-mac',
   kName: 'v1/name',
   msgSalt: 'v1/msg-salt',
 } as const;
 
+/** RFC 8410's PKCS#8 wrapping of a 32-byte Ed25519 seed: WebCrypto imports private keys only in a container. */
+const ED25519_PKCS8_PREFIX = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
+
+/**
+ * The door key from its seed: imported once extractable, only to read the
+ * public key (WebCrypto derives no public key from a private one otherwise),
+ * then again non-extractable, for signing only.
+ */
+async function doorKeyOf(seed: Uint8Array): Promise<{ doorPub: Uint8Array<ArrayBuffer>; doorKey: CryptoKey }> {
+  const pkcs8 = new Uint8Array(ED25519_PKCS8_PREFIX.length + seed.length);
+  pkcs8.set(ED25519_PKCS8_PREFIX);
+  pkcs8.set(seed, ED25519_PKCS8_PREFIX.length);
+  const readable = await subtle.importKey('pkcs8', pkcs8, 'Ed25519', true, ['sign']);
+  const doorPub = fromB64u((await subtle.exportKey('jwk', readable)).x ?? '');
+  if (doorPub instanceof Error || doorPub.length !== DOOR_PUB_BYTES) throw new Error('this browser cannot make Ed25519 keys');
+  return { doorPub, doorKey: await subtle.importKey('pkcs8', pkcs8, 'Ed25519', false, ['sign']) };
+}
+
 export async function deriveRoomKeys(secret: Uint8Array): Promise<RoomKeys> {
   if (secret.length !== SECRET_BYTES) throw new Error(`room secret must be ${SECRET_BYTES} bytes`);
   const none = new Uint8Array(0);
-  const [roomId, kHello, kName, msgSalt] = await Promise.all([
-    hkdf(secret, none, ROOM_LABELS.roomId, ROOM_ID_BYTES),
+  const [doorSeed, kHello, kName, msgSalt] = await Promise.all([
+    hkdf(secret, none, ROOM_LABELS.doorSeed, 32),
     hkdf(secret, none, ROOM_LABELS.kHello, 32),
     hkdf(secret, none, ROOM_LABELS.kName, 32),
     hkdf(secret, none, ROOM_LABELS.msgSalt, 32),
   ]);
+  const { doorPub, doorKey } = await doorKeyOf(doorSeed);
   return {
-    roomId: toB64u(roomId),
+    roomId: toB64u((await sha256(roomIdInput(doorPub))).subarray(0, ROOM_ID_BYTES)),
+    doorPub: toB64u(doorPub),
+    doorKey,
     kHello: await subtle.importKey('raw', kHello, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']),
     kName: await subtle.importKey('raw', kName, 'AES-GCM', false, ['encrypt', 'decrypt']),
     msgSalt,
   };
+}
+
+/**
+ * Opens the server's door for one connection: the door key signs the room,
+ * the server's nonce and the joining fingerprint, so a proof works once, on
+ * that connection, for that identity.
+ */
+export async function signDoor(keys: RoomKeys, nonce: string, fp: string): Promise<Door> {
+  const sig = bytesOf(await subtle.sign('Ed25519', keys.doorKey, doorSignedBytes(keys.roomId, nonce, fp)));
+  return { pub: keys.doorPub, sig: toB64u(sig) };
 }
 
 // ---------------------------------------------------------------------------
@@ -501,6 +542,16 @@ export async function signRosterConfirm(keys: RoomKeys, id: Identity, n: number,
   };
   const sig = await ecdsaSign(id.sigPriv, rosterConfirmSignedBytes(unsigned));
   return { ...unsigned, sig };
+}
+
+/**
+ * A member's signed request to read the room's /logs until `exp` (epoch ms,
+ * at most MAX_LOGS_URL_LIFETIME_MS ahead): the server answers only while that
+ * member is in the room. Returns the path to fetch.
+ */
+export async function signLogsRequest(keys: RoomKeys, id: Identity, exp: number): Promise<string> {
+  const sig = await ecdsaSign(id.sigPriv, logsSignedBytes(keys.roomId, id.fp, exp));
+  return logsPath(keys.roomId, { fp: id.fp, exp, sig });
 }
 
 export async function verifyRosterConfirm(rc: RosterConfirm, sigPub: CryptoKey): Promise<boolean> {

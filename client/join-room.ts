@@ -217,7 +217,6 @@ function watchClose(inner: SocketLike): { socket: SocketLike; closed: Promise<vo
   const socket: SocketLike = {
     send: (data) => inner.send(data),
     close: (code, reason) => inner.close(code, reason),
-    onopen: null,
     onmessage: null,
     onclose: null,
   };
@@ -227,7 +226,6 @@ function watchClose(inner: SocketLike): { socket: SocketLike; closed: Promise<vo
       resolve();
     };
   });
-  inner.onopen = (event) => socket.onopen?.(event);
   inner.onmessage = (event) => socket.onmessage?.(event);
   return { socket, closed };
 }

@@ -26,6 +26,15 @@ export const WRAP_BYTES = 384;
 export const ENC_SPKI_BYTES = 422;
 /** DER SubjectPublicKeyInfo of an uncompressed P-256 key. */
 export const SIG_SPKI_BYTES = 91;
+/** The link's Ed25519 door key (raw public key) and its signatures (PROTOCOL.md §2, §4.3). */
+export const DOOR_PUB_BYTES = 32;
+export const DOOR_SIG_BYTES = 64;
+/** The server's per-connection challenge. */
+export const NONCE_BYTES = 32;
+/** How far ahead a signed /logs URL may expire: it is for one look, not to hand around. */
+export const MAX_LOGS_URL_LIFETIME_MS = 60_000;
+/** What a client asks for: half the maximum, so a clock up to 30 s off either way still gets an answer. */
+export const LOGS_URL_LIFETIME_MS = MAX_LOGS_URL_LIFETIME_MS / 2;
 
 /** Members per room. Frame size below is derived from it. */
 export const MAX_MEMBERS_PER_ROOM = 50;
@@ -165,6 +174,23 @@ export const fingerprintInput = (encSpki: string, sigSpki: string): Uint8Array<A
 export const fingerprintWith = (sha256: (data: Uint8Array) => Uint8Array, keys: { encSpki: string; sigSpki: string }): string =>
   toB64u(sha256(fingerprintInput(keys.encSpki, keys.sigSpki)));
 
+/**
+ * The room id commits to the link's door key: SHA-256(enc("v1/room-id", doorPub)),
+ * first 16 bytes. So the server can check a door signature against the id alone,
+ * and nobody can pick a key for someone else's room.
+ */
+export const roomIdInput = (doorPub: Uint8Array): Uint8Array<ArrayBuffer> => enc('v1/room-id', doorPub);
+
+/** The room id of a door key with a synchronous SHA-256 (Node's `createHash`): for the server. */
+export const roomIdWith = (sha256: (data: Uint8Array) => Uint8Array, doorPub: Uint8Array): string =>
+  toB64u(sha256(roomIdInput(doorPub)).subarray(0, ROOM_ID_BYTES));
+
+/** What the door key signs to open one connection: the room, the server's nonce, the joining identity. */
+export const doorSignedBytes = (roomId: string, nonce: string, fp: string): Uint8Array<ArrayBuffer> => enc('v1/door', roomId, nonce, fp);
+
+/** What a member signs to read the room's /logs until `exp` (epoch ms). */
+export const logsSignedBytes = (roomId: string, fp: string, exp: number): Uint8Array<ArrayBuffer> => enc('v1/logs', roomId, fp, exp);
+
 /** The bytes a roster hash hashes: the sorted member fingerprints. */
 export const rosterInput = (sortedFps: readonly string[]): Uint8Array<ArrayBuffer> =>
   enc('v1/roster', sortedFps.length, ...sortedFps);
@@ -240,9 +266,20 @@ export interface RosterConfirm {
   sig: string;
 }
 
-export type ClientFrame = { t: 'hello'; hello: Hello } | { t: 'msg'; env: Envelope } | { t: 'roster'; rc: RosterConfirm };
+/**
+ * Proof that a hello's sender holds the link: the link's door key (`pub`)
+ * signing the server's nonce for this connection and the hello's fingerprint.
+ */
+export interface Door {
+  pub: string;
+  sig: string;
+}
+
+/** `door` is optional in the shape (in-memory tests have no server); the server refuses a hello without it. */
+export type ClientFrame = { t: 'hello'; hello: Hello; door?: Door } | { t: 'msg'; env: Envelope } | { t: 'roster'; rc: RosterConfirm };
 
 export type ServerFrame =
+  | { t: 'challenge'; nonce: string }
   | { t: 'welcome'; members: Hello[] }
   | { t: 'join'; hello: Hello }
   | { t: 'leave'; fp: string }
@@ -447,7 +484,7 @@ export function parseRosterConfirm(raw: unknown, path = 'rc'): RosterConfirm | E
   return rc;
 }
 
-const checkClientHello = object({ t: literal('hello'), hello: parseHello });
+const checkClientHello = object({ t: literal('hello'), hello: parseHello, door: optional(object({ pub: b64(DOOR_PUB_BYTES), sig: b64(DOOR_SIG_BYTES) })) });
 const checkClientMsg = object({ t: literal('msg'), env: parseEnvelope });
 const checkClientRoster = object({ t: literal('roster'), rc: parseRosterConfirm });
 
@@ -471,6 +508,7 @@ const hellos: Check<Hello[]> = (value, path) => {
 };
 
 const serverChecks = {
+  challenge: object({ t: literal('challenge'), nonce: b64(NONCE_BYTES) }),
   welcome: object({ t: literal('welcome'), members: hellos }),
   join: object({ t: literal('join'), hello: parseHello }),
   leave: object({ t: literal('leave'), fp }),
@@ -481,7 +519,7 @@ const serverChecks = {
 export function parseServerFrame(raw: unknown): ServerFrame | Error {
   if (!isPlainObject(raw)) return new Error('frame: expected an object');
   const t = raw.t;
-  if (t !== 'welcome' && t !== 'join' && t !== 'leave' && t !== 'msg' && t !== 'roster') return new Error('frame.t: unknown frame type');
+  if (t !== 'challenge' && t !== 'welcome' && t !== 'join' && t !== 'leave' && t !== 'msg' && t !== 'roster') return new Error('frame.t: unknown frame type');
   return serverChecks[t](raw, 'frame') as ServerFrame | Error;
 }
 
@@ -523,6 +561,28 @@ export function parseSecretFragment(hash: string): Uint8Array<ArrayBuffer> | Err
   if (!SECRET_PATTERN.test(text)) return new Error('this link is incomplete or damaged');
   const bytes = fromB64u(text);
   return bytes instanceof Error ? new Error('this link is incomplete or damaged') : bytes;
+}
+
+/** A member's signed request to read its room's log (PROTOCOL.md §8.5). */
+export interface LogsRequest {
+  fp: string;
+  exp: number;
+  sig: string;
+}
+
+/** The path of a signed /logs request. */
+export const logsPath = (roomId: string, r: LogsRequest): string => `/logs/${roomId}?fp=${r.fp}&exp=${r.exp}&sig=${r.sig}`;
+
+const EXP_PATTERN = /^[1-9][0-9]{0,15}$/;
+
+/** The query of a /logs request, as the server reads it: exact sizes, canonical base64url, a plain decimal `exp`. */
+export function parseLogsRequest(query: { fp: string; exp: string; sig: string }): LogsRequest | Error {
+  const fpOk = fp(query.fp, 'fp');
+  if (fpOk instanceof Error) return fpOk;
+  const sigOk = b64(SIG_BYTES)(query.sig, 'sig');
+  if (sigOk instanceof Error) return sigOk;
+  if (!EXP_PATTERN.test(query.exp) || !Number.isSafeInteger(Number(query.exp))) return new Error('exp: expected a time in ms');
+  return { fp: fpOk, exp: Number(query.exp), sig: sigOk };
 }
 
 export const isRoomId = (text: string): boolean => ROOM_ID_PATTERN.test(text) && !(fromB64u(text) instanceof Error);

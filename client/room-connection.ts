@@ -10,8 +10,8 @@
  * last one showed and knew (RoomSession `carry`), and whose hello is vouched
  * for by the previous identity's signing key (PROTOCOL.md §6.4).
  */
-import { CLOSE } from './protocol';
-import { deriveRoomKeys, generateIdentity, type Identity, type RoomKeys } from './crypto';
+import { CLOSE, LOGS_URL_LIFETIME_MS, decodeServerFrame } from './protocol';
+import { deriveRoomKeys, generateIdentity, signLogsRequest, type Identity, type RoomKeys } from './crypto';
 import { RoomSession, type Carry, type RoomView } from './room';
 import { REFRESH_MS, ROSTER_STATEMENT_MS } from './timing';
 import { closeReason, isRetryable, reconnectDelayMs } from './connection';
@@ -30,7 +30,6 @@ export type Phase =
 export interface SocketLike {
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
   onmessage: ((event: { data: unknown }) => void) | null;
   onclose: ((event: { code: number; reason: string }) => void) | null;
 }
@@ -123,6 +122,16 @@ export class RoomConnection {
     this.options.onChange();
   }
 
+  /**
+   * A fresh signed path to this room's server log, readable while this tab is
+   * a member (PROTOCOL.md §8.5); null while not in the room.
+   */
+  async logsUrl(): Promise<string | null> {
+    const session = this.session;
+    if (session === null) return null;
+    return signLogsRequest(session.keys, session.identity, Date.now() + LOGS_URL_LIFETIME_MS);
+  }
+
   view(): RoomView | null {
     return this.session?.view() ?? this.past?.view ?? null;
   }
@@ -182,16 +191,26 @@ export class RoomConnection {
     });
     this.socket?.close(CLOSE.NORMAL);
     this.socket = ws;
-    ws.onopen = () => {
-      room.start().catch((err: unknown) => {
-        // Not a network failure: retrying would fail the same way, so say what broke.
-        if (this.socket !== ws) return;
-        this.socket = null;
-        ws.close(CLOSE.NORMAL, 'could not start');
-        this.setPhase({ kind: 'closed', reason: `joining failed (${errorText(err)})` });
-      });
+    const fail = (reason: string) => {
+      if (this.socket !== ws) return;
+      this.socket = null;
+      ws.close(CLOSE.NORMAL, 'could not start');
+      this.setPhase({ kind: 'closed', reason });
     };
+    let isStarted = false;
     ws.onmessage = (event) => {
+      if (typeof event.data !== 'string') return;
+      // The server's first frame is its challenge; the hello answers it (PROTOCOL.md §6.1).
+      if (!isStarted) {
+        isStarted = true;
+        const challenge = decodeServerFrame(event.data);
+        if (challenge instanceof Error || challenge.t !== 'challenge') return fail('the server did not open the door (no challenge)');
+        room.start(challenge.nonce).catch((err: unknown) => {
+          // Not a network failure: retrying would fail the same way, so say what broke.
+          fail(`joining failed (${errorText(err)})`);
+        });
+        return;
+      }
       // The server answers a hello it accepts with the welcome; a refusal is a close instead.
       if (this.session !== room && this.socket === ws) {
         this.session = room;
@@ -200,7 +219,7 @@ export class RoomConnection {
         this.startRefresh(room);
         this.setPhase({ kind: 'joined' });
       }
-      if (typeof event.data === 'string') void room.receive(event.data);
+      void room.receive(event.data);
     };
     ws.onclose = (event) => this.closed(ws, event.code, event.reason);
   }

@@ -15,6 +15,7 @@ import {
   rosterHash,
   safetyCode,
   sealMessage,
+  signDoor,
   signRosterConfirm,
   verifyContinuity,
   verifyEnvelope,
@@ -111,14 +112,20 @@ export class RoomSession {
     return { timeline: entries, blocked, ...this.roster.memory(), ledger: this.ledger.state(), previous: this.identity };
   }
 
-  /** Puts this tab in its own roster and announces it (after a reconnect, vouched for by its previous key). */
-  async start(): Promise<void> {
+  /**
+   * Puts this tab in its own roster and announces it (after a reconnect,
+   * vouched for by its previous key). `nonce`: the server's challenge, which
+   * the link's door key signs (PROTOCOL.md §4.3); without one (tests with no
+   * server) the hello carries no door.
+   */
+  async start(nonce?: string): Promise<void> {
     const hello = await makeHello(this.keys, this.identity, this.name, this.previous);
     const self = await openHello(this.keys, hello);
     if (self instanceof Error) throw self;
     await this.addMember(self, self.name, true);
     this.joinedAt = this.now();
-    this.send(encodeClientFrame({ t: 'hello', hello }));
+    const door = nonce === undefined ? undefined : await signDoor(this.keys, nonce, this.identity.fp);
+    this.send(encodeClientFrame({ t: 'hello', hello, ...(door === undefined ? {} : { door }) }));
     this.isAnnounced = true;
     await this.flushRosterStatement();
   }
@@ -219,6 +226,9 @@ export class RoomSession {
     const frame = decodeServerFrame(text);
     if (frame instanceof Error) return [this.reject('malformed', frame.message)];
     switch (frame.t) {
+      case 'challenge':
+        // The connection answers the one challenge before the hello; another one is the relay's doing.
+        return [this.reject('malformed', 'unexpected challenge')];
       case 'welcome': {
         // The relay sends one welcome; a later one would add members without a "joined" notice.
         if (this.hasWelcome) return [this.reject('malformed', 'second welcome')];

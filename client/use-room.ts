@@ -22,6 +22,8 @@ export interface RoomHandle {
   /** A notice only this tab sees (/help and the like). */
   notice: (text: string) => void;
   setVerified: (fp: string, isVerified: boolean) => void;
+  /** A fresh signed path to this room's server log, valid for a short while; null when not in the room. */
+  logsUrl: () => Promise<string | null>;
 }
 
 /** The page's socket to this server, behind the small interface the connection uses. */
@@ -31,11 +33,9 @@ function openBrowserSocket(roomId: string): SocketLike {
   const socket: SocketLike = {
     send: (data) => ws.send(data),
     close: (code, reason) => ws.close(code, reason),
-    onopen: null,
     onmessage: null,
     onclose: null,
   };
-  ws.onopen = (event) => socket.onopen?.(event);
   ws.onmessage = (event: MessageEvent<unknown>) => socket.onmessage?.(event);
   ws.onclose = (event) => socket.onclose?.(event);
   return socket;
@@ -55,5 +55,6 @@ export function useRoom(secret: Uint8Array): RoomHandle {
     send: (body) => connection.send(body),
     notice: (text) => connection.notice(text),
     setVerified: (fp, isVerified) => connection.setVerified(fp, isVerified),
+    logsUrl: () => connection.logsUrl(),
   };
 }

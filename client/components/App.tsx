@@ -104,7 +104,7 @@ function Room({ link }: { link: Link }) {
         <Timeline entries={view.timeline} members={view.members} onShowMember={showMember} />
         <Composer onSend={room.send} onNotice={room.notice} isOnline={phase.kind === 'joined'} />
       </section>
-      {room.roomId !== null && <ServerView roomId={room.roomId} version={view.timeline.length} />}
+      {room.roomId !== null && <ServerView logsUrl={room.logsUrl} version={view.timeline.length} />}
     </div>
   );
 }

@@ -13,6 +13,8 @@ import { freeFixedPort } from '../support/haproxy.mjs';
 import { joinRoom, type NodeMember } from '../support/node-client';
 import { startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
+import { linkDoor, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
+import { encodeClientFrame } from '../../client/protocol';
 
 const NODE_COUNT = 2;
 const ROOMS_PER_NODE = 2;
@@ -94,18 +96,34 @@ async function until(what: string, check: () => boolean | Promise<boolean>): Pro
   }
 }
 
-/** The nodes that hold a room, asked directly rather than through the balancer (200 there, 404 elsewhere). */
-async function holders(roomId: string): Promise<number[]> {
-  const held = await Promise.all(nodes.map((n) => fetch(`${n.origin}/logs/${roomId}`).then((r) => r.status === 200, () => false)));
+/**
+ * The nodes that hold a room, asked directly rather than through the
+ * balancer, with a member's signed /logs path (200 there, 404 elsewhere).
+ */
+async function holders(logsPath: string): Promise<number[]> {
+  const held = await Promise.all(nodes.map((n) => fetch(`${n.origin}${logsPath}`).then((r) => r.status === 200, () => false)));
   return held.flatMap((isHeld, i) => (isHeld ? [i] : []));
 }
 
-/** A fresh room and the node the balancer sends it to, found with a socket that never says hello. */
+/** A room's signed /logs path, from its first member. */
+async function logsPathOf(room: Room): Promise<string> {
+  const [first] = room.people;
+  if (first === undefined) throw new Error('an empty room has nobody to ask');
+  const url = new URL(await first.client.logsUrl());
+  return `${url.pathname}${url.search}`;
+}
+
+/** A fresh room and the node the balancer sends it to, found with a probe that joins and asks for the log. */
 async function drawRoom(): Promise<Room> {
   const secret = randomBytes(32);
-  const { roomId } = await deriveRoomKeys(secret);
+  const link = linkDoor(secret);
+  const roomId = link.roomId;
   const probe = await TestSocket.open(`${lb().origin.replace('http', 'ws')}/ws/${roomId}`, undefined, PROBES_FROM);
-  const held = await holders(roomId);
+  const signer = shapedSigner();
+  const { hello, door, fp } = shapedHello(link, await probe.nonce, signer);
+  probe.send(encodeClientFrame({ t: 'hello', hello, door }));
+  await probe.next((f) => f.startsWith('{"t":"welcome"'));
+  const held = await holders(shapedLogsPath(roomId, fp, signer));
   await probe.close();
   const [node] = held;
   if (node === undefined || held.length !== 1) throw new Error(`room ${roomId} is on nodes [${held.join(', ')}]`);
@@ -204,10 +222,11 @@ describe('two nodes behind HAProxy', () => {
     }
     for (const [r, room] of rooms.entries()) {
       for (let m = 0; m < MEMBERS_PER_ROOM; m++) await join(room, `room ${r} member ${m}`);
-      expect(await holders(room.roomId)).toEqual([room.node]);
+      const logsPath = await logsPathOf(room);
+      expect(await holders(logsPath)).toEqual([room.node]);
       await expectToTalk(room);
-      const direct = await (await fetch(`${node(room.node).origin}/logs/${room.roomId}`)).json();
-      const viaBalancer = await fetch(`${lb().origin}/logs/${room.roomId}`);
+      const direct = await (await fetch(`${node(room.node).origin}${logsPath}`)).json();
+      const viaBalancer = await fetch(`${lb().origin}${logsPath}`);
       expect(viaBalancer.status).toBe(200);
       expect(await viaBalancer.json()).toEqual(direct);
     }
@@ -234,7 +253,7 @@ describe('two nodes behind HAProxy', () => {
       room.people = [];
       for (let m = 0; m < MEMBERS_PER_ROOM; m++) await join(room, `rejoined ${r} member ${m}`);
       for (const person of room.people) expect(lost).not.toContain(person.client.identity.fp);
-      expect(await holders(room.roomId)).toEqual([SURVIVOR]);
+      expect(await holders(await logsPathOf(room))).toEqual([SURVIVOR]);
       await expectToTalk(room);
     }
 
@@ -242,7 +261,7 @@ describe('two nodes behind HAProxy', () => {
     const [steady] = kept;
     if (steady === undefined) throw new Error('no room on the surviving node');
     await join(steady, 'newcomer');
-    expect(await holders(steady.roomId)).toEqual([SURVIVOR]);
+    expect(await holders(await logsPathOf(steady))).toEqual([SURVIVOR]);
     await expectToTalk(steady);
     expect((await fetch(`${lb().origin}/`)).status).toBe(200);
   });
@@ -254,7 +273,7 @@ describe('two nodes behind HAProxy', () => {
     const [moved] = rooms.filter((r) => r.node === VICTIM);
     if (moved === undefined) throw new Error('no room moved');
     await join(moved, 'late newcomer');
-    expect(await holders(moved.roomId)).toEqual([SURVIVOR]);
+    expect(await holders(await logsPathOf(moved))).toEqual([SURVIVOR]);
     await expectToTalk(moved);
 
     let draws = 0;

@@ -8,6 +8,15 @@ const roomIdOf = async (url: string) => {
   return (await deriveRoomKeys(secret)).roomId;
 };
 
+/** The signed URL of the room's server log that the Server view offers this member (it opens the view). */
+async function signedLogsUrl(person: Person, origin: string): Promise<string> {
+  const details = person.page.locator('details.server-view');
+  if ((await details.getAttribute('open')) === null) await person.page.getByText('Server view').click();
+  const href = await person.page.getByRole('link', { name: 'Raw log (link valid 30 s)' }).getAttribute('href');
+  if (href === null) throw new Error('no raw log link');
+  return `${origin}${href}`;
+}
+
 /** name → safety code, as this person's roster shows it (waits for every code). */
 async function codesSeenBy(person: Person): Promise<Record<string, string>> {
   const items = roster(person.page).getByRole('listitem');
@@ -78,10 +87,13 @@ test('leaving, by button or by closing the tab, updates every roster; the last o
   // Closing the tab sent the signed goodbye on pagehide: "left", not "lost connection".
   await expect(log(alice.page)).toContainText('Bob left.');
   await expect(log(alice.page)).not.toContainText('lost connection');
-  expect((await fetch(`${server.origin}/logs/${roomId}`)).status).toBe(200);
+  // The room's log is there for its member, and for nobody else: a stranger gets the 404 of a room that does not exist.
+  const alicesUrl = await signedLogsUrl(alice, server.origin);
+  expect((await fetch(alicesUrl)).status).toBe(200);
+  expect((await fetch(`${server.origin}/logs/${roomId}`)).status).toBe(404);
 
   await alice.page.getByRole('button', { name: 'Leave' }).click();
-  await expect.poll(async () => (await fetch(`${server.origin}/logs/${roomId}`)).status).toBe(404);
+  await expect.poll(async () => (await fetch(alicesUrl)).status).toBe(404);
 });
 
 test('the Server view shows the room’s log as the server holds it, and no name, message or secret reaches the server', async ({ server, open, browser }) => {
@@ -119,7 +131,7 @@ test('the Server view shows the room’s log as the server holds it, and no name
   const panel = alice.page.getByLabel('Server log');
   await expect(panel).toContainText('"type": "msg"');
   const shown = JSON.parse((await panel.textContent()) ?? '') as { roomId: string; entries: { type: string; frame: string }[] };
-  const held = (await (await fetch(`${server.origin}/logs/${roomId}`)).json()) as typeof shown;
+  const held = (await (await fetch(await signedLogsUrl(alice, server.origin))).json()) as typeof shown;
   expect(shown.roomId).toBe(roomId);
   expect(shown.entries).toEqual(held.entries.slice(0, shown.entries.length));
   expect(held.entries.map((e) => e.type)).toEqual(['hello', 'hello', 'msg', 'msg']);

@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { deriveRoomKeys, randomBytes } from '../../client/crypto';
 import { encodeClientFrame } from '../../client/protocol';
 import { startServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { shapedEnvelope, shapedHello } from '../support/shapes';
+import { linkDoor, shapedEnvelope, shapedHello } from '../support/shapes';
 
 const PHASE_MS = 8_000;
 /** Six pingers, each under the per-connection limit of 20 frames/s: ~80 samples/s, so p99 is not one outlier. */
@@ -38,12 +37,13 @@ describe('flood', () => {
     const server = await startServer({ JOIN_BURST: '10', JOINS_PER_MIN: '30', IP_COST_LIMIT: '2000', MAX_CONNS_PER_IP: '50' });
     const dir = mkdtempSync(join(tmpdir(), 'hush-flood-'));
     try {
-      const roomId = (await deriveRoomKeys(randomBytes(32))).roomId;
+      const link = linkDoor();
+      const roomId = link.roomId;
       const url = `${server.origin.replace('http', 'ws')}/ws/${roomId}`;
       const joinFrom = async (localAddress: string) => {
         const socket = await TestSocket.open(url, undefined, localAddress);
-        const { hello, fp } = shapedHello(roomId);
-        socket.send(encodeClientFrame({ t: 'hello', hello }));
+        const { hello, door, fp } = shapedHello(link, await socket.nonce);
+        socket.send(encodeClientFrame({ t: 'hello', hello, door }));
         await socket.next((f) => f.startsWith('{"t":"welcome"'));
         return { socket, fp };
       };
@@ -78,11 +78,11 @@ describe('flood', () => {
 
       const quiet = await phase();
       const identities = Array.from({ length: FLOOD_IDENTITIES }, () => {
-        const { hello, fp } = shapedHello(roomId);
-        return { hello: encodeClientFrame({ t: 'hello', hello }), frames: Array.from({ length: FRAMES_PER_IDENTITY }, (_, i) => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, i + 1) })) };
+        const { hello, fp } = shapedHello(link, '');
+        return { hello, fp, frames: Array.from({ length: FRAMES_PER_IDENTITY }, (_, i) => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, i + 1) })) };
       });
       const file = join(dir, 'flood.json');
-      writeFileSync(file, JSON.stringify({ url, localAddress: '127.0.0.9', identities, durationMs: PHASE_MS }));
+      writeFileSync(file, JSON.stringify({ url, localAddress: '127.0.0.9', identities, durationMs: PHASE_MS, door: { roomId, pub: link.doorPub, pkcs8: link.doorKey.export({ format: 'der', type: 'pkcs8' }).toString('base64url') } }));
       const flooder = spawn(process.execPath, [fileURLToPath(new URL('./flooder.mjs', import.meta.url)), file], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       flooder.stdout.on('data', (d: Buffer) => (out += d.toString()));

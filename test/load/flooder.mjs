@@ -2,21 +2,34 @@
 // cannot slow the measuring test down. Reads identities and frames prepared
 // by flood.test.ts from the JSON file named in argv, floods until killed or
 // the deadline passes, rejoining with the next identity whenever it is closed.
+// It holds the link's door key: each hello answers its connection's challenge.
+import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 
 const [file] = process.argv.slice(2);
-const { url, localAddress, identities, durationMs } = JSON.parse(readFileSync(file, 'utf8'));
+const { url, localAddress, identities, durationMs, door } = JSON.parse(readFileSync(file, 'utf8'));
+const doorKey = createPrivateKey({ key: Buffer.from(door.pkcs8, 'base64url'), format: 'der', type: 'pkcs8' });
 const deadline = Date.now() + durationMs;
 const stats = { connections: 0, framesSent: 0, closes: {} };
 
-for (const { hello, frames } of identities) {
+/** PROTOCOL.md §1 enc(): each part as a 4-byte big-endian length and its UTF-8 bytes. */
+const enc = (...parts) => Buffer.concat(parts.flatMap((p) => {
+  const bytes = Buffer.from(String(p));
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(bytes.length);
+  return [len, bytes];
+}));
+
+for (const { hello, fp, frames } of identities) {
   if (Date.now() > deadline) break;
   stats.connections += 1;
   const close = await new Promise((resolve) => {
     const ws = new WebSocket(url, { localAddress });
-    ws.on('open', () => {
-      ws.send(hello);
+    ws.once('message', (data) => {
+      const { nonce } = JSON.parse(data.toString());
+      const sig = sign(null, enc('v1/door', door.roomId, nonce, fp), doorKey).toString('base64url');
+      ws.send(JSON.stringify({ t: 'hello', hello, door: { pub: door.pub, sig } }));
       for (const f of frames) ws.send(f);
       stats.framesSent += frames.length + 1;
     });

@@ -13,7 +13,8 @@ import { MAX_FRAME_BYTES, encodeClientFrame } from '../../client/protocol';
 import { metricOf, startServer, type RunningServer } from '../support/server';
 import { joinRoom, type NodeMember } from '../support/node-client';
 import { clientFrame, OPCODE, rawSession, type RawClose } from '../support/raw-ws';
-import { shapedEnvelope, shapedHello } from '../support/shapes';
+import { doorOf, linkDoor, shapedEnvelope, shapedHello, type LinkDoor } from '../support/shapes';
+import { noticesOf } from '../support/members';
 
 const FRAMES = 100_000;
 const CONCURRENCY = 64;
@@ -67,19 +68,30 @@ function generator(rand: () => number) {
     return copy;
   }
 
-  return (roomId: string): { frames: Buffer[]; kind: string } => {
-    const { hello, fp } = shapedHello(roomId);
-    const helloText = encodeClientFrame({ t: 'hello', hello });
-    const validMsg = () => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, 1 + int(5)) });
+  /**
+   * One connection to `link`'s room; or, with the share JUNK_SHARE, to the
+   * honest pair's room (`pairRoomId`) from a socket that knows only that id.
+   */
+  return (link: LinkDoor, pairRoomId: string): { frames: Buffer[] | ((nonce: string) => Buffer[]); kind: string; roomId: string } => {
+    const roomId = link.roomId;
     if (rand() < JUNK_SHARE) {
-      // Issue 14's junk: well-shaped frames with made-up keys and signatures from
-      // a socket that knows only the room id. Until hellos prove the link, the
-      // server relays them; the closing '{' ends the connection.
-      const frames = [clientFrame(Buffer.from(helloText))];
-      for (let seq = 1; seq <= 1 + int(4); seq++) frames.push(clientFrame(Buffer.from(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, seq) }))));
+      // Issue 14's junk: well-shaped frames with made-up keys and signatures
+      // (and a made-up door, or none) from a socket that knows only the room
+      // id. The door refuses the hello, so nothing after it is relayed; the
+      // closing '{' would end a connection that got in anyway.
+      const junk = shapedHello(pairRoomId, '');
+      const hasDoor = rand() < 0.5;
+      const frames = [clientFrame(Buffer.from(encodeClientFrame({ t: 'hello', hello: junk.hello, ...(hasDoor ? { door: junk.door } : {}) })))];
+      for (let seq = 1; seq <= 1 + int(4); seq++) frames.push(clientFrame(Buffer.from(encodeClientFrame({ t: 'msg', env: shapedEnvelope(pairRoomId, junk.fp, seq) }))));
       frames.push(clientFrame(Buffer.from('{')));
-      return { frames, kind: 'shape-valid-junk' };
+      return { frames, kind: 'shape-valid-junk', roomId: pairRoomId };
     }
+    // The fuzzer holds this room's link: its valid hello opens the door with the connection's nonce.
+    const { hello, fp } = shapedHello(link, '');
+    const validHelloText = (nonce: string) => encodeClientFrame({ t: 'hello', hello, door: doorOf(link, nonce, fp) });
+    // A hello to mutate: its door signs no real nonce, so one that stays well-shaped is refused at the door.
+    const helloText = validHelloText('');
+    const validMsg = () => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, 1 + int(5)) });
     const withHello = rand() < 0.5;
     // Raw JSON: a roster statement whose signature 'x' is deliberately not base64 of a signature.
     const base = withHello ? (rand() < 0.8 ? validMsg() : JSON.stringify({ t: 'roster', rc: { v: 1, room: roomId, sender: fp, n: 1, seq: 0, members: [fp], sig: 'x' } })) : helloText;
@@ -116,7 +128,7 @@ function generator(rand: () => number) {
       payload = Buffer.from(base);
     } else if (r < 0.9) {
       kind = 'wrong-identity';
-      const other = shapedHello(roomId).fp;
+      const other = shapedHello(link, '').fp;
       payload = Buffer.from(withHello ? encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, other, 1) }) : validMsg());
     } else if (r < 0.95) {
       kind = 'huge-numbers';
@@ -125,11 +137,13 @@ function generator(rand: () => number) {
       kind = 'second-hello';
       payload = Buffer.from(helloText);
     }
-    const frames = withHello || kind === 'second-hello' ? [clientFrame(Buffer.from(helloText))] : [];
-    frames.push(clientFrame(payload, opcode));
+    const fuzzed = clientFrame(payload, opcode);
     // A frame that is certainly refused: if the fuzzed one was accepted after all, this closes the connection.
-    frames.push(clientFrame(Buffer.from('{')));
-    return { frames, kind };
+    const end = clientFrame(Buffer.from('{'));
+    const frames = withHello || kind === 'second-hello'
+      ? (nonce: string) => [clientFrame(Buffer.from(validHelloText(nonce))), fuzzed, end]
+      : [fuzzed, end];
+    return { frames, kind, roomId };
   };
 }
 
@@ -198,9 +212,11 @@ describe('fuzzing the relay', () => {
   let server: RunningServer;
   let alice: NodeMember;
   let bob: NodeMember;
+  let pairRoomId: string;
   beforeAll(async () => {
     server = await startServer({ RATE_BURST_FRAMES: '100', LOG_MAX_ENTRIES: '200' });
     const secret = randomBytes(32);
+    pairRoomId = (await deriveRoomKeys(secret)).roomId;
     alice = await joinRoom(server.origin, secret, 'Alice');
     bob = await joinRoom(server.origin, secret, 'Bob');
     await alice.until(() => alice.session.view().members.length === 2);
@@ -210,7 +226,9 @@ describe('fuzzing the relay', () => {
   });
 
   it(`survives ${FRAMES.toLocaleString('en')} malformed frames, closing each offender, while a pair keeps talking`, async () => {
-    const rooms = await Promise.all(Array.from({ length: ROOMS }, async () => (await deriveRoomKeys(randomBytes(32))).roomId));
+    const links = Array.from({ length: ROOMS }, () => linkDoor());
+    const rooms = links.map((l) => l.roomId);
+    const doorRefusalsBefore = metricOf(await server.metrics(), 'hush_refusals_total{reason="door"}') || 0;
     const next = generator(prng(SEED));
     const outcomes = new Map<string, number>();
     const bad: { kind: string; close: RawClose }[] = [];
@@ -219,6 +237,7 @@ describe('fuzzing the relay', () => {
     let chats = 0;
     let junkConnections = 0;
     let junkFrames = 0;
+    const junkAdmitted: RawClose[] = [];
 
     // The well-behaved pair: a message every 100 ms, each must arrive.
     const chat = setInterval(() => { void alice.session.post(`ping ${++chats}`); }, 100);
@@ -244,13 +263,15 @@ describe('fuzzing the relay', () => {
       await Promise.all(Array.from({ length: CONCURRENCY }, async (_, worker) => {
         while (sent < FRAMES) {
           const i = sent++;
-          const { frames, kind } = next(rooms[i % ROOMS] as string);
-          const close = await rawSession(server.port, `/ws/${rooms[i % ROOMS]}`, frames, ADDRESSES[(worker + i) % ADDRESSES.length] as string);
+          const { frames, kind, roomId } = next(links[i % ROOMS] as LinkDoor, pairRoomId);
+          const close = await rawSession(server.port, `/ws/${roomId}`, frames, ADDRESSES[(worker + i) % ADDRESSES.length] as string);
           const allowed = [1003, 1008, 1009, 4008].includes(close.code) ? close.reason !== '' : close.code === 1006;
           if (!allowed) bad.push({ kind, close });
-          if (kind === 'shape-valid-junk') {
+          if (kind === 'shape-valid-junk' && Array.isArray(frames)) {
             junkConnections += 1;
             junkFrames += frames.length - 1;
+            // Refused at the door: it got the challenge and nothing else, so it never was a member.
+            if (close.code !== 1008 || close.reason !== 'hello does not prove the link' || close.texts !== 1) junkAdmitted.push(close);
           }
           // Group by code and the reason without the field path it names.
           const key = `${close.code} ${close.reason.split(': ').pop()?.replace(/"[^"]*"/g, '"…"') ?? ''}`;
@@ -267,12 +288,20 @@ describe('fuzzing the relay', () => {
 
     await bob.until(() => bob.messages().includes(`Alice: ping ${chats}`), 10_000);
     const received = bob.messages().filter((m) => m.startsWith('Alice: ping ')).length;
+    const doorRefusals = metricOf(await server.metrics(), 'hush_refusals_total{reason="door"}') - doorRefusalsBefore;
+    // Nothing of the junk reached the pair: no stranger in the roster, nothing blocked, no notice.
+    const pairSaw = [alice, bob].map((m) => ({ members: m.session.view().members.length, blocked: m.session.view().blocked, notices: noticesOf(m).filter((t) => !t.includes('joined')) }));
     rss.push(await rssOf(server));
     const report = [...outcomes].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([k, n]) => `${String(n).padStart(6)}  ${k}`).join('\n');
     const httpReport = [...httpOutcomes].sort().map(([k, n]) => `${String(n).padStart(6)}  ${k}`).join('\n');
-    console.log(`fuzz: ${FRAMES} frames in ${seconds.toFixed(1)} s; pair exchanged ${received}/${chats}; server RSS ${Math.round((rss[0] ?? 0) / 2 ** 20)} → peak ${Math.round(Math.max(...rss) / 2 ** 20)} MiB; /healthz worst ${Math.max(...health).toFixed(0)} ms of ${health.length}; shape-valid junk: ${junkFrames} frames on ${junkConnections} connections, relayed (the server cannot tell them from a member's yet)\n${report}\nHTTP abuse:\n${httpReport}`);
+    console.log(`fuzz: ${FRAMES} frames in ${seconds.toFixed(1)} s; pair exchanged ${received}/${chats}; server RSS ${Math.round((rss[0] ?? 0) / 2 ** 20)} → peak ${Math.round(Math.max(...rss) / 2 ** 20)} MiB; /healthz worst ${Math.max(...health).toFixed(0)} ms of ${health.length}; shape-valid junk: ${junkFrames} frames on ${junkConnections} connections that knew only the pair's room id, ${doorRefusals} hellos refused at the door (all fuzz rooms), none relayed; pair kept ${received} of ${chats} messages\n${report}\nHTTP abuse:\n${httpReport}`);
 
     expect(bad).toEqual([]);
+    expect(junkConnections).toBeGreaterThan(FRAMES * JUNK_SHARE * 0.8);
+    expect(junkAdmitted).toEqual([]);
+    expect(doorRefusals).toBeGreaterThanOrEqual(junkConnections);
+    const untouched = { members: 2, blocked: { forged: 0, tampered: 0, replayed: 0, gaps: 0, excluded: 0 }, notices: [] };
+    expect(pairSaw).toEqual([untouched, untouched]);
     expect(server.process.exitCode).toBeNull();
     expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
     expect(received).toBe(chats);

@@ -10,11 +10,10 @@
 import { get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { deriveRoomKeys, randomBytes } from '../../client/crypto';
 import { encodeClientFrame } from '../../client/protocol';
 import { startServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { shapedEnvelope, shapedHello } from '../support/shapes';
+import { linkDoor, shapedEnvelope, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
 
 const LOG_MAX_BYTES = 4 * 1024 * 1024;
 const PIPELINED_GETS = 300;
@@ -42,17 +41,21 @@ describe('GET /logs pipelined by a client that never reads', () => {
     const server = await startServer({ LOG_MAX_BYTES: String(LOG_MAX_BYTES), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000' });
     const abusers: Socket[] = [];
     try {
-      const roomId = (await deriveRoomKeys(randomBytes(32))).roomId;
+      const link = linkDoor();
+      const roomId = link.roomId;
       const member = await TestSocket.open(`${server.origin.replace('http', 'ws')}/ws/${roomId}`);
-      const { hello, fp } = shapedHello(roomId);
-      member.send(encodeClientFrame({ t: 'hello', hello }));
+      const signer = shapedSigner();
+      const { hello, door, fp } = shapedHello(link, await member.nonce, signer);
+      member.send(encodeClientFrame({ t: 'hello', hello, door }));
+      // The worst case: the abuser holds a member's signed URL (a stranger gets a small 404).
+      const logs = shapedLogsPath(roomId, fp, signer);
       await member.next((f) => f.startsWith('{"t":"welcome"'));
       // Full-room messages (~37 KB each) until the oldest entries are being dropped.
       const MESSAGES = 140;
       for (let seq = 1; seq <= MESSAGES; seq++) member.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, seq, 49, 4368) }));
       await expect.poll(() => member.frames.filter((f) => f.startsWith('{"t":"msg"')).length, { timeout: 20_000 }).toBe(MESSAGES);
 
-      const full = await fetch(`${server.origin}/logs/${roomId}`);
+      const full = await fetch(`${server.origin}${logs}`);
       const fullText = await full.text();
       const entries = (JSON.parse(fullText) as { entries: { type: string }[] }).entries;
       expect(entries.length).toBeLessThan(MESSAGES + 1);
@@ -71,7 +74,7 @@ describe('GET /logs pipelined by a client that never reads', () => {
       };
       const quiet = await probe();
       const rssBefore = server.rssBytes();
-      const request = `GET /logs/${roomId} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`;
+      const request = `GET ${logs} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`;
       const abuser = connect({ port: server.port, host: '127.0.0.1', localAddress: '127.0.0.3' });
       abusers.push(abuser);
       abuser.pause();

@@ -11,7 +11,7 @@ import { deriveRoomKeys, randomBytes } from '../../client/crypto';
 import { encodeClientFrame } from '../../client/protocol';
 import { metricOf, startServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { shapedEnvelope, shapedHello } from '../support/shapes';
+import { linkDoor, shapedEnvelope, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
 
 const BUDGET_BYTES = 32 * 2 ** 20;
 const ROOMS = 20;
@@ -31,14 +31,15 @@ describe('a process memory budget', () => {
     try {
       const url = (roomId: string) => `${server.origin.replace('http', 'ws')}/ws/${roomId}`;
       const rssStart = server.rssBytes();
-      const roomIds = await Promise.all(Array.from({ length: ROOMS }, async () => (await deriveRoomKeys(randomBytes(32))).roomId));
-      const writers = await Promise.all(roomIds.map(async (roomId, i) => {
-        const socket = await TestSocket.open(url(roomId), undefined, ADDRESSES[i % ADDRESSES.length]);
+      const links = Array.from({ length: ROOMS }, () => linkDoor());
+      const writers = await Promise.all(links.map(async (link, i) => {
+        const socket = await TestSocket.open(url(link.roomId), undefined, ADDRESSES[i % ADDRESSES.length]);
         sockets.push(socket);
-        const { hello, fp } = shapedHello(roomId);
-        socket.send(encodeClientFrame({ t: 'hello', hello }));
+        const signer = shapedSigner();
+        const { hello, door, fp } = shapedHello(link, await socket.nonce, signer);
+        socket.send(encodeClientFrame({ t: 'hello', hello, door }));
         await socket.next((f) => f.startsWith('{"t":"welcome"'));
-        return { roomId, socket, fp };
+        return { roomId: link.roomId, socket, fp, logs: () => shapedLogsPath(link.roomId, fp, signer) };
       }));
       let written = 0;
       for (const w of writers) {
@@ -63,9 +64,9 @@ describe('a process memory budget', () => {
       const last = writers[ROOMS - 1];
       const first = writers[0];
       if (last === undefined || first === undefined) throw new Error('no writers');
-      const logOf = async (roomId: string) => (JSON.parse(await (await fetch(`${server.origin}/logs/${roomId}`)).text()) as { entries: { type: string; frame: string }[] }).entries;
-      expect((await logOf(last.roomId)).at(-1)?.frame).toContain(`"seq":${MESSAGES_PER_ROOM},`);
-      expect((await logOf(first.roomId)).filter((e) => e.type === 'msg').length).toBeLessThan(MESSAGES_PER_ROOM);
+      const logOf = async (writer: { logs: () => string }) => (JSON.parse(await (await fetch(`${server.origin}${writer.logs()}`)).text()) as { entries: { type: string; frame: string }[] }).entries;
+      expect((await logOf(last)).at(-1)?.frame).toContain(`"seq":${MESSAGES_PER_ROOM},`);
+      expect((await logOf(first)).filter((e) => e.type === 'msg').length).toBeLessThan(MESSAGES_PER_ROOM);
 
       // Idle sockets in an existing room: everything but the logs grows past the budget.
       const crowded = last.roomId;
@@ -74,7 +75,7 @@ describe('a process memory budget', () => {
       }
       // The sweep trims the logs to what is left of the budget: nothing (an empty body may stay cached).
       await expect.poll(async () => metricOf(await server.metrics(), 'hush_log_bytes'), { timeout: 5_000 }).toBeLessThan(1024);
-      expect(await logOf(last.roomId)).toEqual([]);
+      expect(await logOf(last)).toEqual([]);
       const newRoom = await TestSocket.open(url((await deriveRoomKeys(randomBytes(32))).roomId), undefined, '127.0.2.100');
       expect(await Promise.race([newRoom.closed, new Promise((r) => setTimeout(() => r('still open after 5 s'), 5_000))])).toEqual({ code: 4002, reason: 'server is full - try again later' });
       expect(server.output()).toMatch(/"event":"refused".*"code":4002,"kind":"memory_budget","reason":"server is full - try again later"/);
@@ -90,9 +91,10 @@ describe('a process memory budget', () => {
       // Once the idle sockets go, new rooms are welcome again.
       for (const s of sockets.splice(ROOMS)) s.ws.terminate();
       await expect.poll(async () => metricOf(await server.metrics(), 'hush_connections'), { timeout: 10_000 }).toBe(ROOMS);
-      const later = await TestSocket.open(url((await deriveRoomKeys(randomBytes(32))).roomId), undefined, '127.0.2.100');
-      const { hello } = shapedHello(new URL(later.ws.url).pathname.slice(4));
-      later.send(encodeClientFrame({ t: 'hello', hello }));
+      const laterLink = linkDoor();
+      const later = await TestSocket.open(url(laterLink.roomId), undefined, '127.0.2.100');
+      const { hello, door } = shapedHello(laterLink, await later.nonce);
+      later.send(encodeClientFrame({ t: 'hello', hello, door }));
       await later.next((f) => f.startsWith('{"t":"welcome"'));
       await later.close();
     } finally {

@@ -4,11 +4,10 @@
  * in order per sender (checked by sequence numbers).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveRoomKeys, randomBytes } from '../../client/crypto';
 import { encodeClientFrame } from '../../client/protocol';
 import { metricOf, startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { shapedEnvelope, shapedHello } from '../support/shapes';
+import { linkDoor, shapedEnvelope, shapedHello, type LinkDoor } from '../support/shapes';
 
 const ROOMS = 4;
 const MEMBERS_PER_ROOM = 50;
@@ -38,13 +37,13 @@ describe('soak', () => {
   });
 
   it(`delivers every message exactly once, in order, to ${ROOMS * MEMBERS_PER_ROOM} members over ${DURATION_MS / 1000} s`, async () => {
-    const roomIds = await Promise.all(Array.from({ length: ROOMS }, async () => (await deriveRoomKeys(randomBytes(32))).roomId));
+    const links = Array.from({ length: ROOMS }, () => linkDoor());
     const members: Member[] = [];
     for (let r = 0; r < ROOMS; r++) {
       for (let m = 0; m < MEMBERS_PER_ROOM; m++) {
-        const roomId = roomIds[r] as string;
-        const socket = await TestSocket.open(`${server.origin.replace('http', 'ws')}/ws/${roomId}`);
-        const { hello, fp } = shapedHello(roomId);
+        const link = links[r] as LinkDoor;
+        const socket = await TestSocket.open(`${server.origin.replace('http', 'ws')}/ws/${link.roomId}`);
+        const { hello, door, fp } = shapedHello(link, await socket.nonce);
         const member: Member = { room: r, fp, socket, sent: 0, lastSeq: new Map(), received: 0, outOfOrder: 0, duplicates: 0 };
         socket.ws.on('message', (data) => {
           const text = data.toString();
@@ -56,7 +55,7 @@ describe('soak', () => {
           else member.outOfOrder += 1;
           member.lastSeq.set(env.sender, Math.max(last, env.seq));
         });
-        socket.send(encodeClientFrame({ t: 'hello', hello }));
+        socket.send(encodeClientFrame({ t: 'hello', hello, door }));
         members.push(member);
       }
     }
@@ -72,7 +71,7 @@ describe('soak', () => {
     const timers = members.map((m) => setTimeout(function tick() {
       if (performance.now() >= deadline) return;
       m.sent += 1;
-      m.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomIds[m.room] as string, m.fp, m.sent) }));
+      m.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope((links[m.room] as LinkDoor).roomId, m.fp, m.sent) }));
       timers.push(setTimeout(tick, SEND_INTERVAL_MS * (0.5 + Math.random())));
     }, Math.random() * SEND_INTERVAL_MS));
     await new Promise((r) => setTimeout(r, DURATION_MS));

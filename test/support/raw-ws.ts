@@ -20,12 +20,16 @@ export interface RawClose {
   /** The close code, 1006 when the server dropped the connection without a close frame, -1 on timeout. */
   code: number;
   reason: string;
-  /** Text frames the server sent before closing. */
+  /** Text frames the server sent before closing, its challenge included. */
   texts: number;
 }
 
-/** Opens `path`, sends `frames` once upgraded, and resolves when the server closes. */
-export function rawSession(port: number, path: string, frames: Buffer[], localAddress: string, timeoutMs = 5_000): Promise<RawClose> {
+/**
+ * Opens `path`, sends `frames` once upgraded, and resolves when the server
+ * closes. `frames` as a function: sent once the server's challenge has
+ * arrived, built with its nonce (a hello's door signs it).
+ */
+export function rawSession(port: number, path: string, frames: Buffer[] | ((nonce: string) => Buffer[]), localAddress: string, timeoutMs = 5_000): Promise<RawClose> {
   return new Promise((resolve) => {
     const sock = connect({ port, host: '127.0.0.1', localAddress });
     let buf = Buffer.alloc(0);
@@ -52,7 +56,7 @@ export function rawSession(port: number, path: string, frames: Buffer[], localAd
         if (!status.includes(' 101')) return finish({ code: -2, reason: status, texts });
         isUpgraded = true;
         buf = buf.subarray(end + 4);
-        sock.write(Buffer.concat(frames));
+        if (Array.isArray(frames)) sock.write(Buffer.concat(frames));
       }
       for (;;) {
         if (buf.length < 2) return;
@@ -65,7 +69,11 @@ export function rawSession(port: number, path: string, frames: Buffer[], localAd
         const payload = buf.subarray(off, off + len);
         buf = buf.subarray(off + len);
         if (opcode === 0x8) return finish({ code: payload.length >= 2 ? payload.readUInt16BE(0) : 1005, reason: payload.subarray(2).toString(), texts });
-        if (opcode === 0x1) texts += 1;
+        if (opcode === 0x1 && texts++ === 0 && !Array.isArray(frames)) {
+          const nonce = (JSON.parse(payload.toString()) as { nonce?: string }).nonce;
+          if (nonce === undefined) return finish({ code: -3, reason: 'no challenge first', texts });
+          sock.write(Buffer.concat(frames(nonce)));
+        }
       }
     });
     sock.on('error', () => finish({ code: 1006, reason: '', texts }));

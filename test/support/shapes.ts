@@ -3,7 +3,7 @@
  * server, which checks shape and identity, not cryptography. Fast to make in
  * bulk, for load and fuzz tests (the client core makes real ones elsewhere).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, hkdfSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import {
   ENC_SPKI_BYTES,
   FP_BYTES,
@@ -14,19 +14,74 @@ import {
   SIG_BYTES,
   SIG_SPKI_BYTES,
   WRAP_BYTES,
+  doorSignedBytes,
   fingerprintWith,
+  logsPath,
+  logsSignedBytes,
+  roomIdWith,
   toB64u,
+  type Door,
   type Envelope,
   type Hello,
 } from '../../client/protocol';
 
 export const rand = (n: number): string => toB64u(randomBytes(n));
+const sha256 = (data: Uint8Array): Buffer => createHash('sha256').update(data).digest();
 
-/** A hello the server accepts, and the fingerprint it will register for it. */
-export function shapedHello(roomId: string): { hello: Hello; fp: string } {
-  const hello: Hello = { v: 1, roomId, encSpki: rand(ENC_SPKI_BYTES), sigSpki: rand(SIG_SPKI_BYTES), nameCt: rand(NAME_CT_BYTES), sig: rand(SIG_BYTES), mac: rand(MAC_BYTES) };
-  return { hello, fp: fingerprintWith((data) => createHash('sha256').update(data).digest(), hello) };
+/** What the server can check of a link: its room id and door key, derived as crypto.ts does, with Node's synchronous crypto. */
+export interface LinkDoor {
+  secret: Uint8Array;
+  roomId: string;
+  doorPub: string;
+  doorKey: KeyObject;
 }
+
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** A link's door (a random link unless `secret` is given). */
+export function linkDoor(secret: Uint8Array = randomBytes(32)): LinkDoor {
+  const seed = Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), 'v1/door-key', 32));
+  const doorKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const pub = Buffer.from(createPublicKey(doorKey).export({ format: 'jwk' }).x ?? '', 'base64url');
+  return { secret, roomId: roomIdWith(sha256, pub), doorPub: toB64u(pub), doorKey };
+}
+
+/** The door signature for one connection's nonce and one identity. */
+export const doorOf = (link: LinkDoor, nonce: string, fp: string): Door =>
+  ({ pub: link.doorPub, sig: toB64u(sign(null, doorSignedBytes(link.roomId, nonce, fp), link.doorKey)) });
+
+/**
+ * A hello the server accepts on the connection that sent `nonce` (its door
+ * signed with the link's key; everything else random), and the fingerprint
+ * it will register. Without a link (a socket that knows only the room id):
+ * a door of random bytes, which the server refuses.
+ */
+export function shapedHello(link: LinkDoor | string, nonce: string, signer?: KeyObject): { hello: Hello; door: Door; fp: string } {
+  const roomId = typeof link === 'string' ? link : link.roomId;
+  const sigSpki = signer === undefined ? rand(SIG_SPKI_BYTES) : toB64u(createPublicKey(signer).export({ format: 'der', type: 'spki' }));
+  const hello: Hello = { v: 1, roomId, encSpki: rand(ENC_SPKI_BYTES), sigSpki, nameCt: rand(NAME_CT_BYTES), sig: rand(SIG_BYTES), mac: rand(MAC_BYTES) };
+  const fp = fingerprintWith(sha256, hello);
+  const door = typeof link === 'string' ? { pub: rand(32), sig: rand(64) } : doorOf(link, nonce, fp);
+  return { hello, door, fp };
+}
+
+/** A real P-256 signing key, for a shaped member that must sign something the server checks (a /logs request). */
+export const shapedSigner = (): KeyObject => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/** A low-s ECDSA P-256 signature, as crypto.ts `ecdsaSign` makes; `isHighS` gives its high-s twin instead. */
+export function ecdsaSignNode(signer: KeyObject, data: Uint8Array, isHighS = false): string {
+  const sig = sign('sha256', data, { key: signer, dsaEncoding: 'ieee-p1363' });
+  const s = BigInt(`0x${sig.subarray(32).toString('hex')}`);
+  const isLow = s <= P256_N / 2n;
+  if (isLow === isHighS) Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex').copy(sig, 32);
+  return toB64u(sig);
+}
+
+/** The path of a /logs request for `fp`, signed by `signer`, expiring at `exp`. */
+export const shapedLogsPath = (roomId: string, fp: string, signer: KeyObject, exp = Date.now() + 30_000): string =>
+  logsPath(roomId, { fp, exp, sig: ecdsaSignNode(signer, logsSignedBytes(roomId, fp, exp)) });
 
 let msgCounter = 0;
 /** A unique 21-character message id. */

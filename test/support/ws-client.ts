@@ -7,13 +7,27 @@ export interface Closed {
 }
 
 export class TestSocket {
+  /** Frames after the server's challenge. */
   readonly frames: string[] = [];
   readonly closed: Promise<Closed>;
+  /** The nonce of the server's challenge, its first frame: a hello's door signs it. */
+  readonly nonce: Promise<string>;
   private waiters: (() => void)[] = [];
 
   private constructor(readonly ws: WebSocket) {
+    let gotNonce: (nonce: string) => void = () => {};
+    this.nonce = new Promise((resolve) => (gotNonce = resolve));
+    let isFirst = true;
     ws.on('message', (data, isBinary) => {
-      if (!isBinary) this.frames.push(data.toString());
+      if (isBinary) return;
+      const text = data.toString();
+      if (isFirst) {
+        isFirst = false;
+        const challenge = JSON.parse(text) as { t: string; nonce?: string };
+        if (challenge.t !== 'challenge' || challenge.nonce === undefined) throw new Error(`expected the challenge first, got ${text.slice(0, 80)}`);
+        return gotNonce(challenge.nonce);
+      }
+      this.frames.push(text);
       for (const w of this.waiters.splice(0)) w();
     });
     this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));

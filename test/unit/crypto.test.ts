@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHash, createHmac, createPublicKey, hkdfSync, verify } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ROOM_LABELS,
@@ -11,17 +11,18 @@ import {
   makeHello,
   openHello,
   safetyCode,
+  signDoor,
   type Identity,
   type RoomKeys,
 } from '../../client/crypto';
-import { ENC_SPKI_BYTES, SIG_SPKI_BYTES, fromB64u, helloMacBytes, helloSignedBytes, toB64u, type Hello } from '../../client/protocol';
+import { ENC_SPKI_BYTES, SIG_SPKI_BYTES, doorSignedBytes, enc, fromB64u, helloMacBytes, helloSignedBytes, toB64u, type Hello } from '../../client/protocol';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
 const SECRET = Uint8Array.from({ length: 32 }, (_, i) => i);
 
 describe('room key derivation (HKDF-SHA256, secret = 00 01 … 1f)', () => {
   it.each([
-    [ROOM_LABELS.roomId, 16, '55ff0c57bfce4281d442528b35685aa4'],
+    [ROOM_LABELS.doorSeed, 32, '4c6d38ab51e60093a9d858a513b6bc3f44f1580528cb824318588c8b1ba5e561'],
     [ROOM_LABELS.kHello, 32, '49daa04d0cbadb35147685e74e6370c4ed2e415534a5ac83a0507f266ac8cef5'],
     [ROOM_LABELS.kName, 32, '5d286a88be662c19c970811ba887cfd02e3675cd4f2d8e7335acea859aa41354'],
     [ROOM_LABELS.msgSalt, 32, '48e393d476694ed66ca869adba402577d7bc34d9249c3b1037a30c0bb624001f'],
@@ -33,7 +34,11 @@ describe('room key derivation (HKDF-SHA256, secret = 00 01 … 1f)', () => {
 
   it('puts the derived values into the room keys', async () => {
     const keys = await deriveRoomKeys(SECRET);
-    expect(keys.roomId).toBe('Vf8MV7_OQoHUQlKLNWhapA');
+    // The door key is the Ed25519 key of that seed (RFC 8032), and the room id commits to it.
+    expect(Buffer.from(keys.doorPub, 'base64url').toString('hex')).toBe('05f480f5aad3ed39c165085cd2ebba0d40bbbe1867ad7b2b59ec42bf71ca20b5');
+    expect(keys.roomId).toBe('ZP7jU9KOBXwF8VINCsMQcw');
+    expect(toB64u(createHash('sha256').update(enc('v1/room-id', fromB64u(keys.doorPub) as Uint8Array)).digest().subarray(0, 16))).toBe(keys.roomId);
+    expect(keys.doorKey.extractable).toBe(false);
     expect(Buffer.from(keys.msgSalt).toString('hex')).toBe('48e393d476694ed66ca869adba402577d7bc34d9249c3b1037a30c0bb624001f');
     // kHello is non-extractable: show it is the derived key by what it computes.
     const data = new TextEncoder().encode('probe');
@@ -41,6 +46,15 @@ describe('room key derivation (HKDF-SHA256, secret = 00 01 … 1f)', () => {
     expect(Buffer.from(mac)).toEqual(createHmac('sha256', hex('49daa04d0cbadb35147685e74e6370c4ed2e415534a5ac83a0507f266ac8cef5')).update(data).digest());
     expect(keys.kHello.extractable).toBe(false);
     expect(keys.kName.extractable).toBe(false);
+  });
+
+  it('signs the door with the link’s Ed25519 key, as Node verifies it', async () => {
+    const keys = await deriveRoomKeys(SECRET);
+    const door = await signDoor(keys, 'nonce', 'fp');
+    const pub = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(door.pub, 'base64url')]), format: 'der', type: 'spki' });
+    expect(door.pub).toBe(keys.doorPub);
+    expect(verify(null, doorSignedBytes(keys.roomId, 'nonce', 'fp'), pub, Buffer.from(door.sig, 'base64url'))).toBe(true);
+    expect(verify(null, doorSignedBytes(keys.roomId, 'other nonce', 'fp'), pub, Buffer.from(door.sig, 'base64url'))).toBe(false);
   });
 
   it('refuses a secret of the wrong size', async () => {

@@ -9,7 +9,7 @@ import { encodeClientFrame } from '../../client/protocol';
 import { metricOf as metric, withServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { joinRoom } from '../support/node-client';
-import { shapedEnvelope, shapedHello } from '../support/shapes';
+import { linkDoor, shapedEnvelope, shapedHello, type LinkDoor } from '../support/shapes';
 
 /**
  * MAX_BACKPRESSURE_BYTES for the slow-reader test (its default): large next to
@@ -18,13 +18,12 @@ import { shapedEnvelope, shapedHello } from '../support/shapes';
 const LIMIT = 4 * 1024 * 1024;
 
 const wsUrl = (server: RunningServer, roomId: string) => `${server.origin.replace('http', 'ws')}/ws/${roomId}`;
-const newRoomId = async () => (await deriveRoomKeys(randomBytes(32))).roomId;
 
-/** A socket that has joined `roomId` with a shaped hello. */
-async function member(server: RunningServer, roomId: string, localAddress?: string) {
-  const socket = await TestSocket.open(wsUrl(server, roomId), undefined, localAddress);
-  const { hello, fp } = shapedHello(roomId);
-  socket.send(encodeClientFrame({ t: 'hello', hello }));
+/** A socket that has joined the link's room with a shaped hello. */
+async function member(server: RunningServer, link: LinkDoor, localAddress?: string) {
+  const socket = await TestSocket.open(wsUrl(server, link.roomId), undefined, localAddress);
+  const { hello, door, fp } = shapedHello(link, await socket.nonce);
+  socket.send(encodeClientFrame({ t: 'hello', hello, door }));
   await socket.next((f) => f.startsWith('{"t":"welcome"'));
   return { socket, fp };
 }
@@ -35,9 +34,10 @@ describe('operations', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
 
-    const roomId = await newRoomId();
-    const a = await member(server, roomId);
-    const b = await member(server, roomId);
+    const link = linkDoor();
+    const roomId = link.roomId;
+    const a = await member(server, link);
+    const b = await member(server, link);
     a.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, a.fp, 1) }));
     await b.socket.next((f) => f.startsWith('{"t":"msg"'));
     const bad = await TestSocket.open(wsUrl(server, roomId));
@@ -60,10 +60,10 @@ describe('operations', () => {
   }));
 
   it('on SIGTERM tells every client "server restarting" (1001) and exits within a second', () => withServer({}, async (server) => {
-    const roomId = await newRoomId();
-    const a = await member(server, roomId);
-    const b = await member(server, roomId);
-    const c = await member(server, await newRoomId());
+    const link = linkDoor();
+    const a = await member(server, link);
+    const b = await member(server, link);
+    const c = await member(server, linkDoor());
     const started = performance.now();
     const code = await server.stop();
     expect(performance.now() - started).toBeLessThan(1_000);
@@ -76,19 +76,22 @@ describe('operations', () => {
 
 describe('per-address limits', () => {
   it('refuses joins past the per-address rate, and only from that address', () => withServer({ JOIN_BURST: '2', JOINS_PER_MIN: '1' }, async (server) => {
-    const roomId = await newRoomId();
-    await member(server, roomId, '127.0.0.5');
-    await member(server, roomId, '127.0.0.5');
+    const link = linkDoor();
+    const roomId = link.roomId;
+    await member(server, link, '127.0.0.5');
+    await member(server, link, '127.0.0.5');
     const third = await TestSocket.open(wsUrl(server, roomId), undefined, '127.0.0.5');
-    third.send(encodeClientFrame({ t: 'hello', hello: shapedHello(roomId).hello }));
+    const { hello, door } = shapedHello(link, await third.nonce);
+    third.send(encodeClientFrame({ t: 'hello', hello, door }));
     expect(await third.closed).toEqual({ code: 4008, reason: 'too many joins from your address - wait a minute' });
-    await member(server, roomId, '127.0.0.6');
+    await member(server, link, '127.0.0.6');
   }));
 
   it('closes the connection whose address sends too much, weighted by bytes, and spares other addresses', () => withServer({ IP_COST_LIMIT: '60', RATE_BURST_FRAMES: '1000' }, async (server) => {
-    const roomId = await newRoomId();
-    const noisy = await member(server, roomId, '127.0.0.7');
-    const quiet = await member(server, roomId, '127.0.0.8');
+    const link = linkDoor();
+    const roomId = link.roomId;
+    const noisy = await member(server, link, '127.0.0.7');
+    const quiet = await member(server, link, '127.0.0.8');
     // 40 KiB frames cost ~41 each: the second one crosses the limit of 60.
     for (let seq = 1; seq <= 3; seq++) noisy.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, noisy.fp, seq, 49, 4368) }));
     expect(await noisy.socket.closed).toEqual({ code: 4008, reason: 'too much traffic from your address - slow down' });
@@ -97,10 +100,11 @@ describe('per-address limits', () => {
   }));
 
   it('closes a member that stops reading once its queue passes the limit, while the others get everything', () => withServer({ MAX_BACKPRESSURE_BYTES: String(1024 * 1024), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000' }, async (server) => {
-    const roomId = await newRoomId();
-    const sender = await member(server, roomId);
-    const reader = await member(server, roomId);
-    const stalled = await member(server, roomId);
+    const link = linkDoor();
+    const roomId = link.roomId;
+    const sender = await member(server, link);
+    const reader = await member(server, link);
+    const stalled = await member(server, link);
     // Stop reading: the kernel buffers fill, then the server's queue for it.
     stalled.socket.ws.pause();
     // ~22 MB in full-room frames, paced so that a reading member keeps up.
@@ -119,10 +123,11 @@ describe('per-address limits', () => {
   }));
 
   it('closes a reader whose queue passed the limit with the last frame it was sent, though nothing more is sent to it', () => withServer({ MAX_BACKPRESSURE_BYTES: String(LIMIT), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000' }, async (server) => {
-    const roomId = await newRoomId();
-    const sender = await member(server, roomId);
-    const reader = await member(server, roomId);
-    const stalled = await member(server, roomId);
+    const link = linkDoor();
+    const roomId = link.roomId;
+    const sender = await member(server, link);
+    const reader = await member(server, link);
+    const stalled = await member(server, link);
     stalled.socket.ws.pause();
     let seq = 0;
     const frame = () => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, sender.fp, ++seq, 49, 4368) });

@@ -10,7 +10,7 @@ import { deriveRoomKeys, randomBytes } from '../../client/crypto';
 import { encodeClientFrame } from '../../client/protocol';
 import { startServer, withServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { shapedEnvelope, shapedHello } from '../support/shapes';
+import { linkDoor, shapedEnvelope, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
 
 interface Answer {
   status: number;
@@ -137,15 +137,18 @@ describe('HTTP requests per address', () => {
 
 describe('/logs', () => {
   it('sends a multi-megabyte log whole to a client that reads it slowly, and the same bytes to the next', () => withServer({ RATE_BURST_FRAMES: '1000', RATE_FRAMES_PER_S: '1000' }, async (server) => {
-    const roomId = await newRoomId();
+    const link = linkDoor();
+    const roomId = link.roomId;
     const member = await TestSocket.open(`ws://127.0.0.1:${server.port}/ws/${roomId}`);
-    const { hello, fp } = shapedHello(roomId);
-    member.send(encodeClientFrame({ t: 'hello', hello }));
+    const signer = shapedSigner();
+    const { hello, door, fp } = shapedHello(link, await member.nonce, signer);
+    member.send(encodeClientFrame({ t: 'hello', hello, door }));
+    const logs = () => shapedLogsPath(roomId, fp, signer);
     for (let seq = 1; seq <= 60; seq++) member.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, seq, 49, 4368) }));
     await expect.poll(() => member.frames.filter((f) => f.startsWith('{"t":"msg"')).length, { timeout: 10_000 }).toBe(60);
     const host = { host: `127.0.0.1:${server.port}` };
-    const slow = await get(server.port, `/logs/${roomId}`, host, '127.0.0.1', 1_500);
-    const fast = await get(server.port, `/logs/${roomId}`, host);
+    const slow = await get(server.port, logs(), host, '127.0.0.1', 1_500);
+    const fast = await get(server.port, logs(), host);
     expect(slow.status).toBe(200);
     expect(slow.body.length).toBeGreaterThan(2 * 2 ** 20);
     expect(slow.body).toBe(fast.body);
@@ -156,7 +159,7 @@ describe('/logs', () => {
     // A new message shows at once: the cached body is rebuilt after a change.
     member.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, 61) }));
     await member.next((f) => f.includes('"seq":61'));
-    expect((JSON.parse((await get(server.port, `/logs/${roomId}`, host)).body) as { entries: unknown[] }).entries).toHaveLength(62);
+    expect((JSON.parse((await get(server.port, logs(), host)).body) as { entries: unknown[] }).entries).toHaveLength(62);
     await member.close();
   }));
 });

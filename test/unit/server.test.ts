@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, signRosterConfirm, type Identity } from '../../client/crypto';
-import { MAX_FRAME_BYTES, encodeClientFrame } from '../../client/protocol';
+import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, signDoor, signLogsRequest, signRosterConfirm, type Identity, type RoomKeys } from '../../client/crypto';
+import { MAX_FRAME_BYTES, encodeClientFrame, toB64u } from '../../client/protocol';
 import { startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { joinRoom, type NodeMember } from '../support/node-client';
@@ -53,7 +53,8 @@ describe('relaying a room', () => {
     await bob.until(() => bob.messages().includes('Alice Zebra: the eagle lands at noon'));
     await alice.until(() => alice.messages().includes('Alice Zebra: the eagle lands at noon'));
 
-    const res = await fetch(`${server.origin}/logs/${roomId}`);
+    const res = await fetch(await alice.logsUrl());
+    expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const log = (await res.json()) as { entries: { type: string; frame: string }[] };
     expect(log.entries.map((e) => e.type)).toEqual(['hello', 'hello', 'msg']);
@@ -62,8 +63,10 @@ describe('relaying a room', () => {
 
     await alice.socket.close();
     await bob.until(() => bob.session.view().members.length === 1);
+    const lastLook = await bob.logsUrl();
     await bob.socket.close();
-    await expect.poll(async () => (await fetch(`${server.origin}/logs/${roomId}`)).status).toBe(404);
+    await expect.poll(async () => (await fetch(lastLook)).status).toBe(404);
+    expect(server.output()).not.toContain(roomId);
   });
 
   it('relays every message to every member, so one left out of it is told', async () => {
@@ -112,9 +115,11 @@ describe('bad input closes only the offender', () => {
     await bob.socket.close();
   });
 
-  const validHello = async (i: number) => {
+  /** A hello with the link's door for this connection: Eve holds the link, so only the frames after it are wrong. */
+  const validHello = async (i: number, nonce: string) => {
     const keys = await deriveRoomKeys(secret);
-    return encodeClientFrame({ t: 'hello', hello: await makeHello(keys, spare[i] as Identity, 'Eve') });
+    const id = spare[i] as Identity;
+    return encodeClientFrame({ t: 'hello', hello: await makeHello(keys, id, 'Eve'), door: await signDoor(keys, nonce, id.fp) });
   };
 
   it.each([
@@ -123,12 +128,12 @@ describe('bad input closes only the offender', () => {
     ['an unknown frame type', async () => ['{"t":"admin"}'], 1008, 'frame.t: unknown frame type'],
     ['a __proto__ key', async () => ['{"t":"hello","hello":{},"__proto__":{}}'], 1008, 'frame: unexpected field "__proto__"'],
     ['a message before hello', async () => [alice.socket.frames.find((f) => f.includes('"t":"msg"')) ?? '{"t":"msg"}'], 1008, 'message before hello'],
-    ['a second hello', async () => [await validHello(0), await validHello(0)], 1008, 'second hello on one connection'],
-    ['an envelope whose sender is someone else', async () => [await validHello(1), await aliceFrame()], 1008, "sender is not this connection's identity"],
+    ['a second hello', async (nonce: string) => [await validHello(0, nonce), await validHello(0, nonce)], 1008, 'second hello on one connection'],
+    ['an envelope whose sender is someone else', async (nonce: string) => [await validHello(1, nonce), await aliceFrame()], 1008, "sender is not this connection's identity"],
     ['a huge number', async () => ['{"t":"msg","env":{"v":1e400}}'], 1008, 'frame.env.v: expected 1'],
   ])('closes a socket that sends %s, with a reason', async (_what, frames, code, reason) => {
     const eve = await TestSocket.open(wsUrl(roomId));
-    for (const f of await frames()) eve.send(f);
+    for (const f of await frames(await eve.nonce)) eve.send(f);
     expect(await eve.closed).toEqual({ code, reason });
     await expectPairStillTalks();
   });
@@ -214,5 +219,122 @@ describe('admission', () => {
 
   it('refuses to start on the slow JavaScript fallback of uWebSockets.js', async () => {
     await expect(startServer({ UWS_USE_FALLBACK: '1' })).rejects.toThrow(/exited with 1[\s\S]*native uWebSockets\.js binary did not load/);
+  });
+});
+
+describe('the door: only a holder of the link becomes a member', () => {
+  let secret: Uint8Array;
+  let keys: RoomKeys;
+  let alice: NodeMember;
+  let bob: NodeMember;
+  beforeAll(async () => {
+    secret = randomBytes(32);
+    keys = await deriveRoomKeys(secret);
+    alice = await joinRoom(server.origin, secret, 'Alice');
+    bob = await joinRoom(server.origin, secret, 'Bob');
+    await alice.until(() => alice.session.view().members.length === 2);
+  });
+  afterAll(async () => {
+    await alice.socket.close();
+    await bob.socket.close();
+  });
+
+  const otherLink = async () => deriveRoomKeys(randomBytes(32));
+  const opened = async () => {
+    const eve = await TestSocket.open(wsUrl(keys.roomId));
+    const id = spare[2] as Identity;
+    return { eve, id, nonce: await eve.nonce, hello: await makeHello(keys, id, 'Eve') };
+  };
+
+  it.each([
+    ['no door at all (it knows only the room id)', async () => undefined],
+    ['a door of random bytes', async () => ({ pub: toB64u(randomBytes(32)), sig: toB64u(randomBytes(64)) })],
+    ['a door key of another link', async (nonce: string, fp: string) => signDoor(await otherLink(), nonce, fp)],
+    ['another link’s key claiming this room', async (nonce: string, fp: string) => signDoor({ ...(await otherLink()), roomId: keys.roomId }, nonce, fp)],
+    ['this link’s key with another link’s signature', async (nonce: string, fp: string) => ({ pub: keys.doorPub, sig: (await signDoor({ ...(await otherLink()), roomId: keys.roomId }, nonce, fp)).sig })],
+    ['a proof for another connection’s nonce', async (_nonce: string, fp: string) => signDoor(keys, toB64u(randomBytes(32)), fp)],
+    ['a proof for another identity', async (nonce: string) => signDoor(keys, nonce, (spare[0] as Identity).fp)],
+  ])('refuses a hello with %s: never a member, never relayed to', async (_what, door) => {
+    const { eve, id, nonce, hello } = await opened();
+    const proof = await door(nonce, id.fp);
+    eve.send(encodeClientFrame({ t: 'hello', hello, ...(proof === undefined ? {} : { door: proof }) }));
+    expect(await eve.closed).toEqual({ code: 1008, reason: 'hello does not prove the link' });
+    expect(eve.frames).toEqual([]);
+    await bob.session.post('after the knock');
+    await alice.until(() => alice.messages().includes('Bob: after the knock'));
+    expect(alice.session.view().members.map((m) => m.name).sort()).toEqual(['Alice', 'Bob']);
+    expect(noticesOf(alice).filter((t) => t.includes('Eve') || t.includes('tried to join'))).toEqual([]);
+    expect(server.output()).toContain('"kind":"door"');
+  });
+
+  it('lets a holder of the link in with the proof for its own connection', async () => {
+    const { eve, id, nonce, hello } = await opened();
+    eve.send(encodeClientFrame({ t: 'hello', hello, door: await signDoor(keys, nonce, id.fp) }));
+    await eve.next((f) => f.startsWith('{"t":"welcome"'));
+    await alice.until(() => alice.session.view().members.length === 3);
+    await eve.close();
+    await alice.until(() => alice.session.view().members.length === 2);
+  });
+});
+
+describe('/logs: only the room’s current members can read it', () => {
+  let secret: Uint8Array;
+  let alice: NodeMember;
+  let bob: NodeMember;
+  let carol: NodeMember;
+  let carolsUrl: string;
+  beforeAll(async () => {
+    secret = randomBytes(32);
+    alice = await joinRoom(server.origin, secret, 'Alice');
+    bob = await joinRoom(server.origin, secret, 'Bob');
+    carol = await joinRoom(server.origin, secret, 'Carol');
+    await alice.until(() => alice.session.view().members.length === 3);
+    carolsUrl = await carol.logsUrl();
+    expect((await fetch(carolsUrl)).status).toBe(200);
+    await carol.socket.close();
+    await alice.until(() => alice.session.view().members.length === 2);
+  });
+  afterAll(async () => {
+    await alice.socket.close();
+    await bob.socket.close();
+  });
+
+  const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const withParam = (url: string, name: string, value: string) => {
+    const u = new URL(url);
+    u.searchParams.set(name, value);
+    return u.toString();
+  };
+  const highS = (url: string) => {
+    const sig = Buffer.from(new URL(url).searchParams.get('sig') ?? '', 'base64url');
+    const s = BigInt(`0x${sig.subarray(32).toString('hex')}`);
+    Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex').copy(sig, 32);
+    return withParam(url, 'sig', sig.toString('base64url'));
+  };
+  const roomOf = (url: string) => new URL(url).pathname.slice('/logs/'.length);
+
+  it('answers a current member’s signed URL with the log', async () => {
+    const res = await fetch(await alice.logsUrl());
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { entries: { type: string }[] }).entries.map((e) => e.type)).toEqual(['hello', 'hello', 'hello', 'leave']);
+  });
+
+  it.each([
+    ['no signature at all', async () => `${server.origin}/logs/${roomOf(await alice.logsUrl())}`],
+    ['an expired URL', async () => alice.logsUrl(Date.now() - 1)],
+    ['a URL that expires more than 60 s ahead', async () => alice.logsUrl(Date.now() + 61_000)],
+    ['the fp of someone not in the room', async () => withParam(await alice.logsUrl(), 'fp', (spare[0] as Identity).fp)],
+    ['a member who left', async () => carolsUrl],
+    ['a member’s fp with a signature by someone else', async () => withParam(await bob.logsUrl(), 'fp', alice.identity.fp)],
+    ['the high-s twin of a member’s signature', async () => highS(await alice.logsUrl())],
+    ['a member’s signature for another room', async () => {
+      const exp = Date.now() + 30_000;
+      const elsewhere = await signLogsRequest({ ...(await deriveRoomKeys(secret)), roomId: (await deriveRoomKeys(randomBytes(32))).roomId }, alice.identity, exp);
+      return withParam(await alice.logsUrl(exp), 'sig', new URL(elsewhere, server.origin).searchParams.get('sig') ?? '');
+    }],
+  ])('answers %s with the same 404 as a room that does not exist', async (_what, url) => {
+    const missing = await fetch(`${server.origin}/logs/${(await deriveRoomKeys(randomBytes(32))).roomId}`);
+    const res = await fetch(await url());
+    expect({ status: res.status, body: await res.text() }).toEqual({ status: 404, body: await missing.text() });
   });
 });
