@@ -196,8 +196,9 @@ async function joinNodeMember(core, origin, keys, identity, name) {
     if (frame.t === 'join') fps.add(fpOf(core, frame.hello));
     if (frame.t === 'leave') fps.delete(frame.fp);
   });
-  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
-  ws.send(JSON.stringify({ t: 'hello', hello: await core.makeHello(keys, identity, name) }));
+  // The server's first frame is its challenge; the hello's door signs its nonce.
+  const { nonce } = await new Promise((resolve, reject) => { ws.once('message', (data) => resolve(JSON.parse(data.toString()))); ws.once('error', reject); });
+  ws.send(JSON.stringify({ t: 'hello', hello: await core.makeHello(keys, identity, name), door: await core.signDoor(keys, nonce, identity.fp) }));
   await withTimeout(welcome, STEP_TIMEOUT_MS, 'node member welcome');
   return {
     fps,

@@ -1,11 +1,14 @@
 // Real Hush traffic for the load generator, made with the client core (the
 // code the browser runs): identities (RSA-3072 + P-256), hellos MAC'd with
-// each room's link key, and envelopes sealed with sealMessage for every member
+// each room's link key (with the room's door key, to answer each connection's
+// challenge), and envelopes sealed with sealMessage for every member
 // of the room. The same frames are sent to all three servers, so the bare
 // relay and Socket.IO carry exactly the bytes Hush carries.
 import { nanoid } from 'nanoid';
 
 const BODY = 'On my way — see you at the station in ten minutes.';
+/** RFC 8410's PKCS#8 wrapping of an Ed25519 seed, as client/crypto.ts builds it. */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 /** Runs `make(i)` for i in [0, count) with at most `parallel` in flight. */
 async function pool(count, parallel, make) {
@@ -35,13 +38,17 @@ export async function makeRooms(core, identities, { rooms, members, perSender })
   if (ids.length < members) throw new Error(`need ${members} identities, have ${identities.length}`);
   const peers = await Promise.all(ids.map((id) => core.importPeerKeys(id.encSpki, id.sigSpki)));
   return pool(rooms, 4, async () => {
-    const keys = await core.deriveRoomKeys(core.randomBytes(32));
-    const hellos = await Promise.all(ids.map(async (id, m) => core.encodeClientFrame({ t: 'hello', hello: await core.makeHello(keys, id, `Member ${m + 1}`) })));
+    const secret = core.randomBytes(32);
+    const keys = await core.deriveRoomKeys(secret);
+    // The load generator signs each connection's door itself (it gets the challenge), with Node's crypto.
+    const seed = await core.hkdf(secret, new Uint8Array(0), core.ROOM_LABELS.doorSeed, 32);
+    const door = { pub: keys.doorPub, pkcs8: Buffer.concat([ED25519_PKCS8_PREFIX, seed]).toString('base64url') };
+    const hellos = await Promise.all(ids.map(async (id, m) => ({ hello: JSON.stringify(await core.makeHello(keys, id, `Member ${m + 1}`)), fp: id.fp })));
     const pools = perSender === 0 ? [] : await Promise.all(ids.map((id) =>
       pool(perSender, 4, async (k) => core.encodeClientFrame({
         t: 'msg',
         env: await core.sealMessage(keys, id, { msgId: nanoid(), seq: k + 1, ts: Date.now(), body: BODY }, peers),
       }))));
-    return { roomId: keys.roomId, hellos, pools };
+    return { roomId: keys.roomId, door, hellos, pools };
   });
 }

@@ -11,6 +11,7 @@
 // receiver matches every delivery (by msgId) to the sender's next expected
 // message and takes the time since that message was sent.
 import WebSocket from 'ws';
+import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpuSplitUs, cpuUs, machineBusyUs } from './proc.mjs';
 
@@ -18,6 +19,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const MSG_PREFIX = { hush: Buffer.from('{"t":"msg"'), bare: Buffer.from('{"t":"msg"'), socketio: Buffer.from('42["msg",') };
 const MSGID_KEY = Buffer.from('"msgId":"');
 const WELCOME_PREFIX = Buffer.from('{"t":"welcome"');
+const CHALLENGE_PREFIX = Buffer.from('{"t":"challenge"');
 const MSG_ID_LEN = 21;
 const JOIN_TIMEOUT_MS = 30_000;
 const CLOSE_TIMEOUT_MS = 30_000;
@@ -78,17 +80,35 @@ function open(kind, port, set, roomIdx, member, localAddress) {
       if (closeReasons.length < 5) closeReasons.push(`${code} ${reason}`);
     });
     ws.on('open', () => {
-      if (kind === 'hush') ws.send(room.hellos[member]);
       if (kind === 'bare') joined();
     });
     ws.on('message', (data) => {
       if (kind === 'socketio' && data.length === 1 && data[0] === 0x32) { ws.send('3'); return; }
       if (conn.joined) { if (set === 'load') onFrame(conn, data); return; }
-      if (kind === 'hush' && startsWith(data, WELCOME_PREFIX)) joined();
+      if (kind === 'hush' && startsWith(data, CHALLENGE_PREFIX)) ws.send(helloFrame(room, member, JSON.parse(data.toString()).nonce));
+      else if (kind === 'hush' && startsWith(data, WELCOME_PREFIX)) joined();
       else if (kind === 'socketio' && data[0] === 0x30) ws.send('40');
       else if (kind === 'socketio' && data[0] === 0x34 && data[1] === 0x30) joined();
     });
   });
+}
+
+/** PROTOCOL.md §1 enc(): each part as a 4-byte big-endian length and its UTF-8 bytes. */
+const enc = (...parts) => Buffer.concat(parts.flatMap((p) => {
+  const bytes = Buffer.from(String(p));
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(bytes.length);
+  return [len, bytes];
+}));
+const doorKeys = new Map();
+
+/** A member's hello answering this connection's challenge: the room's door key signs the nonce and the fp (PROTOCOL.md §5.6). */
+function helloFrame(room, member, nonce) {
+  let key = doorKeys.get(room.roomId);
+  if (key === undefined) doorKeys.set(room.roomId, (key = createPrivateKey({ key: Buffer.from(room.door.pkcs8, 'base64url'), format: 'der', type: 'pkcs8' })));
+  const { hello, fp } = room.hellos[member];
+  const sig = sign(null, enc('v1/door', room.roomId, nonce, fp), key).toString('base64url');
+  return `{"t":"hello","hello":${hello},"door":{"pub":"${room.door.pub}","sig":"${sig}"}}`;
 }
 
 function startsWith(buf, prefix) {
