@@ -318,19 +318,22 @@ export class RoomSession {
     const n = this.statementCount;
     const rc = await signRosterConfirm(this.keys, this.identity, n, this.nextSeq - 1, this.roster.fps(), {
       ts: this.now(),
-      heard: (fp) => ({ seq: this.ledger.heard(fp), n: this.roster.statementCountOf(fp) }),
+      heard: this.heardFrom,
     });
     this.roster.sentStatement(n);
     this.send(encodeClientFrame({ t: 'roster', rc }));
     await this.prepareGoodbye();
   }
 
+  /** What my statements acknowledge of a member: the last seq and statement counter I received from it. */
+  private readonly heardFrom = (fp: string) => ({ seq: this.ledger.heard(fp), n: this.roster.statementCountOf(fp) });
+
   /** Re-signs the goodbye after every statement and message, so it always says my latest seq. */
   private async prepareGoodbye(): Promise<void> {
     const rc = await signRosterConfirm(this.keys, this.identity, this.statementCount + 1, this.nextSeq - 1, this.roster.fps(), {
       ts: this.now(),
       isLeaving: true,
-      heard: (fp) => ({ seq: this.ledger.heard(fp), n: this.roster.statementCountOf(fp) }),
+      heard: this.heardFrom,
     });
     this.bye = encodeClientFrame({ t: 'roster', rc });
   }
