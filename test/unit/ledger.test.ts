@@ -92,6 +92,20 @@ describe('the sender ledger', () => {
     expect(state?.missing.size).toBeLessThanOrEqual(SEQ_WINDOW + 1);
     expect(state?.msgIds.size).toBeLessThanOrEqual(2 * SEQ_WINDOW);
     expect(ledger.check(A, 7 * SEQ_WINDOW + 1, 'far')).toEqual({ kind: 'replay' });
-    expect(ledger.check(A, 7 * SEQ_WINDOW + 1, `id${5 * SEQ_WINDOW}`)).toEqual({ kind: 'replay' });
+    // It forgets the oldest ids only: every one of the last 2 × SEQ_WINDOW is still a replay.
+    for (let seq = 5 * SEQ_WINDOW - 2 * SEQ_WINDOW + 2; seq <= 5 * SEQ_WINDOW; seq++) {
+      expect(ledger.check(A, 7 * SEQ_WINDOW + 1, `id${seq}`).kind).toBe('replay');
+    }
+  });
+
+  it('still refuses a replay at the very edge of the window, and still fills a gap there', () => {
+    const ledger = new SenderLedger();
+    for (let seq = 1; seq <= SEQ_WINDOW + 5; seq++) ledger.record(A, seq, `id${seq}`);
+    expect(ledger.check(A, 5, 'again')).toEqual({ kind: 'replay' });
+    expect(ledger.check(A, 4, 'again')).toMatchObject({ kind: 'out-of-window' });
+    const gappy = new SenderLedger();
+    gappy.record(B, 1, 'first');
+    gappy.record(B, SEQ_WINDOW + 10, 'jump');
+    expect(gappy.record(B, 10, 'edge')).toMatchObject({ filledGap: true });
   });
 });
