@@ -28,6 +28,19 @@ async function member(server: RunningServer, link: LinkDoor, localAddress?: stri
   return { socket, fp };
 }
 
+/**
+ * A sender, a reader and a member that has stopped reading, in a new room:
+ * the kernel's buffers fill first, then the server's queue for the stalled one.
+ */
+async function roomWithStalledReader(server: RunningServer) {
+  const link = linkDoor();
+  const sender = await member(server, link);
+  const reader = await member(server, link);
+  const stalled = await member(server, link);
+  stalled.socket.ws.pause();
+  return { roomId: link.roomId, sender, reader, stalled };
+}
+
 describe('operations', () => {
   it('answers /healthz and counts relays, bytes and refusals by reason at /metrics', () => withServer({}, async (server) => {
     const health = await fetch(`${server.origin}/healthz`);
@@ -100,13 +113,7 @@ describe('per-address limits', () => {
   }));
 
   it('closes a member that stops reading once its queue passes the limit, while the others get everything', () => withServer({ MAX_BACKPRESSURE_BYTES: String(1024 * 1024), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000' }, async (server) => {
-    const link = linkDoor();
-    const roomId = link.roomId;
-    const sender = await member(server, link);
-    const reader = await member(server, link);
-    const stalled = await member(server, link);
-    // Stop reading: the kernel buffers fill, then the server's queue for it.
-    stalled.socket.ws.pause();
+    const { roomId, sender, reader, stalled } = await roomWithStalledReader(server);
     // ~22 MB in full-room frames, paced so that a reading member keeps up.
     const FRAMES = 600;
     for (let seq = 1; seq <= FRAMES; seq++) {
@@ -123,12 +130,7 @@ describe('per-address limits', () => {
   }));
 
   it('closes a reader whose queue passed the limit with the last frame it was sent, though nothing more is sent to it', () => withServer({ MAX_BACKPRESSURE_BYTES: String(LIMIT), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000' }, async (server) => {
-    const link = linkDoor();
-    const roomId = link.roomId;
-    const sender = await member(server, link);
-    const reader = await member(server, link);
-    const stalled = await member(server, link);
-    stalled.socket.ws.pause();
+    const { roomId, sender, reader, stalled } = await roomWithStalledReader(server);
     let seq = 0;
     const frame = () => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, sender.fp, ++seq, 49, 4368) });
     const queued = async () => metric(await server.metrics(), 'hush_queued_bytes');

@@ -98,17 +98,25 @@ describe('relaying a room', () => {
   });
 });
 
+/** Alice and Bob in a new room on the shared server, once each sees the other. */
+async function pairInNewRoom(): Promise<{ secret: Uint8Array; keys: RoomKeys; alice: NodeMember; bob: NodeMember }> {
+  const secret = randomBytes(32);
+  const keys = await deriveRoomKeys(secret);
+  const alice = await joinRoom(server.origin, secret, 'Alice');
+  const bob = await joinRoom(server.origin, secret, 'Bob');
+  await alice.until(() => alice.session.view().members.length === 2);
+  return { secret, keys, alice, bob };
+}
+
 describe('bad input closes only the offender', () => {
   let secret: Uint8Array;
   let roomId: string;
   let alice: NodeMember;
   let bob: NodeMember;
   beforeAll(async () => {
-    secret = randomBytes(32);
-    roomId = (await deriveRoomKeys(secret)).roomId;
-    alice = await joinRoom(server.origin, secret, 'Alice');
-    bob = await joinRoom(server.origin, secret, 'Bob');
-    await alice.until(() => alice.session.view().members.length === 2);
+    let keys: RoomKeys;
+    ({ secret, keys, alice, bob } = await pairInNewRoom());
+    roomId = keys.roomId;
   });
   afterAll(async () => {
     await alice.socket.close();
@@ -223,16 +231,11 @@ describe('admission', () => {
 });
 
 describe('the door: only a holder of the link becomes a member', () => {
-  let secret: Uint8Array;
   let keys: RoomKeys;
   let alice: NodeMember;
   let bob: NodeMember;
   beforeAll(async () => {
-    secret = randomBytes(32);
-    keys = await deriveRoomKeys(secret);
-    alice = await joinRoom(server.origin, secret, 'Alice');
-    bob = await joinRoom(server.origin, secret, 'Bob');
-    await alice.until(() => alice.session.view().members.length === 2);
+    ({ keys, alice, bob } = await pairInNewRoom());
   });
   afterAll(async () => {
     await alice.socket.close();
