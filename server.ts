@@ -22,6 +22,7 @@ import {
   encodeServerFrame,
   fingerprintWith,
   fromB64u,
+  isLowS,
   isRoomId,
   logsSignedBytes,
   parseLogsRequest,
@@ -597,8 +598,6 @@ function logBodyOf(roomId: string, room: Room): Body {
 
 /** Verified /logs requests remembered per room (see Room.verifiedReaders): a few members' Server views, each refreshing every 2 s. */
 const MAX_VERIFIED_LOGS_REQUESTS = 64;
-/** Order of the P-256 group: a signature with s above half of it is the high-s twin, refused as clients refuse it. */
-const P256_HALF_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n / 2n;
 
 /**
  * Whether a /logs request is signed by a current member (PROTOCOL.md §8.5):
@@ -616,7 +615,8 @@ function isMemberRequest(roomId: string, room: Room, query: { fp: string; exp: s
   const cacheKey = `${request.fp} ${request.exp} ${request.sig}`;
   if (room.verifiedReaders.has(cacheKey)) return true;
   const sig = fromB64u(request.sig);
-  if (sig instanceof Error || BigInt(`0x${Buffer.from(sig.subarray(32)).toString('hex')}`) > P256_HALF_N) return false;
+  // The high-s twin is refused here as clients refuse it.
+  if (sig instanceof Error || !isLowS(sig)) return false;
   try {
     conn.sigKey ??= createPublicKey({ key: Buffer.from(conn.hello.sigSpki, 'base64url'), format: 'der', type: 'spki' });
     if (!verify('sha256', logsSignedBytes(roomId, request.fp, request.exp), { key: conn.sigKey, dsaEncoding: 'ieee-p1363' }, sig)) return false;

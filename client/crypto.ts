@@ -11,8 +11,11 @@ import {
   MAX_NAME_BYTES,
   NAME_PT_BYTES,
   PAD_BUCKET_BYTES,
+  P256_N,
   PROTOCOL_VERSION,
   DOOR_PUB_BYTES,
+  bigIntOf,
+  isLowS,
   ROOM_ID_BYTES,
   continuitySignedBytes,
   doorSignedBytes,
@@ -48,8 +51,6 @@ const RSA_MODULUS_BITS = 3072;
 const RSA_EXPONENT = new Uint8Array([1, 0, 1]);
 const EC_PARAMS = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const ECDSA_SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
-/** Order of the P-256 group. */
-const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 /** libsignal's iteration count for displayable fingerprints. */
 export const SAFETY_CODE_ITERATIONS = 5200;
 
@@ -78,8 +79,6 @@ export function randomBytes(count: number): Uint8Array<ArrayBuffer> {
 // signs with the low s and accepts only that one: one signature per message.
 // ---------------------------------------------------------------------------
 
-const toBigInt = (b: Uint8Array): bigint => b.reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
-
 function toBytes32(x: bigint): Uint8Array {
   const out = new Uint8Array(32);
   for (let i = 31, v = x; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn);
@@ -89,15 +88,14 @@ function toBytes32(x: bigint): Uint8Array {
 /** Signs `data`; returns the low-s signature, base64url. */
 export async function ecdsaSign(priv: CryptoKey, data: Uint8Array): Promise<string> {
   const sig = bytesOf(await subtle.sign(ECDSA_SIGN, priv, u8(data)));
-  const s = toBigInt(sig.subarray(32));
-  if (s > P256_N / 2n) sig.set(toBytes32(P256_N - s), 32);
+  if (!isLowS(sig)) sig.set(toBytes32(P256_N - bigIntOf(sig.subarray(32))), 32);
   return toB64u(sig);
 }
 
 /** Verifies a signature made by ecdsaSign; a high-s twin is refused. */
 export async function ecdsaVerify(pub: CryptoKey, sigB64: string, data: Uint8Array): Promise<boolean> {
   const sig = b64(sigB64);
-  if (toBigInt(sig.subarray(32)) > P256_N / 2n) return false;
+  if (!isLowS(sig)) return false;
   return subtle.verify(ECDSA_SIGN, pub, sig, u8(data));
 }
 

@@ -162,6 +162,19 @@ export function decParts(data: Uint8Array, count: number): Uint8Array[] | Error 
   return parts;
 }
 
+/** Order of the P-256 group. */
+export const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/** A big-endian unsigned integer from its bytes. */
+export const bigIntOf = (b: Uint8Array): bigint => b.reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
+
+/**
+ * ECDSA is malleable: (r, s) and (r, n − s) both verify. Hush signs with the
+ * low s and accepts only that one (client and server alike), so every
+ * message has exactly one valid signature. `sig` is P1363 r ‖ s.
+ */
+export const isLowS = (sig: Uint8Array): boolean => bigIntOf(sig.subarray(SIG_BYTES / 2)) <= P256_N / 2n;
+
 /** The bytes a fingerprint hashes: both public keys, so neither can be swapped alone. */
 export const fingerprintInput = (encSpki: string, sigSpki: string): Uint8Array<ArrayBuffer> =>
   enc('v1/fp', encSpki, sigSpki);
