@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { safeFileName, type FileTransfer } from '../files';
 
@@ -85,17 +86,17 @@ function useTransfer(t: FileTransfer): void {
 
 /**
  * One file in the conversation: its name (text, never markup), size, type,
- * progress and what can be done with it. The sender's trust mark is on the
- * line around it (Timeline.tsx).
+ * progress and what can be done with it; `children` is the sender's trust
+ * mark (Timeline.tsx draws it, as for a message).
  */
-export function FileCard({ transfer: t }: { transfer: FileTransfer }) {
+export function FileCard({ transfer: t, children }: { transfer: FileTransfer; children?: ComponentChildren }) {
   useTransfer(t);
   const preview = usePreview(t);
   const { name, size, type } = t.offer;
   return (
     <div class={`file-card ${t.status}`} role="group" aria-label={name}>
       <p class="file-name">{name}</p>
-      <p class="hint">{formatBytes(size)} · {type === '' ? 'unknown type' : type}</p>
+      <p class="hint">{formatBytes(size)} · {type === '' ? 'unknown type' : type} {children}</p>
       {preview !== null && <img class="file-preview" src={preview} alt={name} />}
       {!t.isFinished && <progress max={1} value={t.progress()} aria-label={`Progress: ${name}`} />}
       <p class="hint file-status" role="status">{statusText(t)}</p>

@@ -78,9 +78,8 @@ function FileItem({ entry: e, text: label, trust, labelNote }: ItemProps & { ent
   return (
     <li class={`message file${e.isOwn ? ' own' : ''}${e.isPending ? ' pending' : ''}`}>
       <span class="sender" title={labelNote === '' ? undefined : labelNote}>{label}</span>
-      <TrustBadge trust={trust} />
       <Time ts={e.ts} />
-      <FileCard transfer={e.transfer} />
+      <FileCard transfer={e.transfer}><TrustBadge trust={trust} /></FileCard>
     </li>
   );
 }
