@@ -68,19 +68,30 @@ function usePreview(t: FileTransfer): string | null {
   return url;
 }
 
-/** Re-renders on the transfer's changes, at most once per frame (chunks arrive far faster than that). */
+/** How often a card shows progress: chunks arrive far faster than anyone reads a percentage. */
+const PROGRESS_MS = 100;
+
+/**
+ * Re-renders on the transfer's changes, at most every PROGRESS_MS. A timer,
+ * not requestAnimationFrame: a page in the background gets no frames, and
+ * its cards must still be right when it comes back.
+ */
 function useTransfer(t: FileTransfer): void {
   const [, setTick] = useState(0);
   useEffect(() => {
-    let isQueued = false;
-    return t.subscribe(() => {
-      if (isQueued) return;
-      isQueued = true;
-      requestAnimationFrame(() => {
-        isQueued = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const unsubscribe = t.subscribe(() => {
+      timer ??= setTimeout(() => {
+        timer = undefined;
         setTick((n) => n + 1);
-      });
+      }, PROGRESS_MS);
     });
+    // A small file can finish between the first render and this subscription: show where it is now.
+    setTick((n) => n + 1);
+    return () => {
+      clearTimeout(timer);
+      unsubscribe();
+    };
   }, [t]);
 }
 
