@@ -24,6 +24,7 @@ import {
   parseAddressed,
   parseFileOffer,
   toB64u,
+  type Addressed,
   type FileOffer,
 } from './protocol';
 import { hkdf, randomBytes, sha256, type RoomKeys } from './crypto';
@@ -344,7 +345,12 @@ export class FileManager {
 
   /** A binary frame from the relay. Processed in arrival order, apart from the chat's queue. */
   receive(frame: Uint8Array): Promise<void> {
-    this.work = this.work.then(() => this.process(frame)).catch(() => undefined);
+    const f = parseAddressed(frame);
+    if (f instanceof Error) return this.work;
+    // A chunk worth opening is decrypted and hashed at once, not after the one before it:
+    // WebCrypto runs them in parallel; only the bookkeeping below keeps arrival order.
+    const opened = f.kind === 'chunk' ? this.open(f.fileId, f.peer, f.index, f.ct) : null;
+    this.work = this.work.then(() => this.process(f, opened)).catch(() => undefined);
     return this.work;
   }
 
@@ -379,21 +385,30 @@ export class FileManager {
 
   // -------------------------------------------------------------------------
 
-  private async process(frame: Uint8Array): Promise<void> {
-    const f = parseAddressed(frame);
-    if (f instanceof Error) return;
-    const peer = toB64u(f.peer);
-    const id = toB64u(f.fileId);
-    if (f.kind === 'note') return this.onNote(peer, id, f.op, f.first, f.grant);
-    const i = this.incoming.get(id);
-    // Chunks of unknown files, from anyone but the offer's sender, not asked for, or already here are ignored.
-    if (i === undefined || i.transfer.senderFp !== peer || i.transfer.status !== 'receiving' || !i.outstanding.has(f.index)) return;
-    const plain = await openChunk(i.key, this.options.keys.roomId, i.transfer.offer, f.index, f.ct);
-    if (i.transfer.status !== 'receiving') return;
+  /** The incoming file a chunk may belong to: from the offer's sender, asked for, not yet here. Anything else is ignored. */
+  private expecting(fileId: Uint8Array, peer: Uint8Array, index: number): Incoming | null {
+    const i = this.incoming.get(toB64u(fileId));
+    if (i === undefined || i.transfer.senderFp !== toB64u(peer) || i.transfer.status !== 'receiving' || !i.outstanding.has(index)) return null;
+    return i;
+  }
+
+  private open(fileId: Uint8Array, peer: Uint8Array, index: number, ct: Uint8Array): Promise<[Uint8Array | Error, Uint8Array]> | null {
+    const i = this.expecting(fileId, peer, index);
+    if (i === null) return null;
+    return Promise.all([openChunk(i.key, this.options.keys.roomId, i.transfer.offer, index, ct), sha256(ct)]);
+  }
+
+  private async process(f: Addressed, opened: Promise<[Uint8Array | Error, Uint8Array]> | null): Promise<void> {
+    if (f.kind === 'note') return this.onNote(toB64u(f.peer), toB64u(f.fileId), f.op, f.first, f.grant);
+    if (opened === null) return;
+    const [plain, hash] = await opened;
+    // Checked again: a replayed copy may have been opened alongside the first, or the file stopped meanwhile.
+    const i = this.expecting(f.fileId, f.peer, f.index);
+    if (i === null) return;
     if (plain instanceof Error) return this.failIncoming(i, 'Part of this file was changed on the way, so it was stopped. Nothing was saved.', true, true);
     i.outstanding.delete(f.index);
     i.plain[f.index] = plain;
-    i.hashes[f.index] = await sha256(f.ct);
+    i.hashes[f.index] = hash;
     i.transfer.received += 1;
     i.lastProgressAt = this.now();
     if (i.transfer.received === i.transfer.offer.chunks) return this.finish(i);
