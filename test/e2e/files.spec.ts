@@ -114,3 +114,21 @@ test('a receiver that stops reading finishes later, the other at full speed, and
   }
   expect(server.output()).not.toMatch(/slow_consumer/);
 });
+
+test('a file dropped on the conversation and an image pasted into the message box are sent', async ({ server, open }) => {
+  const { ann, ben } = await room(server, open);
+  const dropped = await ann.page.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['dropped bytes'], 'dropped.txt', { type: 'text/plain' }));
+    return dt;
+  });
+  await ann.page.locator('section.chat').dispatchEvent('drop', { dataTransfer: dropped });
+  expect((await saved(ben, 'dropped.txt')).bytes.toString()).toBe('dropped bytes');
+  await ann.page.getByLabel('Message').evaluate((box, png) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))], 'pasted.png', { type: 'image/png' }));
+    box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+  }, PNG.toString('base64'));
+  await expect(card(ben, 'pasted.png').getByRole('img', { name: 'pasted.png' })).toBeVisible();
+  await expect(ann.page.getByLabel('Message')).toHaveValue('');
+});
