@@ -73,9 +73,10 @@ export function Composer({ onSend, onNotice, isOnline, onAttach }: Props) {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
         }}
       />
+      <button type="submit" disabled={text.trim() === '' || isTooLong || !isOnline}>Send</button>
       {onAttach !== undefined && (
         <>
-          <button type="button" class="quiet" disabled={!isOnline} onClick={() => picker.current?.click()}>Attach file</button>
+          <button type="button" class="small quiet attach" disabled={!isOnline} onClick={() => picker.current?.click()}>Attach file</button>
           <input
             ref={picker}
             type="file"
@@ -91,7 +92,6 @@ export function Composer({ onSend, onNotice, isOnline, onAttach }: Props) {
           />
         </>
       )}
-      <button type="submit" disabled={text.trim() === '' || isTooLong || !isOnline}>Send</button>
       <p id="composer-hint" class="hint" role="status">
         {size >= COUNTER_FROM_BYTES && `${size} / ${MAX_BODY_BYTES} bytes${isTooLong ? ' — too long to send' : ''}`}
       </p>
