@@ -13,7 +13,10 @@ import uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, WebSocket } from 'uWebSockets.js';
 import {
   CLOSE,
+  MAX_CHUNK_FRAME_BYTES,
   MAX_FRAME_BYTES,
+  MAX_PULL_CREDIT,
+  NOTE_OP,
   MAX_LOGS_URL_LIFETIME_MS,
   MAX_MEMBERS_PER_ROOM,
   NONCE_BYTES,
@@ -25,6 +28,7 @@ import {
   isLowS,
   isRoomId,
   logsSignedBytes,
+  parseAddressed,
   parseLogsRequest,
   roomIdWith,
   toB64u,
@@ -103,6 +107,14 @@ const RATE_BURST_FRAMES = envInt('RATE_BURST_FRAMES', 60, 1);
  */
 const IP_COST_LIMIT = envInt('IP_COST_LIMIT', 2_000, 1);
 const IP_COST_HALF_LIFE_S = envInt('IP_COST_HALF_LIFE_S', 10, 1);
+/**
+ * Token bucket per connection for file notes, the small addressed frames a
+ * receiver pulls chunks with (PROTOCOL.md §11.4): their own, because one
+ * receiver pulling 1 MiB per note at 50 MiB/s sends 50 a second. Chunk
+ * frames need no bucket: each one spends a chunk its recipient asked for.
+ */
+const RATE_NOTES_PER_S = envInt('RATE_NOTES_PER_S', 100, 1);
+const RATE_NOTE_BURST = envInt('RATE_NOTE_BURST', 200, 1);
 /** Joins (hellos) per client address: sustained per minute, and burst. */
 const JOINS_PER_MIN = envInt('JOINS_PER_MIN', 30, 1);
 const JOIN_BURST = envInt('JOIN_BURST', 10, 1);
@@ -194,6 +206,12 @@ interface Conn {
   /** The hello's signing key, imported on its first signed /logs request. */
   sigKey: KeyObject | null;
   frames: Bucket;
+  /** File notes (PROTOCOL.md §11.4). */
+  notes: Bucket;
+  /** The raw fp, stamped into every addressed frame this connection sends. */
+  fpRaw: Buffer | null;
+  /** Chunk frames this member asked each other member for and has not been sent yet (at most MAX_PULL_CREDIT each). */
+  credit: Map<string, number>;
   isClosed: boolean;
 }
 
@@ -262,6 +280,9 @@ const metrics = {
   deliveries: 0,
   bytesSent: 0,
   logEntriesDropped: 0,
+  /** File chunks relayed, and addressed frames dropped because their recipient had left (PROTOCOL.md §11.4). */
+  chunksRelayed: 0,
+  addressedDropped: 0,
   refusals: new Map<string, number>(),
 };
 
@@ -328,7 +349,16 @@ function fitLogsInBudget(): void {
 }
 
 function appendLog(room: Room, type: 'hello' | 'msg' | 'leave', sender: string, frame: string): void {
-  const entry: LogEntry = { json: JSON.stringify({ at: Date.now(), type, sender, size: frame.length, frame }), isDropped: false };
+  pushLog(room, JSON.stringify({ at: Date.now(), type, sender, size: frame.length, frame }));
+}
+
+/** A relayed file chunk: who to whom, how big, and which file only as a hash of its id. Never its bytes. */
+function appendChunkLog(room: Room, sender: string, to: string, size: number, fileId: Uint8Array): void {
+  pushLog(room, JSON.stringify({ at: Date.now(), type: 'chunk', sender, to, size, file: sha256(fileId).toString('hex').slice(0, 16) }));
+}
+
+function pushLog(room: Room, json: string): void {
+  const entry: LogEntry = { json, isDropped: false };
   room.log.push(entry);
   room.logBytes += entry.json.length;
   memory.logEntries += 1;
@@ -423,7 +453,8 @@ const CSP = [
   "script-src 'self'",
   "style-src 'self'",
   "connect-src 'self'",
-  "img-src 'self' data:",
+  // blob: for previews of received images (files are decrypted in the page, PROTOCOL.md §11.5); nothing else.
+  "img-src 'self' data: blob:",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -682,6 +713,8 @@ function serveMetrics(res: HttpResponse, req: HttpRequest): void {
     '# TYPE hush_messages_relayed_total counter', `hush_messages_relayed_total ${metrics.messagesRelayed}`,
     '# TYPE hush_deliveries_total counter', `hush_deliveries_total ${metrics.deliveries}`,
     '# TYPE hush_sent_bytes_total counter', `hush_sent_bytes_total ${metrics.bytesSent}`,
+    '# TYPE hush_chunks_relayed_total counter', `hush_chunks_relayed_total ${metrics.chunksRelayed}`,
+    '# TYPE hush_addressed_dropped_total counter', `hush_addressed_dropped_total ${metrics.addressedDropped}`,
     '# TYPE hush_refusals_total counter',
     ...[...metrics.refusals].map(([kind, n]) => `hush_refusals_total{reason="${kind}"} ${n}`),
     '# TYPE hush_log_bytes gauge', `hush_log_bytes ${memory.logBytes + memory.logBodyBytes}`,
@@ -758,6 +791,7 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door
   const welcome = encodeServerFrame({ t: 'welcome', members: [...room.members.values()].flatMap((m) => m.getUserData().hello ?? []) });
   const join = encodeServerFrame({ t: 'join', hello });
   conn.fp = fp;
+  conn.fpRaw = Buffer.from(fp, 'base64url');
   conn.hello = hello;
   ws.send(welcome, false);
   broadcast(room, null, join);
@@ -772,7 +806,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   if (room === undefined || conn.isClosed) return;
   metrics.framesReceived += 1;
   metrics.bytesReceived += message.byteLength;
-  if (isBinary) return refuse(ws, CLOSE.UNSUPPORTED, 'binary frames are not accepted', 'binary');
+  if (isBinary) return onAddressed(ws, conn, room, message);
   if (message.byteLength > MAX_FRAME_BYTES) return refuse(ws, CLOSE.TOO_BIG, 'frame too large', 'too_big');
   if (!take(conn.frames, RATE_FRAMES_PER_S, RATE_BURST_FRAMES)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages - slow down', 'rate');
   if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
@@ -799,6 +833,55 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   appendLog(room, 'msg', conn.fp, text);
 }
 
+/**
+ * A binary `to` frame (PROTOCOL.md §11.4): a file note or chunk for one other
+ * member. Relayed only between two current members of this room, stamped
+ * with the sender's fp. A chunk must spend a chunk its recipient asked this
+ * sender for, so the relay holds at most MAX_PULL_CREDIT chunks per pair and
+ * a receiver that stops reading is never closed for it; a note pays the
+ * note bucket and the address cost like any small frame.
+ */
+function onAddressed(ws: WebSocket<Conn>, conn: Conn, room: Room, message: ArrayBuffer): void {
+  if (message.byteLength > MAX_CHUNK_FRAME_BYTES) return refuse(ws, CLOSE.TOO_BIG, 'frame too large', 'too_big');
+  const frame = parseAddressed(new Uint8Array(message));
+  if (frame instanceof Error) {
+    if (frame.message.startsWith('binary frame')) return refuse(ws, CLOSE.UNSUPPORTED, 'binary frames are not accepted', 'binary');
+    return refuse(ws, CLOSE.POLICY, frame.message, 'malformed');
+  }
+  if (conn.fp === null || conn.fpRaw === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
+  if (frame.kind === 'note') {
+    if (!take(conn.notes, RATE_NOTES_PER_S, RATE_NOTE_BURST)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many file notes - slow down', 'note_rate');
+    if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
+  }
+  const to = toB64u(frame.peer);
+  if (to === conn.fp) return refuse(ws, CLOSE.POLICY, 'frame is addressed to its sender', 'self_addressed');
+  const target = room.members.get(to);
+  if (target === undefined) {
+    // Usually a member who left while chunks it asked for were on their way: dropped, and
+    // charged as one frame to the address, so sending to nobody cannot be a free flood.
+    metrics.addressedDropped += 1;
+    if (!chargeAddress(conn.peer, 0)) refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
+    return;
+  }
+  const granted = target.getUserData().credit;
+  if (frame.kind === 'chunk') {
+    const left = granted.get(conn.fp) ?? 0;
+    if (left < 1) return refuse(ws, CLOSE.POLICY, 'file chunk that was not asked for', 'unrequested_chunk');
+    granted.set(conn.fp, left - 1);
+  } else if (frame.op === NOTE_OP.WANT) {
+    conn.credit.set(to, Math.min(MAX_PULL_CREDIT, (conn.credit.get(to) ?? 0) + frame.grant));
+  }
+  const out = Buffer.from(message);
+  conn.fpRaw.copy(out, 1);
+  if (target.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) return refuse(target, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
+  target.send(out, true);
+  metrics.deliveries += 1;
+  metrics.bytesSent += out.length;
+  if (frame.kind === 'note') return;
+  metrics.chunksRelayed += 1;
+  appendChunkLog(room, conn.fp, to, out.length, frame.fileId);
+}
+
 function onClose(ws: WebSocket<Conn>, code: number): void {
   // THE SOCKET IS GONE AFTER THIS CALLBACK: use only its user data.
   const conn = ws.getUserData();
@@ -811,6 +894,7 @@ function onClose(ws: WebSocket<Conn>, code: number): void {
   if (conn.fp !== null && room.members.get(conn.fp) === ws) {
     room.members.delete(conn.fp);
     room.departed.add(conn.fp);
+    for (const m of room.members.values()) m.getUserData().credit.delete(conn.fp);
     const leave = encodeServerFrame({ t: 'leave', fp: conn.fp });
     // While shutting down everyone is being closed: "X left" would only be noise before "server restarting".
     if (listenSocket !== null) broadcast(room, null, leave);
@@ -849,7 +933,7 @@ app
       peer.conns += 1;
       metrics.connectionsOpened += 1;
       const now = performance.now();
-      const conn: Conn = { roomId, peer, openedAt: now, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, sigKey: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, isClosed: false };
+      const conn: Conn = { roomId, peer, openedAt: now, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, sigKey: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, notes: { tokens: RATE_NOTE_BURST, at: now }, fpRaw: null, credit: new Map(), isClosed: false };
       res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {

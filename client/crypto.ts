@@ -352,7 +352,11 @@ async function messageKey(keys: RoomKeys, k: Uint8Array, msgId: string): Promise
   return subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
 }
 
-const innerBytes = (sender: string, room: string, seq: number, body: string): Uint8Array => enc('v1/inner', sender, room, seq, body);
+/** The inner label says what the body is: `v1/inner` a chat message, `v1/inner-file` a file offer (PROTOCOL.md §11.1). */
+const INNER_LABELS = { text: 'v1/inner', file: 'v1/inner-file' } as const;
+export type InnerKind = keyof typeof INNER_LABELS;
+
+const innerBytes = (kind: InnerKind, sender: string, room: string, seq: number, body: string): Uint8Array => enc(INNER_LABELS[kind], sender, room, seq, body);
 
 function pad(data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(Math.max(1, Math.ceil(data.length / PAD_BUCKET_BYTES)) * PAD_BUCKET_BYTES);
@@ -365,6 +369,8 @@ export interface Outgoing {
   seq: number;
   ts: number;
   body: string;
+  /** Absent: a chat message. */
+  kind?: InnerKind;
 }
 
 /**
@@ -391,7 +397,7 @@ export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, r
   const ct = bytesOf(await subtle.encrypt(
     { name: 'AES-GCM', iv, additionalData: aad },
     await messageKey(keys, k, out.msgId),
-    pad(innerBytes(id.fp, keys.roomId, out.seq, out.body)),
+    pad(innerBytes(out.kind ?? 'text', id.fp, keys.roomId, out.seq, out.body)),
   ));
   const wrapList = await Promise.all(sorted.map(async (r) =>
     toB64u(bytesOf(await subtle.encrypt({ name: 'RSA-OAEP', label: u8(wrapLabel(keys.roomId, out.msgId, r.fp)) }, r.encPub, k)))));
@@ -412,6 +418,7 @@ export interface Inner {
   room: string;
   seq: number;
   body: string;
+  kind: InnerKind;
 }
 
 /** Unwraps K with this tab's key, decrypts, and checks the padding. */
@@ -432,10 +439,11 @@ export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope): 
   if (parts instanceof Error) return parts;
   try {
     const [label, sender, room, seq, body] = parts.map((p) => utf8Strict.decode(p));
-    if (label !== 'v1/inner' || sender === undefined || room === undefined || seq === undefined || body === undefined || !/^[1-9][0-9]{0,15}$/.test(seq)) {
+    const kind = label === INNER_LABELS.file ? 'file' : 'text';
+    if (label !== INNER_LABELS[kind] || sender === undefined || room === undefined || seq === undefined || body === undefined || !/^[1-9][0-9]{0,15}$/.test(seq)) {
       return new Error('inner encoding is malformed');
     }
-    return { sender, room, seq: Number(seq), body };
+    return { sender, room, seq: Number(seq), body, kind };
   } catch {
     return new Error('inner text is not UTF-8');
   }

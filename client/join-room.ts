@@ -202,6 +202,9 @@ class ViewDiff {
       if (this.seen.has(e.key)) continue;
       if (e.kind === 'notice') {
         this.emit({ type: 'notice', text: noticeText(e, labels), tone: e.tone, ts: e.ts });
+      } else if (e.kind === 'file') {
+        // Files are received in the page only; a terminal says one was offered.
+        if (!e.isOwn) this.emit({ type: 'notice', text: `${labels.get(e.senderFp) ?? e.senderName} offered a file (${e.transfer.offer.size} bytes); open the room in a browser to receive it.`, tone: 'info', ts: e.ts });
       } else {
         const trust = view.members.find((m) => m.fp === e.senderFp)?.trust ?? 'unverified';
         this.emit({ type: 'message', from: labels.get(e.senderFp) ?? e.senderName, fp: e.senderFp, trust, body: e.body, ts: e.ts, isOwn: e.isOwn });

@@ -615,3 +615,142 @@ export const CLOSE = {
   SERVER_FULL: 4002,
   RATE_LIMITED: 4008,
 } as const;
+
+// ---------------------------------------------------------------------------
+// Files (PROTOCOL.md §11): the offer is inside a signed message; the chunks
+// travel point to point in binary `to`/`from` frames, pulled by the receiver.
+// ---------------------------------------------------------------------------
+
+/** The largest file a client sends or accepts. */
+export const MAX_FILE_BYTES = 100 * 2 ** 20;
+/** Every chunk but the last holds exactly this much plaintext. */
+export const FILE_CHUNK_BYTES = 64 * 1024;
+export const MAX_FILE_CHUNKS = Math.ceil(MAX_FILE_BYTES / FILE_CHUNK_BYTES);
+export const FILE_ID_BYTES = 16;
+export const FILE_KEY_BYTES = 32;
+export const FILE_COMMIT_BYTES = 32;
+export const MAX_FILE_NAME_BYTES = 255;
+export const MAX_FILE_TYPE_CHARS = 127;
+/**
+ * The most chunk frames a member may have asked one other member for and
+ * not yet received (the relay enforces it): 2 MiB, half of the server's
+ * default MAX_BACKPRESSURE_BYTES, so a receiver that stops reading holds at
+ * most this much in the relay and is never closed for it.
+ */
+export const MAX_PULL_CREDIT = 32;
+
+/** First byte of a binary addressed frame. */
+export const ADDRESSED_KIND = { NOTE: 1, CHUNK: 2 } as const;
+/** What a note asks or says (its byte 35). */
+export const NOTE_OP = { WANT: 1, CANCEL: 2, DONE: 3 } as const;
+/** kind ‖ fp: the fp is the recipient from a client, the sender from the server. */
+export const ADDRESSED_HEADER_BYTES = 1 + FP_BYTES;
+/** kind ‖ fp ‖ grant:u16 ‖ op:u8 ‖ fileId ‖ first:u32 */
+export const NOTE_FRAME_BYTES = ADDRESSED_HEADER_BYTES + 2 + 1 + FILE_ID_BYTES + 4;
+/** kind ‖ fp ‖ fileId ‖ index:u32, then the chunk's ciphertext ‖ tag */
+export const CHUNK_HEADER_BYTES = ADDRESSED_HEADER_BYTES + FILE_ID_BYTES + 4;
+export const MAX_CHUNK_FRAME_BYTES = CHUNK_HEADER_BYTES + FILE_CHUNK_BYTES + GCM_TAG_BYTES;
+
+/** A binary addressed frame, parsed. `peer` is the raw fp; byte fields are views into the frame. */
+export type Addressed =
+  | { kind: 'note'; peer: Uint8Array; grant: number; op: number; fileId: Uint8Array; first: number }
+  | { kind: 'chunk'; peer: Uint8Array; fileId: Uint8Array; index: number; ct: Uint8Array };
+
+/**
+ * Reads a binary `to` (client → server) or `from` (server → client) frame:
+ * exact sizes, a known kind and op, a grant only on a want and at most
+ * MAX_PULL_CREDIT. Both sides use it, so they cannot disagree.
+ */
+export function parseAddressed(frame: Uint8Array): Addressed | Error {
+  if (frame.length < ADDRESSED_HEADER_BYTES) return new Error('binary frame: too short');
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const peer = frame.subarray(1, ADDRESSED_HEADER_BYTES);
+  if (frame[0] === ADDRESSED_KIND.NOTE) {
+    if (frame.length !== NOTE_FRAME_BYTES) return new Error('note: wrong size');
+    const grant = view.getUint16(ADDRESSED_HEADER_BYTES);
+    const op = frame[ADDRESSED_HEADER_BYTES + 2] ?? 0;
+    if (op !== NOTE_OP.WANT && op !== NOTE_OP.CANCEL && op !== NOTE_OP.DONE) return new Error('note: unknown op');
+    if (op === NOTE_OP.WANT ? grant < 1 || grant > MAX_PULL_CREDIT : grant !== 0) return new Error('note: bad grant');
+    const at = ADDRESSED_HEADER_BYTES + 3;
+    return { kind: 'note', peer, grant, op, fileId: frame.subarray(at, at + FILE_ID_BYTES), first: view.getUint32(at + FILE_ID_BYTES) };
+  }
+  if (frame[0] === ADDRESSED_KIND.CHUNK) {
+    if (frame.length < CHUNK_HEADER_BYTES + GCM_TAG_BYTES || frame.length > MAX_CHUNK_FRAME_BYTES) return new Error('chunk: wrong size');
+    const at = ADDRESSED_HEADER_BYTES;
+    return { kind: 'chunk', peer, fileId: frame.subarray(at, at + FILE_ID_BYTES), index: view.getUint32(at + FILE_ID_BYTES), ct: frame.subarray(CHUNK_HEADER_BYTES) };
+  }
+  return new Error('binary frame: unknown kind');
+}
+
+/** A note to `peer` (raw fp): a want grants `grant` chunk frames starting at chunk `first`. */
+export function encodeNote(peer: Uint8Array, op: number, fileId: Uint8Array, first = 0, grant = 0): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(NOTE_FRAME_BYTES);
+  const view = new DataView(out.buffer);
+  out[0] = ADDRESSED_KIND.NOTE;
+  out.set(peer, 1);
+  view.setUint16(ADDRESSED_HEADER_BYTES, grant);
+  out[ADDRESSED_HEADER_BYTES + 2] = op;
+  out.set(fileId, ADDRESSED_HEADER_BYTES + 3);
+  view.setUint32(ADDRESSED_HEADER_BYTES + 3 + FILE_ID_BYTES, first);
+  return out;
+}
+
+/** A chunk frame to `peer` (raw fp). */
+export function encodeChunk(peer: Uint8Array, fileId: Uint8Array, index: number, ct: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(CHUNK_HEADER_BYTES + ct.length);
+  out[0] = ADDRESSED_KIND.CHUNK;
+  out.set(peer, 1);
+  out.set(fileId, ADDRESSED_HEADER_BYTES);
+  new DataView(out.buffer).setUint32(ADDRESSED_HEADER_BYTES + FILE_ID_BYTES, index);
+  out.set(ct, CHUNK_HEADER_BYTES);
+  return out;
+}
+
+/** What a file offer says (the text of a `v1/inner-file` message, PROTOCOL.md §11.1). */
+export interface FileOffer {
+  id: string;
+  name: string;
+  size: number;
+  type: string;
+  chunkBytes: number;
+  chunks: number;
+  key: string;
+  commit: string;
+}
+
+const FILE_TYPE_PATTERN = /^[\x21-\x7e]*$/;
+const fileName: Check<string> = (value, path) => {
+  if (typeof value !== 'string') return new Error(`${path}: expected a string`);
+  const bytes = utf8.encode(value).length;
+  return bytes >= 1 && bytes <= MAX_FILE_NAME_BYTES ? value : new Error(`${path}: expected 1 to ${MAX_FILE_NAME_BYTES} bytes`);
+};
+const fileType: Check<string> = (value, path) =>
+  typeof value === 'string' && value.length <= MAX_FILE_TYPE_CHARS && FILE_TYPE_PATTERN.test(value) ? value : new Error(`${path}: not a media type`);
+
+const checkFileOffer = object({
+  id: b64(FILE_ID_BYTES),
+  name: fileName,
+  size: integer(0, MAX_FILE_BYTES),
+  type: fileType,
+  chunkBytes: literal(FILE_CHUNK_BYTES),
+  chunks: integer(1, MAX_FILE_CHUNKS),
+  key: b64(FILE_KEY_BYTES),
+  commit: b64(FILE_COMMIT_BYTES),
+});
+
+/** The chunk count of a file of `size` bytes: an empty file is one empty chunk. */
+export const chunkCountOf = (size: number): number => Math.max(1, Math.ceil(size / FILE_CHUNK_BYTES));
+
+/** An offer from its JSON text: exact keys, sizes, and a chunk count that matches the size. */
+export function parseFileOffer(text: string): FileOffer | Error {
+  const raw = parseJson(text);
+  if (raw instanceof Error) return raw;
+  const offer = checkFileOffer(raw, 'offer');
+  if (offer instanceof Error) return offer;
+  if (offer.chunks !== chunkCountOf(offer.size)) return new Error('offer.chunks: does not match the size');
+  return offer;
+}
+
+/** The text of an offer: its fields in one fixed order. */
+export const encodeFileOffer = (o: FileOffer): string =>
+  JSON.stringify({ id: o.id, name: o.name, size: o.size, type: o.type, chunkBytes: o.chunkBytes, chunks: o.chunks, key: o.key, commit: o.commit });

@@ -13,6 +13,7 @@
 import { CLOSE, LOGS_URL_LIFETIME_MS, decodeServerFrame } from './protocol';
 import { deriveRoomKeys, generateIdentity, signLogsRequest, type Identity, type RoomKeys } from './crypto';
 import { RoomSession, type Carry, type RoomView } from './room';
+import type { FileSource } from './files';
 import { REFRESH_MS, ROSTER_STATEMENT_MS } from './timing';
 import { closeReason, isRetryable, reconnectDelayMs } from './connection';
 
@@ -28,7 +29,7 @@ export type Phase =
 
 /** What a connection needs of a WebSocket: the browser's and the `ws` package's both fit. */
 export interface SocketLike {
-  send(data: string): void;
+  send(data: string | Uint8Array<ArrayBuffer>): void;
   close(code?: number, reason?: string): void;
   onmessage: ((event: { data: unknown }) => void) | null;
   onclose: ((event: { code: number; reason: string }) => void) | null;
@@ -106,6 +107,12 @@ export class RoomConnection {
     await this.session.post(body);
   }
 
+  /** Encrypts a file and offers it to the room (PROTOCOL.md §11). */
+  async sendFile(source: FileSource): Promise<void> {
+    if (this.session === null) throw new Error('you are offline');
+    await this.session.sendFile(source);
+  }
+
   /** A notice only this tab sees (/help and the like), also while offline. */
   notice(text: string): void {
     if (this.session !== null) return this.session.notice(text);
@@ -165,6 +172,7 @@ export class RoomConnection {
     clearInterval(this.refreshTimer);
     this.socket?.close(CLOSE.NORMAL, 'left');
     this.socket = null;
+    this.session?.files.stop();
     this.session = null;
     this.past = null;
   }
@@ -187,6 +195,7 @@ export class RoomConnection {
     const isReconnect = this.past !== null;
     const room = new RoomSession(keys, identity, this.name, (frame) => ws.send(frame), {
       onChange: this.options.onChange,
+      sendBinary: (frame) => ws.send(frame),
       ...(this.past === null ? {} : { carry: this.past.carry }),
     });
     this.socket?.close(CLOSE.NORMAL);
@@ -199,7 +208,12 @@ export class RoomConnection {
     };
     let isStarted = false;
     ws.onmessage = (event) => {
-      if (typeof event.data !== 'string') return;
+      if (typeof event.data !== 'string') {
+        // Binary frames are file chunks and notes (PROTOCOL.md §11.3): they go to the session's files, apart from the chat.
+        const bytes = event.data instanceof ArrayBuffer ? new Uint8Array(event.data) : event.data instanceof Uint8Array ? event.data : null;
+        if (bytes !== null && this.session === room) void room.receiveBinary(bytes);
+        return;
+      }
       // The server's first frame is its challenge; the hello answers it (PROTOCOL.md §6.1).
       if (!isStarted) {
         isStarted = true;
@@ -229,6 +243,7 @@ export class RoomConnection {
     this.socket = null;
     clearInterval(this.refreshTimer);
     const reason = closeReason(code, serverReason);
+    this.session?.files.stop();
     if (this.session !== null) this.past = { view: this.session.view(), carry: this.session.carryOver() };
     this.session = null;
     if (this.past === null || !isRetryable(code)) return this.setPhase({ kind: 'closed', reason });

@@ -31,6 +31,7 @@ import { Timeline, type BlockedCounts, type TimelineEntry, type Who } from './ti
 import { COUNTER_OF, noticeFor, type RejectReason, type Verdict } from './verdicts';
 import { emojiCode } from './verify';
 import { cleanName } from './names';
+import { FileManager, type FileSource } from './files';
 
 export type { Member } from './roster';
 export { noticeText, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
@@ -63,6 +64,8 @@ export interface RoomSessionOptions {
   onChange?: () => void;
   /** From `carryOver()` of this tab's previous session, when reconnecting. */
   carry?: Carry;
+  /** Sends a binary addressed frame (file chunks and their notes, PROTOCOL.md §11); without it, files cannot move. */
+  sendBinary?: (frame: Uint8Array<ArrayBuffer>) => void;
 }
 
 
@@ -88,6 +91,8 @@ export class RoomSession {
   private snapshot: RoomView | null = null;
   private readonly now: () => number;
   private readonly onChange: () => void;
+  /** Files sent and received on this connection (PROTOCOL.md §11). */
+  readonly files: FileManager;
 
   constructor(
     readonly keys: RoomKeys,
@@ -104,6 +109,13 @@ export class RoomSession {
     this.timeline = new Timeline(this.now, carry === undefined ? undefined : { entries: carry.timeline, blocked: carry.blocked });
     this.previous = carry?.previous;
     if (carry !== undefined) this.roster.remember(carry);
+    this.files = new FileManager({
+      keys,
+      selfFp: identity.fp,
+      sendBinary: options.sendBinary ?? (() => {}),
+      now: this.now,
+      onTamper: (fp) => this.reject('undecryptable', 'file chunk failed its check', this.whoIs(fp)),
+    });
   }
 
   /** What the next connection of this tab takes over; own messages never confirmed are marked so. */
@@ -169,6 +181,34 @@ export class RoomSession {
     });
   }
 
+  /**
+   * Encrypts a file (outside the queue: a big one takes a moment), then
+   * offers it to everyone in the roster in a signed message (PROTOCOL.md §11.1).
+   */
+  async sendFile(source: FileSource): Promise<void> {
+    const prepared = await this.files.prepare(source);
+    return this.enqueue(async () => {
+      const msgId = nanoid();
+      const ts = this.now();
+      const recipients = this.roster.allKeys();
+      const seq = this.nextSeq;
+      const env = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body: prepared.text, kind: 'file' }, recipients);
+      this.nextSeq += 1;
+      const key = entryKey(this.identity.fp, msgId);
+      const transfer = this.files.attach(prepared, recipients.map((r) => r.fp));
+      this.timeline.file({ kind: 'file', key, senderFp: this.identity.fp, senderName: this.name, ts, isOwn: true, isPending: true, transfer });
+      this.unacknowledged.push({ key, seq, at: ts });
+      this.changed();
+      this.send(encodeClientFrame({ t: 'msg', env }));
+      await this.prepareGoodbye();
+    });
+  }
+
+  /** A binary frame from the relay: file chunks and notes, on their own queue so chat never waits for them. */
+  receiveBinary(frame: Uint8Array): Promise<void> {
+    return this.files.receive(frame);
+  }
+
   view(): RoomView {
     this.snapshot ??= {
       members: this.roster.members(),
@@ -196,6 +236,7 @@ export class RoomSession {
       return false;
     });
     this.timeline.markUnconfirmed(stale);
+    this.files.tick();
     this.changed();
   }
 
@@ -298,6 +339,7 @@ export class RoomSession {
   private async removeMember(fp: string): Promise<void> {
     const gone = this.roster.remove(fp);
     if (gone === null) return;
+    this.files.memberLeft(fp);
     this.notice(gone.hasSaidBye ? '{who} left.' : '{who} lost connection.', 'info', { fp, name: gone.removedLabel });
     if (gone.successor !== null) {
       this.notice('{who} rejoined with a new key — verify again.', 'warning', { fp: gone.successor, name: gone.removed.name }, true);
@@ -418,7 +460,11 @@ export class RoomSession {
     const now = this.now();
     const isClockOff = Math.abs(env.ts - now) > MAX_CLOCK_SKEW_MS;
     if (isClockOff) this.notice('{who}’s clock is more than a day off: their message shows the time it arrived.', 'info', sender);
-    this.timeline.message({ kind: 'message', key: entryKey(sender.fp, env.msgId), senderFp: sender.fp, senderName: sender.name, body: inner.body, ts: isClockOff ? now : env.ts, isOwn, isPending: false });
+    if (inner.kind === 'file') {
+      const transfer = await this.files.offered(sender.fp, inner.body, isOwn);
+      if (transfer instanceof Error) return this.reject('malformed', transfer.message, sender);
+      this.timeline.file({ kind: 'file', key: entryKey(sender.fp, env.msgId), senderFp: sender.fp, senderName: sender.name, ts: isClockOff ? now : env.ts, isOwn, isPending: false, transfer });
+    } else this.timeline.message({ kind: 'message', key: entryKey(sender.fp, env.msgId), senderFp: sender.fp, senderName: sender.name, body: inner.body, ts: isClockOff ? now : env.ts, isOwn, isPending: false });
     this.changed();
     // 11. does the sender see the roster I see?
     if (this.roster.noteRosterHash(sender.fp, env.rosterHash === this.myRosterHash)) {

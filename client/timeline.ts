@@ -5,9 +5,11 @@
 import { nanoid } from 'nanoid';
 
 import { MAX_TIMELINE_ENTRIES, NOTICE_COALESCE_MS } from './timing';
+import type { FileTransfer } from './files';
 
 export type TimelineEntry =
   | { kind: 'message'; key: string; senderFp: string; senderName: string; body: string; ts: number; isOwn: boolean; isPending: boolean; isUnconfirmed?: boolean }
+  | { kind: 'file'; key: string; senderFp: string; senderName: string; ts: number; isOwn: boolean; isPending: boolean; transfer: FileTransfer }
   | { kind: 'notice'; key: string; text: string; tone: 'info' | 'warning'; ts: number; who?: Who; canVerify?: boolean; gap?: number; repeat?: number };
 
 /** A member a notice is about. The notice text says `{who}` where the member's current label goes. */
@@ -124,6 +126,12 @@ export class Timeline {
 
   /** A message to show; an own message replaces its pending copy. */
   message(entry: Extract<TimelineEntry, { kind: 'message' }>): void {
+    if (entry.isOwn && !entry.isPending) this.list = this.list.filter((e) => e.key !== entry.key);
+    this.push(entry);
+  }
+
+  /** A file offer to show (its card follows the transfer); an own one replaces its pending copy. */
+  file(entry: Extract<TimelineEntry, { kind: 'file' }>): void {
     if (entry.isOwn && !entry.isPending) this.list = this.list.filter((e) => e.key !== entry.key);
     this.push(entry);
   }

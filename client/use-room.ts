@@ -6,6 +6,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { RoomConnection, type Phase, type SocketLike } from './room-connection';
 import type { RoomView } from './room';
+import { blobSource } from './files';
 
 export type { Phase } from './room-connection';
 export { hasWebCrypto, readOrCreateLink, type Link } from './link';
@@ -19,6 +20,8 @@ export interface RoomHandle {
   rejoin: () => void;
   leave: () => void;
   send: (body: string) => Promise<void>;
+  /** Encrypts and offers each file; a refusal (too big, offline) becomes a notice. */
+  sendFiles: (files: readonly File[]) => void;
   /** A notice only this tab sees (/help and the like). */
   notice: (text: string) => void;
   setVerified: (fp: string, isVerified: boolean) => void;
@@ -30,6 +33,8 @@ export interface RoomHandle {
 function openBrowserSocket(roomId: string): SocketLike {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   const ws = new WebSocket(`${scheme}://${location.host}/ws/${roomId}`);
+  // File chunks arrive as binary frames (PROTOCOL.md §11.3).
+  ws.binaryType = 'arraybuffer';
   const socket: SocketLike = {
     send: (data) => ws.send(data),
     close: (code, reason) => ws.close(code, reason),
@@ -53,6 +58,11 @@ export function useRoom(secret: Uint8Array): RoomHandle {
     rejoin: () => connection.rejoin(),
     leave: () => connection.leave(),
     send: (body) => connection.send(body),
+    sendFiles: (files) => {
+      for (const file of files) {
+        connection.sendFile(blobSource(file, file.name)).catch((err: unknown) => connection.notice(`A file was not sent: ${err instanceof Error ? err.message : String(err)}.`));
+      }
+    },
     notice: (text) => connection.notice(text),
     setVerified: (fp, isVerified) => connection.setVerified(fp, isVerified),
     logsUrl: () => connection.logsUrl(),

@@ -99,10 +99,20 @@ function Room({ link }: { link: Link }) {
       <Roster members={view.members} onVerify={room.setVerified} isOpen={isRosterOpen}>
         <SecurityPanel blocked={view.blocked} />
       </Roster>
-      <section class="chat">
+      <section
+        class="chat"
+        // Files dropped anywhere on the conversation are sent (PROTOCOL.md §11).
+        onDragOver={(e) => { if (e.dataTransfer?.types.includes('Files') === true) e.preventDefault(); }}
+        onDrop={(e) => {
+          const files = [...(e.dataTransfer?.files ?? [])];
+          if (files.length === 0) return;
+          e.preventDefault();
+          if (phase.kind === 'joined') room.sendFiles(files);
+        }}
+      >
         <ConnectionBanner phase={phase} onRejoin={room.rejoin} />
         <Timeline entries={view.timeline} members={view.members} onShowMember={showMember} />
-        <Composer onSend={room.send} onNotice={room.notice} isOnline={phase.kind === 'joined'} />
+        <Composer onSend={room.send} onNotice={room.notice} isOnline={phase.kind === 'joined'} onAttach={room.sendFiles} />
       </section>
       {room.roomId !== null && <ServerView logsUrl={room.logsUrl} version={view.timeline.length} />}
     </div>

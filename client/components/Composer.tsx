@@ -11,13 +11,16 @@ interface Props {
   /** Shows a notice only this tab sees. */
   onNotice: (text: string) => void;
   isOnline: boolean;
+  /** Files picked with "Attach file" or pasted (PROTOCOL.md §11). */
+  onAttach?: (files: File[]) => void;
 }
 
 /** Enter sends, Shift+Enter starts a new line; /me and /help are handled here (commands.ts). */
-export function Composer({ onSend, onNotice, isOnline }: Props) {
+export function Composer({ onSend, onNotice, isOnline, onAttach }: Props) {
   const [text, setText] = useState('');
   const [error, setError] = useState('');
   const box = useRef<HTMLTextAreaElement>(null);
+  const picker = useRef<HTMLInputElement>(null);
   // Ready to type on entering the room (autofocus only works once per page load).
   useEffect(() => box.current?.focus(), []);
   const size = utf8.encode(text).length;
@@ -51,6 +54,13 @@ export function Composer({ onSend, onNotice, isOnline }: Props) {
         aria-describedby="composer-hint"
         onInput={(e) => { setText(e.currentTarget.value); setError(''); }}
         onPaste={(e) => {
+          // A pasted image (or file) is sent as a file, not as text.
+          const files = [...(e.clipboardData?.files ?? [])];
+          if (files.length > 0 && onAttach !== undefined) {
+            e.preventDefault();
+            if (!isOnline) return setError('Not sent: you are offline.');
+            return onAttach(files);
+          }
           // Refuse, with the numbers, a paste that would pass the limit: never cut it silently.
           const el = e.currentTarget;
           const pasted = e.clipboardData?.getData('text/plain') ?? '';
@@ -64,6 +74,24 @@ export function Composer({ onSend, onNotice, isOnline }: Props) {
         }}
       />
       <button type="submit" disabled={text.trim() === '' || isTooLong || !isOnline}>Send</button>
+      {onAttach !== undefined && (
+        <>
+          <button type="button" class="small quiet attach" disabled={!isOnline} onClick={() => picker.current?.click()}>Attach file</button>
+          <input
+            ref={picker}
+            type="file"
+            multiple
+            hidden
+            tabIndex={-1}
+            aria-hidden="true"
+            onChange={(e) => {
+              const files = [...(e.currentTarget.files ?? [])];
+              e.currentTarget.value = '';
+              if (files.length > 0) onAttach(files);
+            }}
+          />
+        </>
+      )}
       <p id="composer-hint" class="hint" role="status">
         {size >= COUNTER_FROM_BYTES && `${size} / ${MAX_BODY_BYTES} bytes${isTooLong ? ' — too long to send' : ''}`}
       </p>

@@ -8,6 +8,7 @@ import { linkify } from '../linkify';
 import { arrivals } from '../attention';
 import { Time } from './Time';
 import { LABEL_SUFFIX_NOTE } from '../verify';
+import { FileCard } from './FileCard';
 
 /** Within this distance of the end, the reader counts as "at the bottom" and new entries scroll into view. */
 const BOTTOM_SLACK_PX = 48;
@@ -72,9 +73,21 @@ function Message({ entry: e, text: label, trust, labelNote, isGrouped }: ItemPro
   );
 }
 
+/** A file offer: the sender's line as for a message, with the file's card in place of the body. */
+function FileItem({ entry: e, text: label, trust, labelNote }: ItemProps & { entry: Extract<Entry, { kind: 'file' }> }) {
+  return (
+    <li class={`message file${e.isOwn ? ' own' : ''}${e.isPending ? ' pending' : ''}`}>
+      <span class="sender" title={labelNote === '' ? undefined : labelNote}>{label}</span>
+      <Time ts={e.ts} />
+      <FileCard transfer={e.transfer}><TrustBadge trust={trust} /></FileCard>
+    </li>
+  );
+}
+
 function ItemView(props: ItemProps) {
   const e = props.entry;
   if (e.kind === 'message') return <Message {...props} entry={e} />;
+  if (e.kind === 'file') return <FileItem {...props} entry={e} />;
   return (
     <li class={`notice ${e.tone}`}>
       {props.text}
@@ -156,7 +169,7 @@ export function Timeline({ entries, members, onShowMember }: { entries: Entry[];
       text: sender?.label ?? e.senderName,
       trust: e.isOwn || sender?.isSelf === true ? 'self' : sender === undefined ? 'left' : sender.trust,
       labelNote: sender !== undefined && sender.label !== sender.name ? LABEL_SUFFIX_NOTE : '',
-      isGrouped: isGroupedWith(e, prev),
+      isGrouped: e.kind === 'message' && isGroupedWith(e, prev),
       canVerify: false,
       onShowMember,
     };

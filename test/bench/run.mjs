@@ -10,7 +10,9 @@
 // part only), BENCH_CLUSTER=0 (no HAProxy part), BENCH_NODES (Hush processes behind
 // HAProxy, default 2), BENCH_CLUSTER_RUNS (default 3), BENCH_HUSH_JS (another server build), CHROMIUM_PATH, HAPROXY_PATH,
 // BENCH_ENGINES=0 (no per-engine part), BENCH_ENGINE_RUNS (default 5), BENCH_ONLY=engines (only the per-engine
-// part: its section of results.md is replaced, the rest kept), FIREFOX_PATH, WEBKIT_DRIVER_PATH, XVFB_PATH.
+// part: its section of results.md is replaced, the rest kept), FIREFOX_PATH, WEBKIT_DRIVER_PATH, XVFB_PATH,
+// BENCH_FILES=0 (no files part), BENCH_ONLY=files (only the files part, test/bench/files.mjs, its section
+// replaced likewise), BENCH_FILE_MIB (default 100).
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +22,7 @@ import { makeIdentities } from './fixtures.mjs';
 import { startInterferenceMonitor, waitMachineQuiet } from './proc.mjs';
 import { KINDS, LABEL, makeServerFixtures, runServerBench } from './server-bench.mjs';
 import { chromiumVersion, runClientBench } from './client.mjs';
+import { FILES_TITLE, filesTable, runFilesBench } from './files.mjs';
 import { CLUSTER_SETUPS, SOURCE_ADDRESSES, haproxyVersion, runClusterBench } from './cluster-bench.mjs';
 import { hasTaskset, killAll, pinSelf } from './servers.mjs';
 import { runEnginesBench } from './engines.mjs';
@@ -225,8 +228,18 @@ async function enginesOnly() {
   log(`\n${body}\nwritten to test/bench/results.md (section "${ENGINES_TITLE.slice(3)}")`);
 }
 
+async function filesOnly() {
+  const started = Date.now();
+  log('files benchmark (BENCH_ONLY=files):');
+  const results = await runFilesBench(log);
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  const body = `${FILES_TITLE}\n\n${new Date().toISOString()} · Node ${process.version} · \`${COMMAND}\` · took ${minutes} min (run alone).\n\n${filesTable(results)}\n`;
+  writeSection(FILES_TITLE, body);
+  log(`\n${body}\nwritten to test/bench/results.md (section "${FILES_TITLE.slice(3)}")`);
+}
+
 function interferenceLine(phases) {
-  const names = { fixtures: 'fixtures', bare: '(a)', socketio: '(b)', hush: '(c)', profile: 'profile', 'cluster-direct': 'one process', 'cluster-one': 'one behind HAProxy', 'cluster-many': 'several behind HAProxy', client: 'client', engines: 'engines' };
+  const names = { fixtures: 'fixtures', bare: '(a)', socketio: '(b)', hush: '(c)', profile: 'profile', 'cluster-direct': 'one process', 'cluster-one': 'one behind HAProxy', 'cluster-many': 'several behind HAProxy', client: 'client', engines: 'engines', files: 'files' };
   const parts = Object.entries(phases).filter(([k]) => k in names).map(([k, v]) => `${names[k]} ${v.meanCores.toFixed(2)} (max ${v.maxCores.toFixed(2)})`);
   return `Other processes on the machine (not this benchmark), mean cores busy per phase: ${parts.join(' · ')}. Above ~0.1 the figures are disturbed.`;
 }
@@ -277,6 +290,11 @@ async function main() {
       monitor.phase('engines');
       engines = await runEnginesBench({ runs: ENGINE_RUNS, quietWaitS: P.quietWaitS, log });
     }
+    let files = null;
+    if (process.env.BENCH_FILES !== '0') {
+      monitor.phase('files');
+      files = await runFilesBench(log);
+    }
     const interference = monitor.stop();
 
     const minutes = ((Date.now() - started) / 60_000).toFixed(1);
@@ -311,6 +329,10 @@ async function main() {
       '',
       engines === null ? `${ENGINES_TITLE}\n\n(skipped: BENCH_ENGINES=0)` : enginesSection(engines, ''),
       '',
+      FILES_TITLE,
+      '',
+      files === null ? '(skipped: BENCH_FILES=0)' : filesTable(files),
+      '',
     ].join('\n');
     writeFileSync(RESULTS, md);
     log(`\n${md}`);
@@ -325,11 +347,11 @@ const watchdog = setTimeout(() => { console.error('bench: took longer than 20 mi
 watchdog.unref();
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => { killAll(); process.exit(130); });
 
-if (process.env.BENCH_ONLY !== undefined && process.env.BENCH_ONLY !== 'engines') {
-  console.error(`bench: BENCH_ONLY=${process.env.BENCH_ONLY} is not a part; the one part that runs alone is "engines"`);
+if (process.env.BENCH_ONLY !== undefined && process.env.BENCH_ONLY !== 'engines' && process.env.BENCH_ONLY !== 'files') {
+  console.error(`bench: BENCH_ONLY=${process.env.BENCH_ONLY} is not a part; the parts that run alone are "engines" and "files"`);
   process.exit(2);
 }
-(process.env.BENCH_ONLY === 'engines' ? enginesOnly() : main()).then(
+(process.env.BENCH_ONLY === 'engines' ? enginesOnly() : process.env.BENCH_ONLY === 'files' ? filesOnly() : main()).then(
   () => { killAll(); process.exit(0); },
   (err) => { console.error(err); killAll(); process.exit(1); },
 );
