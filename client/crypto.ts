@@ -7,6 +7,7 @@
 import {
   GCM_TAG_BYTES,
   IV_BYTES,
+  WRAP_HASH_BYTES,
   MAX_BODY_BYTES,
   MAX_NAME_BYTES,
   NAME_PT_BYTES,
@@ -34,12 +35,15 @@ import {
   rosterConfirmSignedBytes,
   rosterInput,
   toB64u,
+  wrapHashInput,
+  wrapHashOf,
   wrapLabel,
   type Continuity,
   type Door,
   type Envelope,
   type Hello,
   type RosterConfirm,
+  type Wraps,
 } from './protocol';
 
 const subtle = globalThis.crypto.subtle;
@@ -367,11 +371,29 @@ export interface Outgoing {
   body: string;
 }
 
+/** A sealed message as its sender uploads it: the envelope every member gets, and the wraps the relay hands out one each. */
+export interface Sealed {
+  env: Envelope;
+  wraps: Wraps;
+}
+
+/** SHA-256(wrapHashInput): what the envelope signs of recipient `fp`'s wrap. */
+export async function wrapHash(room: string, msgId: string, fp: string, wrap: string): Promise<Uint8Array<ArrayBuffer>> {
+  return sha256(wrapHashInput(room, msgId, fp, wrap));
+}
+
+/** True when `wrap` is the one the envelope's signed hash list holds for recipient `fp`. */
+export async function isWrapFor(env: Envelope, fp: string, wrap: string): Promise<boolean> {
+  const want = wrapHashOf(env, fp);
+  return want !== null && sameBytes(await wrapHash(env.room, env.msgId, fp, wrap), want);
+}
+
 /**
  * Encrypts `body` once under a fresh key K, wraps K for each recipient with
- * an OAEP label that binds room, message and recipient, and signs it all.
+ * an OAEP label that binds room, message and recipient, and signs it all:
+ * the header, the ciphertext and each wrap through its hash.
  */
-export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, recipients: readonly PeerKeys[]): Promise<Envelope> {
+export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, recipients: readonly PeerKeys[]): Promise<Sealed> {
   if (utf8.encode(out.body).length > MAX_BODY_BYTES) throw new Error(`a message is at most ${MAX_BODY_BYTES} bytes`);
   const sorted = [...recipients].sort((a, b) => (a.fp < b.fp ? -1 : 1));
   const fps = sorted.map((r) => r.fp);
@@ -395,14 +417,17 @@ export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, r
   ));
   const wrapList = await Promise.all(sorted.map(async (r) =>
     toB64u(bytesOf(await subtle.encrypt({ name: 'RSA-OAEP', label: u8(wrapLabel(keys.roomId, out.msgId, r.fp)) }, r.encPub, k)))));
-  const wraps: Record<string, string> = {};
+  const wraps: Wraps = {};
   fps.forEach((fp, i) => (wraps[fp] = wrapList[i] as string));
-  const unsigned = { ...hdrFields, iv: toB64u(iv), ct: toB64u(ct), wraps };
+  const hashes = await Promise.all(fps.map((fp, i) => wrapHash(keys.roomId, out.msgId, fp, wrapList[i] as string)));
+  const wrapHashes = new Uint8Array(hashes.length * WRAP_HASH_BYTES);
+  hashes.forEach((h, i) => wrapHashes.set(h, i * WRAP_HASH_BYTES));
+  const unsigned = { ...hdrFields, iv: toB64u(iv), ct: toB64u(ct), wrapHashes: toB64u(wrapHashes) };
   const sig = await ecdsaSign(id.sigPriv, envelopeSignedBytes(unsigned));
-  return { ...unsigned, sig };
+  return { env: { ...unsigned, sig }, wraps };
 }
 
-/** True when `env.sig` is the sender's signature over the whole envelope. */
+/** True when `env.sig` is the sender's signature over the whole envelope (each wrap through its hash: check one with isWrapFor). */
 export async function verifyEnvelope(env: Envelope, sigPub: CryptoKey): Promise<boolean> {
   return ecdsaVerify(sigPub, env.sig, envelopeSignedBytes(env));
 }
@@ -414,9 +439,8 @@ export interface Inner {
   body: string;
 }
 
-/** Unwraps K with this tab's key, decrypts, and checks the padding. */
-export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope): Promise<Inner | Error> {
-  const wrap = env.wraps[id.fp];
+/** Unwraps K from this tab's `wrap` with its key, decrypts, and checks the padding. */
+export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope, wrap: string | undefined): Promise<Inner | Error> {
   if (wrap === undefined) return new Error('no key for me');
   let pt: Uint8Array;
   try {

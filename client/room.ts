@@ -10,6 +10,7 @@ import { nanoid } from 'nanoid';
 import { decodeServerFrame, encodeClientFrame, type Envelope, type Hello, type RosterConfirm } from './protocol';
 import {
   openHello,
+  isWrapFor,
   openMessage,
   makeHello,
   rosterHash,
@@ -158,13 +159,13 @@ export class RoomSession {
       const ts = this.now();
       const recipients = this.roster.allKeys();
       const seq = this.nextSeq;
-      const env = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body }, recipients);
+      const { env, wraps } = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body }, recipients);
       this.nextSeq += 1;
       const key = entryKey(this.identity.fp, msgId);
       this.timeline.message({ kind: 'message', key, senderFp: this.identity.fp, senderName: this.name, body, ts, isOwn: true, isPending: true });
       this.unacknowledged.push({ key, seq, at: ts });
       this.changed();
-      this.send(encodeClientFrame({ t: 'msg', env }));
+      this.send(encodeClientFrame({ t: 'msg', env, wraps }));
       await this.prepareGoodbye();
     });
   }
@@ -243,7 +244,7 @@ export class RoomSession {
         await this.removeMember(frame.fp);
         return [{ ok: true }];
       case 'msg':
-        return [await this.accept(frame.env)];
+        return [await this.accept(frame.env, frame.wrap)];
       case 'roster':
         return [await this.acceptStatement(frame.rc)];
     }
@@ -377,7 +378,9 @@ export class RoomSession {
    * The receiver's message checks, in the order PROTOCOL.md §7.2 numbers
    * them (check 1, the schema, was decodeServerFrame).
    */
-  private async accept(env: Envelope): Promise<Verdict> {
+  private async accept(env: Envelope, wrap: string | undefined): Promise<Verdict> {
+    // 1, continued. The relay hands a recipient its own wrap and nobody else one: a wrap missing or extra is a broken frame.
+    if ((wrap !== undefined) !== env.recipients.includes(this.identity.fp)) return this.reject('malformed', wrap === undefined ? 'no wrap for a recipient' : 'a wrap for a non-recipient');
     // 2. room
     if (env.room !== this.keys.roomId) return this.reject('wrong-room', 'envelope room differs');
     // 3. sender is a member whose hello checked out
@@ -388,7 +391,8 @@ export class RoomSession {
     if ((await rosterHash(env.recipients)) !== env.rosterHash) {
       return this.reject('bad-recipients', 'rosterHash does not match recipients', sender);
     }
-    // 5. signature by the sender's own key over everything
+    // 5. my wrap is the one the signed list holds for me, and the signature by the sender's own key covers everything
+    if (wrap !== undefined && !(await isWrapFor(env, this.identity.fp, wrap))) return this.reject('bad-signature', 'wrap does not match its signed hash', sender);
     if (!(await verifyEnvelope(env, keys.sigPub))) return this.reject('bad-signature', 'signature invalid', sender);
     // 6. replay, 7. window
     const seen = this.ledger.check(env.sender, env.seq, env.msgId);
@@ -409,7 +413,7 @@ export class RoomSession {
       return this.reject('excluded', 'not a recipient', sender);
     }
     // 10. unwrap, decrypt, and the inner header must repeat the outer one
-    const inner = await openMessage(this.keys, this.identity, env);
+    const inner = await openMessage(this.keys, this.identity, env, wrap);
     if (inner instanceof Error) return this.reject('undecryptable', inner.message, sender);
     if (inner.sender !== env.sender || inner.room !== env.room || inner.seq !== env.seq) {
       return this.reject('inner-mismatch', 'inner header differs', sender);
