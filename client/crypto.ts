@@ -351,9 +351,10 @@ export async function rosterHash(fps: readonly string[]): Promise<string> {
   return toB64u(await sha256(rosterInput([...fps].sort())));
 }
 
+/** HKDF-SHA256(K, msgSalt, "v1/msg-key|" ‖ msgId) as an AES-256-GCM key: deriveKey, one step fewer than deriveBits and an import. */
 async function messageKey(keys: RoomKeys, k: Uint8Array, msgId: string): Promise<CryptoKey> {
-  const raw = await hkdf(k, keys.msgSalt, `v1/msg-key|${msgId}`, 32);
-  return subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+  const ikm = await subtle.importKey('raw', u8(k), 'HKDF', false, ['deriveKey']);
+  return subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: u8(keys.msgSalt), info: utf8.encode(`v1/msg-key|${msgId}`) }, ikm, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
 }
 
 const innerBytes = (sender: string, room: string, seq: number, body: string): Uint8Array => enc('v1/inner', sender, room, seq, body);
@@ -444,10 +445,13 @@ export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope, w
   if (wrap === undefined) return new Error('no key for me');
   let pt: Uint8Array;
   try {
-    const k = await subtle.decrypt({ name: 'RSA-OAEP', label: u8(wrapLabel(env.room, env.msgId, id.fp)) }, id.encPriv, b64(wrap));
-    const aad = await sha256(envelopeHeader(env));
     const ct = b64(env.ct);
     if ((ct.length - GCM_TAG_BYTES) % PAD_BUCKET_BYTES !== 0) return new Error('ciphertext is not padded');
+    // Independent: the unwrap and the header hash run side by side.
+    const [k, aad] = await Promise.all([
+      subtle.decrypt({ name: 'RSA-OAEP', label: u8(wrapLabel(env.room, env.msgId, id.fp)) }, id.encPriv, b64(wrap)),
+      sha256(envelopeHeader(env)),
+    ]);
     pt = bytesOf(await subtle.decrypt({ name: 'AES-GCM', iv: b64(env.iv), additionalData: aad }, await messageKey(keys, new Uint8Array(k), env.msgId), ct));
   } catch {
     return new Error('message does not decrypt');

@@ -387,13 +387,13 @@ export class RoomSession {
     const keys = this.roster.keysOf(env.sender);
     if (keys === undefined) return this.reject('unknown-sender', 'sender not in roster');
     const sender = this.whoIs(env.sender);
-    // 4. recipients (sorted/unique/wraps were checked by the parser); rosterHash recomputes
-    if ((await rosterHash(env.recipients)) !== env.rosterHash) {
-      return this.reject('bad-recipients', 'rosterHash does not match recipients', sender);
-    }
+    // Checks 4 and 5 are independent computations: run side by side, judged in order.
+    const [hash, isMyWrap, isSigned] = await Promise.all([rosterHash(env.recipients), wrap === undefined || isWrapFor(env, this.identity.fp, wrap), verifyEnvelope(env, keys.sigPub)]);
+    // 4. recipients (sorted/unique/hash count were checked by the parser); rosterHash recomputes
+    if (hash !== env.rosterHash) return this.reject('bad-recipients', 'rosterHash does not match recipients', sender);
     // 5. my wrap is the one the signed list holds for me, and the signature by the sender's own key covers everything
-    if (wrap !== undefined && !(await isWrapFor(env, this.identity.fp, wrap))) return this.reject('bad-signature', 'wrap does not match its signed hash', sender);
-    if (!(await verifyEnvelope(env, keys.sigPub))) return this.reject('bad-signature', 'signature invalid', sender);
+    if (!isMyWrap) return this.reject('bad-signature', 'wrap does not match its signed hash', sender);
+    if (!isSigned) return this.reject('bad-signature', 'signature invalid', sender);
     // 6. replay, 7. window
     const seen = this.ledger.check(env.sender, env.seq, env.msgId);
     if (seen.kind === 'replay') return this.reject('replay', 'seen before', sender);
