@@ -203,8 +203,16 @@ interface Conn {
 }
 
 interface LogEntry {
-  /** The entry as /logs shows it, serialised once, as bytes off the V8 heap: {"at","type","sender","size","frame"}. */
+  /**
+   * The entry as /logs shows it, serialised once, as bytes off the V8 heap:
+   * {"at","type","sender","size","frame"}. A hello's entry stops inside its
+   * frame, before the hello: `hello` holds the rest.
+   */
   json: Buffer;
+  /** A hello entry's member's hello bytes, the connection's own (not a copy), written out escaped when /logs is built. */
+  hello: Buffer | null;
+  /** What the entry counts as: the length of its line in /logs. */
+  bytes: number;
   isDropped: boolean;
 }
 
@@ -304,10 +312,11 @@ function peerOf(key: string): Peer {
 function dropLogEntry(room: Room, entry: LogEntry): void {
   entry.isDropped = true;
   memory.logEntries -= 1;
-  room.logBytes -= entry.json.length;
-  memory.logBytes -= entry.json.length;
+  room.logBytes -= entry.bytes;
+  memory.logBytes -= entry.bytes;
   // Release the bytes now: the queue still holds the entry until it is swept out.
   entry.json = EMPTY;
+  entry.hello = null;
 }
 
 function invalidateLogBody(room: Room): void {
@@ -334,12 +343,55 @@ function fitLogsInBudget(): void {
 
 const EMPTY = Buffer.alloc(0);
 
-function appendLog(room: Room, type: 'hello' | 'msg' | 'leave', sender: string, frame: string): void {
-  const entry: LogEntry = { json: Buffer.from(JSON.stringify({ at: Date.now(), type, sender, size: frame.length, frame })), isDropped: false };
+/**
+ * Text kept for long as bytes of exactly its size: Buffer.from puts small
+ * buffers in shared 8 KiB slabs, and one kept slice holds its whole slab,
+ * however short-lived the frames that filled the rest of it.
+ */
+function keptBytes(text: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
+  return bytes;
+}
+
+const QUOTE = 0x22;
+const countQuotes = (bytes: Buffer): number => bytes.reduce((n, b) => (b === QUOTE ? n + 1 : n), 0);
+
+/** A hello's JSON as it stands inside a JSON string: it holds base64url, digits and punctuation, so only its quotes need a backslash. */
+function escapedHello(hello: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(hello.length + countQuotes(hello));
+  let o = 0;
+  for (const b of hello) {
+    if (b === QUOTE) out[o++] = 0x5c;
+    out[o++] = b;
+  }
+  return out;
+}
+
+/** How a hello entry's line ends after its hello: the join frame's "}", the string's quote, the entry's "}". */
+const HELLO_LINE_END = Buffer.from('}"}');
+
+function appendLog(room: Room, type: 'msg' | 'leave', sender: string, frame: string): void {
+  const json = keptBytes(JSON.stringify({ at: Date.now(), type, sender, size: frame.length, frame }));
+  pushLogEntry(room, { json, hello: null, bytes: json.length, isDropped: false });
+}
+
+/**
+ * A hello's entry: the same line as appendLog would write for the join frame
+ * built from `hello` (JOIN_HEAD, the hello, "}"), but holding the member's
+ * hello bytes instead of a second, escaped copy of them.
+ */
+function appendHelloLog(room: Room, sender: string, hello: Buffer): void {
+  const size = JOIN_HEAD.length + hello.length + OBJECT_END.length;
+  const json = keptBytes(`{"at":${Date.now()},"type":"hello","sender":"${sender}","size":${size},"frame":"${JOIN_HEAD.toString('latin1').replaceAll('"', '\\"')}`);
+  pushLogEntry(room, { json, hello, bytes: json.length + hello.length + countQuotes(hello) + HELLO_LINE_END.length, isDropped: false });
+}
+
+function pushLogEntry(room: Room, entry: LogEntry): void {
   room.log.push(entry);
-  room.logBytes += entry.json.length;
+  room.logBytes += entry.bytes;
   memory.logEntries += 1;
-  memory.logBytes += entry.json.length;
+  memory.logBytes += entry.bytes;
   logQueue.push({ room, entry });
   while (room.log.length > LOG_MAX_ENTRIES || room.logBytes > LOG_MAX_BYTES) {
     const dropped = room.log.shift();
@@ -601,6 +653,7 @@ function logBodyOf(roomId: string, room: Room): Body {
   for (const [i, e] of room.log.entries()) {
     if (i > 0) parts.push(COMMA);
     parts.push(e.json);
+    if (e.hello !== null) parts.push(escapedHello(e.hello), HELLO_LINE_END);
   }
   parts.push(LIST_END);
   const bytes = Buffer.concat(parts);
@@ -836,7 +889,7 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door
   if (room.departed.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity has left the room; rejoin with new keys', 'departed_identity');
   if (room.members.size >= MAX_MEMBERS) return refuse(ws, CLOSE.ROOM_FULL, 'room is full', 'room_full');
   // The checked hello, re-serialised (exact keys, nothing to escape), then kept only as these bytes.
-  conn.hello = Buffer.from(JSON.stringify(hello), 'latin1');
+  conn.hello = keptBytes(JSON.stringify(hello));
   const join = Buffer.concat([JOIN_HEAD, conn.hello, OBJECT_END]);
   conn.fp = fp;
   // The challenge is answered: nothing else needs it.
@@ -844,7 +897,7 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door
   ws.send(welcomeOf(room), false);
   broadcast(room, null, join);
   room.members.set(fp, ws);
-  appendLog(room, 'hello', fp, join.toString('latin1'));
+  appendHelloLog(room, fp, conn.hello);
   logEvent('join', { room: roomTag(conn.roomId), members: room.members.size });
 }
 
