@@ -662,7 +662,6 @@ function logBodyOf(roomId: string, room: Room): Body {
   return room.logBody;
 }
 
-
 /** Verified /logs requests remembered per room (see Room.verifiedReaders): a few members' Server views, each refreshing every 2 s. */
 const MAX_VERIFIED_LOGS_REQUESTS = 64;
 
