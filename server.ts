@@ -20,6 +20,8 @@ import {
   MAX_LOGS_URL_LIFETIME_MS,
   MAX_MEMBERS_PER_ROOM,
   NONCE_BYTES,
+  WRAP_BYTES,
+  b64Len,
   decodeClientFrame,
   doorSignedBytes,
   encodeServerFrame,
@@ -33,7 +35,9 @@ import {
   roomIdWith,
   toB64u,
   type Door,
+  type Envelope,
   type Hello,
+  type Wraps,
 } from './client/protocol';
 
 // ---------------------------------------------------------------------------
@@ -202,7 +206,8 @@ interface Conn {
   nonce: string;
   /** Fingerprint registered by this socket's hello; null until then. */
   fp: string | null;
-  hello: Hello | null;
+  /** The hello's JSON, serialised once and kept as bytes off the V8 heap: every welcome and the join frame are built from it. */
+  hello: Buffer | null;
   /** The hello's signing key, imported on its first signed /logs request. */
   sigKey: KeyObject | null;
   frames: Bucket;
@@ -216,8 +221,16 @@ interface Conn {
 }
 
 interface LogEntry {
-  /** The entry as /logs shows it, serialised once: {"at","type","sender","size","frame"}. */
-  json: string;
+  /**
+   * The entry as /logs shows it, serialised once, as bytes off the V8 heap:
+   * {"at","type","sender","size","frame"}. A hello's entry stops inside its
+   * frame, before the hello: `hello` holds the rest.
+   */
+  json: Buffer;
+  /** A hello entry's member's hello bytes, the connection's own (not a copy), written out escaped when /logs is built. */
+  hello: Buffer | null;
+  /** What the entry counts as: the length of its line in /logs. */
+  bytes: number;
   isDropped: boolean;
 }
 
@@ -320,10 +333,11 @@ function peerOf(key: string): Peer {
 function dropLogEntry(room: Room, entry: LogEntry): void {
   entry.isDropped = true;
   memory.logEntries -= 1;
-  room.logBytes -= entry.json.length;
-  memory.logBytes -= entry.json.length;
-  // Release the text now: the queue still holds the entry until it is swept out.
-  entry.json = '';
+  room.logBytes -= entry.bytes;
+  memory.logBytes -= entry.bytes;
+  // Release the bytes now: the queue still holds the entry until it is swept out.
+  entry.json = EMPTY;
+  entry.hello = null;
 }
 
 function invalidateLogBody(room: Room): void {
@@ -348,21 +362,63 @@ function fitLogsInBudget(): void {
   }
 }
 
-function appendLog(room: Room, type: 'hello' | 'msg' | 'leave', sender: string, frame: string): void {
-  pushLog(room, JSON.stringify({ at: Date.now(), type, sender, size: frame.length, frame }));
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Text kept for long as bytes of exactly its size: Buffer.from puts small
+ * buffers in shared 8 KiB slabs, and one kept slice holds its whole slab,
+ * however short-lived the frames that filled the rest of it.
+ */
+function keptBytes(text: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
+  return bytes;
+}
+
+const QUOTE = 0x22;
+const countQuotes = (bytes: Buffer): number => bytes.reduce((n, b) => (b === QUOTE ? n + 1 : n), 0);
+
+/** A hello's JSON as it stands inside a JSON string: it holds base64url, digits and punctuation, so only its quotes need a backslash. */
+function escapedHello(hello: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(hello.length + countQuotes(hello));
+  let o = 0;
+  for (const b of hello) {
+    if (b === QUOTE) out[o++] = 0x5c;
+    out[o++] = b;
+  }
+  return out;
+}
+
+/** How a hello entry's line ends after its hello: the join frame's "}", the string's quote, the entry's "}". */
+const HELLO_LINE_END = Buffer.from('}"}');
+
+function appendLog(room: Room, type: 'msg' | 'leave', sender: string, frame: string): void {
+  const json = keptBytes(JSON.stringify({ at: Date.now(), type, sender, size: frame.length, frame }));
+  pushLogEntry(room, { json, hello: null, bytes: json.length, isDropped: false });
 }
 
 /** A relayed file chunk: who to whom, how big, and which file only as a hash of its id. Never its bytes. */
 function appendChunkLog(room: Room, sender: string, to: string, size: number, fileId: Uint8Array): void {
-  pushLog(room, JSON.stringify({ at: Date.now(), type: 'chunk', sender, to, size, file: sha256(fileId).toString('hex').slice(0, 16) }));
+  const json = keptBytes(JSON.stringify({ at: Date.now(), type: 'chunk', sender, to, size, file: sha256(fileId).toString('hex').slice(0, 16) }));
+  pushLogEntry(room, { json, hello: null, bytes: json.length, isDropped: false });
 }
 
-function pushLog(room: Room, json: string): void {
-  const entry: LogEntry = { json, isDropped: false };
+/**
+ * A hello's entry: the same line as appendLog would write for the join frame
+ * built from `hello` (JOIN_HEAD, the hello, "}"), but holding the member's
+ * hello bytes instead of a second, escaped copy of them.
+ */
+function appendHelloLog(room: Room, sender: string, hello: Buffer): void {
+  const size = JOIN_HEAD.length + hello.length + OBJECT_END.length;
+  const json = keptBytes(`{"at":${Date.now()},"type":"hello","sender":"${sender}","size":${size},"frame":"${JOIN_HEAD.toString('latin1').replaceAll('"', '\\"')}`);
+  pushLogEntry(room, { json, hello, bytes: json.length + hello.length + countQuotes(hello) + HELLO_LINE_END.length, isDropped: false });
+}
+
+function pushLogEntry(room: Room, entry: LogEntry): void {
   room.log.push(entry);
-  room.logBytes += entry.json.length;
+  room.logBytes += entry.bytes;
   memory.logEntries += 1;
-  memory.logBytes += entry.json.length;
+  memory.logBytes += entry.bytes;
   logQueue.push({ room, entry });
   while (room.log.length > LOG_MAX_ENTRIES || room.logBytes > LOG_MAX_BYTES) {
     const dropped = room.log.shift();
@@ -621,7 +677,14 @@ function serveAsset(res: HttpResponse, req: HttpRequest): void {
 /** The /logs body from each entry's cached JSON: built once per change of the log, not per request. */
 function logBodyOf(roomId: string, room: Room): Body {
   if (room.logBody !== null) return room.logBody;
-  const bytes = Buffer.from(`{"roomId":"${roomId}","entries":[${room.log.map((e) => e.json).join(',')}]}`);
+  const parts: Buffer[] = [Buffer.from(`{"roomId":"${roomId}","entries":[`)];
+  for (const [i, e] of room.log.entries()) {
+    if (i > 0) parts.push(COMMA);
+    parts.push(e.json);
+    if (e.hello !== null) parts.push(escapedHello(e.hello), HELLO_LINE_END);
+  }
+  parts.push(LIST_END);
+  const bytes = Buffer.concat(parts);
   room.logBody = { bytes, senders: 0, isCurrent: true };
   memory.logBodyBytes += bytes.length;
   return room.logBody;
@@ -649,7 +712,7 @@ function isMemberRequest(roomId: string, room: Room, query: { fp: string; exp: s
   // The high-s twin is refused here as clients refuse it.
   if (sig instanceof Error || !isLowS(sig)) return false;
   try {
-    conn.sigKey ??= createPublicKey({ key: Buffer.from(conn.hello.sigSpki, 'base64url'), format: 'der', type: 'spki' });
+    conn.sigKey ??= createPublicKey({ key: Buffer.from((JSON.parse(conn.hello.toString('latin1')) as Hello).sigSpki, 'base64url'), format: 'der', type: 'spki' });
     if (!verify('sha256', logsSignedBytes(roomId, request.fp, request.exp), { key: conn.sigKey, dsaEncoding: 'ieee-p1363' }, sig)) return false;
   } catch {
     return false;
@@ -741,7 +804,7 @@ function serveMetrics(res: HttpResponse, req: HttpRequest): void {
  * close announces a leave, which must not overtake this frame); the sweep
  * closes one whose queue passed it with the last frame it was sent.
  */
-function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string | ArrayBuffer): void {
+function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string | ArrayBuffer | Buffer): void {
   const bytes = typeof frame === 'string' ? frame.length : frame.byteLength;
   const slow: WebSocket<Conn>[] = [];
   for (const ws of room.members.values()) {
@@ -755,6 +818,72 @@ function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string | A
     metrics.bytesSent += bytes;
   }
   for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
+}
+
+/**
+ * Where each member's message frame is put together: the largest is the
+ * envelope and one wrap, which is less than the upload it came in (that held
+ * every wrap), so it fits in MAX_FRAME_BYTES.
+ */
+const deliveryScratch = Buffer.allocUnsafe(MAX_FRAME_BYTES);
+const WRAP_B64_LEN = b64Len(WRAP_BYTES);
+
+/**
+ * Sends a message to every member, the sender included (PROTOCOL.md §8.4):
+ * a recipient gets the envelope and its own wrap, a member the sender left
+ * out the envelope alone (so it can tell it was left out). The envelope is
+ * serialised once, into the front of one scratch buffer; per member only its
+ * wrap is written behind it. uWS copies what it sends, so the buffer is free
+ * again after each send. Slow members are closed after the loop, as in
+ * `broadcast`. The relay hashes nothing: members check the wraps.
+ */
+function deliver(room: Room, env: Envelope, wraps: Wraps): void {
+  // Every value in a checked envelope is base64url, a message id or a safe integer: nothing to escape.
+  const head = `{"t":"msg","env":${JSON.stringify(env)}`;
+  const wrapAt = deliveryScratch.write(`${head},"wrap":"`, 0, 'latin1');
+  const size = deliveryScratch.write('"}', wrapAt + WRAP_B64_LEN, 'latin1') + wrapAt + WRAP_B64_LEN;
+  const withWrap = deliveryScratch.subarray(0, size);
+  let withoutWrap: string | null = null;
+  const slow: WebSocket<Conn>[] = [];
+  for (const [fp, ws] of room.members) {
+    if (ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) {
+      slow.push(ws);
+      continue;
+    }
+    const wrap = wraps[fp];
+    if (wrap === undefined) {
+      withoutWrap ??= `${head}}`;
+      const frame = withoutWrap;
+      ws.cork(() => ws.send(frame, false));
+      metrics.bytesSent += frame.length;
+    } else {
+      // Checked: exactly WRAP_B64_LEN base64url characters.
+      deliveryScratch.write(wrap, wrapAt, 'latin1');
+      ws.cork(() => ws.send(withWrap, false));
+      metrics.bytesSent += size;
+    }
+    metrics.deliveries += 1;
+  }
+  for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
+}
+
+const WELCOME_HEAD = Buffer.from('{"t":"welcome","members":[');
+const JOIN_HEAD = Buffer.from('{"t":"join","hello":');
+const COMMA = Buffer.from(',');
+const LIST_END = Buffer.from(']}');
+const OBJECT_END = Buffer.from('}');
+
+/** A welcome for the members present: their hellos, as each was serialised once at its join. */
+function welcomeOf(room: Room): Buffer {
+  const parts: Buffer[] = [WELCOME_HEAD];
+  for (const ws of room.members.values()) {
+    const hello = ws.getUserData().hello;
+    if (hello === null) continue;
+    if (parts.length > 1) parts.push(COMMA);
+    parts.push(hello);
+  }
+  parts.push(LIST_END);
+  return Buffer.concat(parts);
 }
 
 /** RFC 8410's DER SubjectPublicKeyInfo prefix of a raw Ed25519 public key. */
@@ -788,15 +917,17 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door
   if (room.members.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity is already in the room', 'duplicate_identity');
   if (room.departed.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity has left the room; rejoin with new keys', 'departed_identity');
   if (room.members.size >= MAX_MEMBERS) return refuse(ws, CLOSE.ROOM_FULL, 'room is full', 'room_full');
-  const welcome = encodeServerFrame({ t: 'welcome', members: [...room.members.values()].flatMap((m) => m.getUserData().hello ?? []) });
-  const join = encodeServerFrame({ t: 'join', hello });
+  // The checked hello, re-serialised (exact keys, nothing to escape), then kept only as these bytes.
+  conn.hello = keptBytes(JSON.stringify(hello));
+  const join = Buffer.concat([JOIN_HEAD, conn.hello, OBJECT_END]);
   conn.fp = fp;
   conn.fpRaw = Buffer.from(fp, 'base64url');
-  conn.hello = hello;
-  ws.send(welcome, false);
+  // The challenge is answered: nothing else needs it.
+  conn.nonce = '';
+  ws.send(welcomeOf(room), false);
   broadcast(room, null, join);
   room.members.set(fp, ws);
-  appendLog(room, 'hello', fp, join);
+  appendHelloLog(room, fp, conn.hello);
   logEvent('join', { room: roomTag(conn.roomId), members: room.members.size });
 }
 
@@ -819,9 +950,8 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   const claim = frame.t === 'msg' ? frame.env : frame.rc;
   if (claim.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'frame is for another room', 'wrong_room');
   if (claim.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity", 'wrong_sender');
-  // Relay the client's bytes as they are: re-serialising would cost CPU and
-  // could only change what the signature covers; sending the received buffer
-  // spares uWS re-encoding the text for every member.
+  // Relay a statement's bytes as they are: re-serialising would cost CPU, and
+  // sending the received buffer spares uWS re-encoding the text for every member.
   if (frame.t === 'roster') {
     // Roster statements are periodic bookkeeping, not conversation: relayed, not logged.
     broadcast(room, ws, message);
@@ -829,7 +959,8 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   }
   // Every member gets a message, so one whom the sender left out sees that (check 8).
   metrics.messagesRelayed += 1;
-  broadcast(room, null, message);
+  deliver(room, frame.env, frame.wraps);
+  // The log keeps the upload whole: every wrap, as the sender sent it.
   appendLog(room, 'msg', conn.fp, text);
 }
 

@@ -7,6 +7,7 @@
 import {
   GCM_TAG_BYTES,
   IV_BYTES,
+  WRAP_HASH_BYTES,
   MAX_BODY_BYTES,
   MAX_NAME_BYTES,
   NAME_PT_BYTES,
@@ -34,12 +35,15 @@ import {
   rosterConfirmSignedBytes,
   rosterInput,
   toB64u,
+  wrapHashInput,
+  wrapHashOf,
   wrapLabel,
   type Continuity,
   type Door,
   type Envelope,
   type Hello,
   type RosterConfirm,
+  type Wraps,
 } from './protocol';
 
 const subtle = globalThis.crypto.subtle;
@@ -347,9 +351,10 @@ export async function rosterHash(fps: readonly string[]): Promise<string> {
   return toB64u(await sha256(rosterInput([...fps].sort())));
 }
 
+/** HKDF-SHA256(K, msgSalt, "v1/msg-key|" ‖ msgId) as an AES-256-GCM key: deriveKey, one step fewer than deriveBits and an import. */
 async function messageKey(keys: RoomKeys, k: Uint8Array, msgId: string): Promise<CryptoKey> {
-  const raw = await hkdf(k, keys.msgSalt, `v1/msg-key|${msgId}`, 32);
-  return subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt']);
+  const ikm = await subtle.importKey('raw', u8(k), 'HKDF', false, ['deriveKey']);
+  return subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: u8(keys.msgSalt), info: utf8.encode(`v1/msg-key|${msgId}`) }, ikm, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
 }
 
 /** The inner label says what the body is: `v1/inner` a chat message, `v1/inner-file` a file offer (PROTOCOL.md §11.1). */
@@ -373,11 +378,29 @@ export interface Outgoing {
   kind?: InnerKind;
 }
 
+/** A sealed message as its sender uploads it: the envelope every member gets, and the wraps the relay hands out one each. */
+export interface Sealed {
+  env: Envelope;
+  wraps: Wraps;
+}
+
+/** SHA-256(wrapHashInput): what the envelope signs of recipient `fp`'s wrap. */
+export async function wrapHash(room: string, msgId: string, fp: string, wrap: string): Promise<Uint8Array<ArrayBuffer>> {
+  return sha256(wrapHashInput(room, msgId, fp, wrap));
+}
+
+/** True when `wrap` is the one the envelope's signed hash list holds for recipient `fp`. */
+export async function isWrapFor(env: Envelope, fp: string, wrap: string): Promise<boolean> {
+  const want = wrapHashOf(env, fp);
+  return want !== null && sameBytes(await wrapHash(env.room, env.msgId, fp, wrap), want);
+}
+
 /**
  * Encrypts `body` once under a fresh key K, wraps K for each recipient with
- * an OAEP label that binds room, message and recipient, and signs it all.
+ * an OAEP label that binds room, message and recipient, and signs it all:
+ * the header, the ciphertext and each wrap through its hash.
  */
-export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, recipients: readonly PeerKeys[]): Promise<Envelope> {
+export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, recipients: readonly PeerKeys[]): Promise<Sealed> {
   if (utf8.encode(out.body).length > MAX_BODY_BYTES) throw new Error(`a message is at most ${MAX_BODY_BYTES} bytes`);
   const sorted = [...recipients].sort((a, b) => (a.fp < b.fp ? -1 : 1));
   const fps = sorted.map((r) => r.fp);
@@ -401,14 +424,17 @@ export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, r
   ));
   const wrapList = await Promise.all(sorted.map(async (r) =>
     toB64u(bytesOf(await subtle.encrypt({ name: 'RSA-OAEP', label: u8(wrapLabel(keys.roomId, out.msgId, r.fp)) }, r.encPub, k)))));
-  const wraps: Record<string, string> = {};
+  const wraps: Wraps = {};
   fps.forEach((fp, i) => (wraps[fp] = wrapList[i] as string));
-  const unsigned = { ...hdrFields, iv: toB64u(iv), ct: toB64u(ct), wraps };
+  const hashes = await Promise.all(fps.map((fp, i) => wrapHash(keys.roomId, out.msgId, fp, wrapList[i] as string)));
+  const wrapHashes = new Uint8Array(hashes.length * WRAP_HASH_BYTES);
+  hashes.forEach((h, i) => wrapHashes.set(h, i * WRAP_HASH_BYTES));
+  const unsigned = { ...hdrFields, iv: toB64u(iv), ct: toB64u(ct), wrapHashes: toB64u(wrapHashes) };
   const sig = await ecdsaSign(id.sigPriv, envelopeSignedBytes(unsigned));
-  return { ...unsigned, sig };
+  return { env: { ...unsigned, sig }, wraps };
 }
 
-/** True when `env.sig` is the sender's signature over the whole envelope. */
+/** True when `env.sig` is the sender's signature over the whole envelope (each wrap through its hash: check one with isWrapFor). */
 export async function verifyEnvelope(env: Envelope, sigPub: CryptoKey): Promise<boolean> {
   return ecdsaVerify(sigPub, env.sig, envelopeSignedBytes(env));
 }
@@ -421,16 +447,18 @@ export interface Inner {
   kind: InnerKind;
 }
 
-/** Unwraps K with this tab's key, decrypts, and checks the padding. */
-export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope): Promise<Inner | Error> {
-  const wrap = env.wraps[id.fp];
+/** Unwraps K from this tab's `wrap` with its key, decrypts, and checks the padding. */
+export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope, wrap: string | undefined): Promise<Inner | Error> {
   if (wrap === undefined) return new Error('no key for me');
   let pt: Uint8Array;
   try {
-    const k = await subtle.decrypt({ name: 'RSA-OAEP', label: u8(wrapLabel(env.room, env.msgId, id.fp)) }, id.encPriv, b64(wrap));
-    const aad = await sha256(envelopeHeader(env));
     const ct = b64(env.ct);
     if ((ct.length - GCM_TAG_BYTES) % PAD_BUCKET_BYTES !== 0) return new Error('ciphertext is not padded');
+    // Independent: the unwrap and the header hash run side by side.
+    const [k, aad] = await Promise.all([
+      subtle.decrypt({ name: 'RSA-OAEP', label: u8(wrapLabel(env.room, env.msgId, id.fp)) }, id.encPriv, b64(wrap)),
+      sha256(envelopeHeader(env)),
+    ]);
     pt = bytesOf(await subtle.decrypt({ name: 'AES-GCM', iv: b64(env.iv), additionalData: aad }, await messageKey(keys, new Uint8Array(k), env.msgId), ct));
   } catch {
     return new Error('message does not decrypt');

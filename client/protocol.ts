@@ -22,6 +22,8 @@ export const MAC_BYTES = 32;
 export const SIG_BYTES = 64;
 /** RSA-OAEP-3072 ciphertext. */
 export const WRAP_BYTES = 384;
+/** SHA-256 of one recipient's wrap: the envelope signs these, one per recipient (PROTOCOL.md §5.3). */
+export const WRAP_HASH_BYTES = 32;
 /** DER SubjectPublicKeyInfo of an RSA-3072 key with e = 65537. */
 export const ENC_SPKI_BYTES = 422;
 /** DER SubjectPublicKeyInfo of an uncompressed P-256 key. */
@@ -61,13 +63,16 @@ export const ROOM_ID_B64_LEN = b64Len(ROOM_ID_BYTES);
 export const SECRET_B64_LEN = b64Len(SECRET_BYTES);
 
 /**
- * Largest client frame: a message to a full room. Every field at its maximum,
- * plus JSON punctuation per recipient (quotes, colon, commas) and a fixed
- * allowance for the envelope's keys and small numbers.
+ * Largest client frame: a message to a full room. Every field at its maximum
+ * (the ciphertext, the wrap hashes as one field), plus per recipient its
+ * fingerprint in `recipients` and its entry in `wraps` with their JSON
+ * punctuation (quotes, colon, commas), and a fixed allowance for the
+ * envelope's keys and small numbers.
  */
 export const MAX_FRAME_BYTES =
   1024 +
   b64Len(MAX_CT_BYTES) +
+  b64Len(MAX_MEMBERS_PER_ROOM * WRAP_HASH_BYTES) +
   MAX_MEMBERS_PER_ROOM * (FP_B64_LEN + 3 + FP_B64_LEN + 4 + b64Len(WRAP_BYTES) + 2);
 
 // ---------------------------------------------------------------------------
@@ -234,7 +239,11 @@ export interface Hello {
   mac: string;
 }
 
-/** What the relay sees of a message. */
+/**
+ * What every member receives of a message, and what its signature covers:
+ * the wraps only by their hashes, so each member can be sent its own wrap
+ * alone (PROTOCOL.md §5.3).
+ */
 export interface Envelope {
   v: number;
   room: string;
@@ -246,9 +255,13 @@ export interface Envelope {
   recipients: string[];
   iv: string;
   ct: string;
-  wraps: Record<string, string>;
+  /** wrapHash of each recipient's wrap, in recipient order, concatenated: 32 bytes per recipient. */
+  wrapHashes: string;
   sig: string;
 }
+
+/** Each recipient's wrapped message key, by fingerprint: uploaded with the envelope, delivered one by one. */
+export type Wraps = Record<string, string>;
 
 /**
  * A member's signed statement of the roster it sees (sorted fingerprints).
@@ -289,14 +302,15 @@ export interface Door {
 }
 
 /** `door` is optional in the shape (in-memory tests have no server); the server refuses a hello without it. */
-export type ClientFrame = { t: 'hello'; hello: Hello; door?: Door } | { t: 'msg'; env: Envelope } | { t: 'roster'; rc: RosterConfirm };
+export type ClientFrame = { t: 'hello'; hello: Hello; door?: Door } | { t: 'msg'; env: Envelope; wraps: Wraps } | { t: 'roster'; rc: RosterConfirm };
 
 export type ServerFrame =
   | { t: 'challenge'; nonce: string }
   | { t: 'welcome'; members: Hello[] }
   | { t: 'join'; hello: Hello }
   | { t: 'leave'; fp: string }
-  | { t: 'msg'; env: Envelope }
+  /** `wrap`: the receiving member's own wrap, absent for a member the sender left out. */
+  | { t: 'msg'; env: Envelope; wrap?: string }
   | { t: 'roster'; rc: RosterConfirm };
 
 /** The text of a frame a client sends. Every client frame is built here, never by a JSON literal elsewhere. */
@@ -315,11 +329,23 @@ export const continuitySignedBytes = (roomId: string, prevFp: string, nextFp: st
 export const helloMacBytes = (h: Omit<Hello, 'mac'>): Uint8Array<ArrayBuffer> =>
   enc('v1/hello-mac', helloSignedBytes(h), h.sig);
 
-export const envelopeHeader = (e: Omit<Envelope, 'iv' | 'ct' | 'wraps' | 'sig'>): Uint8Array<ArrayBuffer> =>
+export const envelopeHeader = (e: Omit<Envelope, 'iv' | 'ct' | 'wrapHashes' | 'sig'>): Uint8Array<ArrayBuffer> =>
   enc('v1/msg-hdr', e.v, e.room, e.sender, e.seq, e.msgId, e.ts, e.rosterHash, e.recipients.length, ...e.recipients);
 
 export const envelopeSignedBytes = (e: Omit<Envelope, 'sig'>): Uint8Array<ArrayBuffer> =>
-  enc('v1/msg', envelopeHeader(e), e.iv, e.ct, ...e.recipients.map((fp) => e.wraps[fp] ?? ''));
+  enc('v1/msg', envelopeHeader(e), e.iv, e.ct, e.wrapHashes);
+
+/** What a wrap hash hashes: the wrap with the room, message and recipient it is for, so a hash fits one slot only. */
+export const wrapHashInput = (room: string, msgId: string, fp: string, wrap: string): Uint8Array<ArrayBuffer> =>
+  enc('v1/wrap-hash', room, msgId, fp, wrap);
+
+/** Recipient `fp`'s entry in `env.wrapHashes` (its 32 bytes, base64url), or null when it is not a recipient. */
+export function wrapHashOf(env: Envelope, fp: string): Uint8Array | null {
+  const i = env.recipients.indexOf(fp);
+  const all = fromB64u(env.wrapHashes);
+  if (i < 0 || all instanceof Error) return null;
+  return all.subarray(i * WRAP_HASH_BYTES, (i + 1) * WRAP_HASH_BYTES);
+}
 
 export const rosterConfirmSignedBytes = (c: Omit<RosterConfirm, 'sig'>): Uint8Array<ArrayBuffer> =>
   enc('v1/roster-confirm', c.v, c.room, c.sender, c.n, c.seq, c.ts, c.isLeaving ? 1 : 0, c.members.length, ...c.members, ...c.heard, ...c.acks);
@@ -442,7 +468,7 @@ const checkEnvelopeShape = object({
   recipients,
   iv: b64(IV_BYTES),
   ct: b64(PAD_BUCKET_BYTES + GCM_TAG_BYTES, MAX_CT_BYTES),
-  wraps: wrapsShape,
+  wrapHashes: b64(WRAP_HASH_BYTES, MAX_MEMBERS_PER_ROOM * WRAP_HASH_BYTES),
   sig: b64(SIG_BYTES),
 });
 
@@ -454,11 +480,21 @@ export function parseEnvelope(raw: unknown, path = 'env'): Envelope | Error {
   const env = checkEnvelopeShape(raw, path);
   if (env instanceof Error) return env;
   if (!env.recipients.includes(env.sender)) return new Error(`${path}.recipients: must include the sender`);
-  const wrapKeys = Object.keys(env.wraps);
-  if (wrapKeys.length !== env.recipients.length || !env.recipients.every((r) => Object.hasOwn(env.wraps, r))) {
-    return new Error(`${path}.wraps: must have exactly one wrap per recipient`);
+  if (env.wrapHashes.length !== b64Len(env.recipients.length * WRAP_HASH_BYTES)) {
+    return new Error(`${path}.wrapHashes: must hold one hash per recipient`);
   }
   return env;
+}
+
+/** A client's message upload: the envelope, and exactly one wrap per recipient (the relay hands each its own). */
+function parseUpload(raw: Record<string, unknown>): ClientFrame | Error {
+  const frame = checkClientMsg(raw, 'frame');
+  if (frame instanceof Error) return frame;
+  const { recipients } = frame.env;
+  if (Object.keys(frame.wraps).length !== recipients.length || !recipients.every((r) => Object.hasOwn(frame.wraps, r))) {
+    return new Error('frame.wraps: must have exactly one wrap per recipient');
+  }
+  return frame;
 }
 
 const counters: Check<number[]> = (value, path) => {
@@ -498,13 +534,14 @@ export function parseRosterConfirm(raw: unknown, path = 'rc'): RosterConfirm | E
 }
 
 const checkClientHello = object({ t: literal('hello'), hello: parseHello, door: optional(object({ pub: b64(DOOR_PUB_BYTES), sig: b64(DOOR_SIG_BYTES) })) });
-const checkClientMsg = object({ t: literal('msg'), env: parseEnvelope });
+const checkClientMsg = object({ t: literal('msg'), env: parseEnvelope, wraps: wrapsShape });
+const checkDelivery = object({ t: literal('msg'), env: parseEnvelope, wrap: optional(b64(WRAP_BYTES)) });
 const checkClientRoster = object({ t: literal('roster'), rc: parseRosterConfirm });
 
 export function parseClientFrame(raw: unknown): ClientFrame | Error {
   if (!isPlainObject(raw)) return new Error('frame: expected an object');
   if (raw.t === 'hello') return checkClientHello(raw, 'frame');
-  if (raw.t === 'msg') return checkClientMsg(raw, 'frame');
+  if (raw.t === 'msg') return parseUpload(raw);
   if (raw.t === 'roster') return checkClientRoster(raw, 'frame');
   return new Error('frame.t: unknown frame type');
 }
@@ -525,7 +562,7 @@ const serverChecks = {
   welcome: object({ t: literal('welcome'), members: hellos }),
   join: object({ t: literal('join'), hello: parseHello }),
   leave: object({ t: literal('leave'), fp }),
-  msg: checkClientMsg,
+  msg: checkDelivery,
   roster: checkClientRoster,
 } as const;
 

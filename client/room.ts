@@ -10,6 +10,7 @@ import { nanoid } from 'nanoid';
 import { decodeServerFrame, encodeClientFrame, type Envelope, type Hello, type RosterConfirm } from './protocol';
 import {
   openHello,
+  isWrapFor,
   openMessage,
   makeHello,
   rosterHash,
@@ -170,13 +171,13 @@ export class RoomSession {
       const ts = this.now();
       const recipients = this.roster.allKeys();
       const seq = this.nextSeq;
-      const env = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body }, recipients);
+      const { env, wraps } = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body }, recipients);
       this.nextSeq += 1;
       const key = entryKey(this.identity.fp, msgId);
       this.timeline.message({ kind: 'message', key, senderFp: this.identity.fp, senderName: this.name, body, ts, isOwn: true, isPending: true });
       this.unacknowledged.push({ key, seq, at: ts });
       this.changed();
-      this.send(encodeClientFrame({ t: 'msg', env }));
+      this.send(encodeClientFrame({ t: 'msg', env, wraps }));
       await this.prepareGoodbye();
     });
   }
@@ -192,14 +193,14 @@ export class RoomSession {
       const ts = this.now();
       const recipients = this.roster.allKeys();
       const seq = this.nextSeq;
-      const env = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body: prepared.text, kind: 'file' }, recipients);
+      const { env, wraps } = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body: prepared.text, kind: 'file' }, recipients);
       this.nextSeq += 1;
       const key = entryKey(this.identity.fp, msgId);
       const transfer = this.files.attach(prepared, recipients.map((r) => r.fp));
       this.timeline.file({ kind: 'file', key, senderFp: this.identity.fp, senderName: this.name, ts, isOwn: true, isPending: true, transfer });
       this.unacknowledged.push({ key, seq, at: ts });
       this.changed();
-      this.send(encodeClientFrame({ t: 'msg', env }));
+      this.send(encodeClientFrame({ t: 'msg', env, wraps }));
       await this.prepareGoodbye();
     });
   }
@@ -284,7 +285,7 @@ export class RoomSession {
         await this.removeMember(frame.fp);
         return [{ ok: true }];
       case 'msg':
-        return [await this.accept(frame.env)];
+        return [await this.accept(frame.env, frame.wrap)];
       case 'roster':
         return [await this.acceptStatement(frame.rc)];
     }
@@ -419,19 +420,22 @@ export class RoomSession {
    * The receiver's message checks, in the order PROTOCOL.md §7.2 numbers
    * them (check 1, the schema, was decodeServerFrame).
    */
-  private async accept(env: Envelope): Promise<Verdict> {
+  private async accept(env: Envelope, wrap: string | undefined): Promise<Verdict> {
+    // 1, continued. The relay hands a recipient its own wrap and nobody else one: a wrap missing or extra is a broken frame.
+    if ((wrap !== undefined) !== env.recipients.includes(this.identity.fp)) return this.reject('malformed', wrap === undefined ? 'no wrap for a recipient' : 'a wrap for a non-recipient');
     // 2. room
     if (env.room !== this.keys.roomId) return this.reject('wrong-room', 'envelope room differs');
     // 3. sender is a member whose hello checked out
     const keys = this.roster.keysOf(env.sender);
     if (keys === undefined) return this.reject('unknown-sender', 'sender not in roster');
     const sender = this.whoIs(env.sender);
-    // 4. recipients (sorted/unique/wraps were checked by the parser); rosterHash recomputes
-    if ((await rosterHash(env.recipients)) !== env.rosterHash) {
-      return this.reject('bad-recipients', 'rosterHash does not match recipients', sender);
-    }
-    // 5. signature by the sender's own key over everything
-    if (!(await verifyEnvelope(env, keys.sigPub))) return this.reject('bad-signature', 'signature invalid', sender);
+    // Checks 4 and 5 are independent computations: run side by side, judged in order.
+    const [hash, isMyWrap, isSigned] = await Promise.all([rosterHash(env.recipients), wrap === undefined || isWrapFor(env, this.identity.fp, wrap), verifyEnvelope(env, keys.sigPub)]);
+    // 4. recipients (sorted/unique/hash count were checked by the parser); rosterHash recomputes
+    if (hash !== env.rosterHash) return this.reject('bad-recipients', 'rosterHash does not match recipients', sender);
+    // 5. my wrap is the one the signed list holds for me, and the signature by the sender's own key covers everything
+    if (!isMyWrap) return this.reject('bad-signature', 'wrap does not match its signed hash', sender);
+    if (!isSigned) return this.reject('bad-signature', 'signature invalid', sender);
     // 6. replay, 7. window
     const seen = this.ledger.check(env.sender, env.seq, env.msgId);
     if (seen.kind === 'replay') return this.reject('replay', 'seen before', sender);
@@ -451,7 +455,7 @@ export class RoomSession {
       return this.reject('excluded', 'not a recipient', sender);
     }
     // 10. unwrap, decrypt, and the inner header must repeat the outer one
-    const inner = await openMessage(this.keys, this.identity, env);
+    const inner = await openMessage(this.keys, this.identity, env, wrap);
     if (inner instanceof Error) return this.reject('undecryptable', inner.message, sender);
     if (inner.sender !== env.sender || inner.room !== env.room || inner.seq !== env.seq) {
       return this.reject('inner-mismatch', 'inner header differs', sender);

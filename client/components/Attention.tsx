@@ -22,7 +22,8 @@ function requestPermission(): Promise<NotificationPermission> {
  * unless the person chose to show the text.
  */
 export function Attention({ entries, labels }: { entries: Entry[]; labels: Map<string, string> }) {
-  const [permission, setPermission] = useState<Permission>(isSupported ? Notification.permission : 'unsupported');
+  // Read once: Notification.permission asks the browser each time (in Chromium a few ms), and this renders with every frame.
+  const [permission, setPermission] = useState<Permission>(() => (isSupported ? Notification.permission : 'unsupported'));
   const [isOn, setOn] = useState(false);
   const [isTextShown, setTextShown] = useState(false);
   const [unread, setUnread] = useState(0);

@@ -121,18 +121,32 @@ class Item extends Component<ItemProps, { hasFailed: boolean }> {
 }
 
 /**
+ * What of the members an entry can show (label, name, trust, self), as one
+ * string: the room hands over a new member list with every change (every
+ * second, too), but the entries need building again only when this changed.
+ */
+const membersShownKey = (members: readonly Member[]): string =>
+  members.map((m) => `${m.fp} ${m.trust} ${m.isSelf ? 1 : 0} ${m.label.length} ${m.label} ${m.name.length} ${m.name}`).join('\n');
+
+/**
  * The conversation. It follows new entries while the reader is at the end; a
  * reader who scrolled up stays put and gets an "N new" button instead.
  * `members`: who is here now, for labels (shared names stay apart) and trust.
  * `onShowMember` should keep its identity across renders, or every entry renders again.
+ * The list of entries is built only when the entries or what they show of the
+ * members changed; otherwise the same elements are handed to Preact, which
+ * then leaves the whole list alone (a message arriving renders one new entry,
+ * a tick of the room's clock renders none).
  */
 export function Timeline({ entries, members, onShowMember }: { entries: Entry[]; members: readonly Member[]; onShowMember: (fp: string) => void }) {
   const list = useRef<HTMLDivElement>(null);
   const isAtEnd = useRef(true);
   const shown = useRef<ReadonlySet<string>>(new Set());
   const [unseen, setUnseen] = useState(0);
-  const labels = useMemo(() => new Map(members.map((m) => [m.fp, m.label])), [members]);
-  const senders = useMemo(() => new Map(members.map((m) => [m.fp, m])), [members]);
+  const shownOfMembers = membersShownKey(members);
+  // Keyed on what is shown of the members, not on the list's identity (see membersShownKey).
+  const senders = useMemo(() => new Map(members.map((m) => [m.fp, m])), [shownOfMembers]);
+  const labels = useMemo(() => new Map(members.map((m) => [m.fp, m.label])), [shownOfMembers]);
   const toEnd = () => {
     const el = list.current;
     if (el !== null) el.scrollTop = el.scrollHeight;
@@ -158,7 +172,7 @@ export function Timeline({ entries, members, onShowMember }: { entries: Entry[];
     return () => observer.disconnect();
   }, []);
 
-  const itemProps = (e: Entry, prev: Entry | undefined): ItemProps => {
+  const itemProps = (e: Entry, prev: Entry | undefined, labels: ReadonlyMap<string, string>, senders: ReadonlyMap<string, Member>): ItemProps => {
     if (e.kind === 'notice') {
       const canVerify = e.canVerify === true && e.who !== undefined && labels.has(e.who.fp);
       return { entry: e, text: noticeText(e, labels), trust: 'self', labelNote: '', isGrouped: false, canVerify, onShowMember };
@@ -174,6 +188,8 @@ export function Timeline({ entries, members, onShowMember }: { entries: Entry[];
       onShowMember,
     };
   };
+
+  const items = useMemo(() => entries.map((e, i) => <Item key={e.key} {...itemProps(e, entries[i - 1], labels, senders)} />), [entries, labels, senders, onShowMember]);
 
   return (
     <div class="timeline-wrap">
@@ -191,9 +207,7 @@ export function Timeline({ entries, members, onShowMember }: { entries: Entry[];
           if (isAtEnd.current && unseen > 0) setUnseen(0);
         }}
       >
-        <ol>
-          {entries.map((e, i) => <Item key={e.key} {...itemProps(e, entries[i - 1])} />)}
-        </ol>
+        <ol>{items}</ol>
       </div>
       {unseen > 0 && (
         <button type="button" class="new-below small" onClick={toEnd}>{unseen} new<span aria-hidden="true"> ↓</span></button>

@@ -21,11 +21,13 @@ import WebSocket from 'ws';
 import { nanoid } from 'nanoid';
 import { HUSH_LOAD_ENV, startServer } from './servers.mjs';
 import { waitMachineQuiet } from './proc.mjs';
+import { fullEnvelope } from './fixtures.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const STEP_TIMEOUT_MS = 60_000;
 const MESSAGE_TIMEOUT_MS = 15_000;
+const MESSAGE_CHARS = 100;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const withTimeout = (promise, ms, what) => Promise.race([
@@ -92,7 +94,7 @@ const INSTRUMENT = () => {
   const isMsg = (data) => typeof data === 'string' && data.startsWith('{"t":"msg"');
   const send = WebSocket.prototype.send;
   WebSocket.prototype.send = function benchSend(data) {
-    if (isMsg(data)) window.__benchSentAt = now();
+    if (isMsg(data)) { window.__benchSentAt = now(); window.__benchSentBytes = data.length; }
     return send.call(this, data);
   };
   const desc = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');
@@ -101,7 +103,7 @@ const INSTRUMENT = () => {
     get() { return desc.get.call(this); },
     set(fn) {
       desc.set.call(this, fn === null ? null : function benchOnMessage(event) {
-        if (isMsg(event.data)) window.__benchArrivedAt = now();
+        if (isMsg(event.data)) { window.__benchArrivedAt = now(); window.__benchArrivedBytes = event.data.length; }
         return fn.call(this, event);
       });
     },
@@ -110,7 +112,7 @@ const INSTRUMENT = () => {
   WebSocket.prototype.addEventListener = function benchAdd(type, fn, options) {
     if (type !== 'message' || typeof fn !== 'function') return add.call(this, type, fn, options);
     return add.call(this, type, function benchListener(event) {
-      if (isMsg(event.data)) window.__benchArrivedAt = now();
+      if (isMsg(event.data)) { window.__benchArrivedAt = now(); window.__benchArrivedBytes = event.data.length; }
       return fn.call(this, event);
     }, options);
   };
@@ -126,7 +128,7 @@ const ARM_RECEIVER = (text) => {
       const li = items[items.length - 1];
       if (li?.querySelector('.body')?.textContent !== text) return;
       obs.disconnect();
-      resolve({ arrivedAt: window.__benchArrivedAt, shownAt: now() });
+      resolve({ arrivedAt: window.__benchArrivedAt, arrivedBytes: window.__benchArrivedBytes, shownAt: now() });
     };
     const obs = new MutationObserver(check);
     obs.observe(timeline, { childList: true, subtree: true, characterData: true });
@@ -150,7 +152,7 @@ const SEND_AND_TIME = async (text) => {
       if (li?.querySelector('.body')?.textContent !== text) return;
       if (li.classList.contains('pending')) { pendingAt ??= now(); return; }
       obs.disconnect();
-      resolve({ sendAt, pendingAt, wireAt: window.__benchSentAt, echoAt: now() });
+      resolve({ sendAt, pendingAt, wireAt: window.__benchSentAt, wireBytes: window.__benchSentBytes, echoAt: now() });
     };
     const obs = new MutationObserver(check);
     obs.observe(timeline, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['class'] });
@@ -253,6 +255,18 @@ async function measureJoins(browser, origin, runs, log) {
   return { warmClick: stats(warm.click), warmCode: stats(warm.code), oneCode: stats(warm.oneCode), coldClick: stats(cold.click), coldSinceLoad: stats(cold.sinceLoad), coldBeforeClick: stats(cold.beforeClick) };
 }
 
+/**
+ * A message of MESSAGE_CHARS for `n` members as one frame with every wrap
+ * inside the envelope (the format before per-member delivery), sealed by the
+ * client core: the size every member was sent then.
+ */
+async function fullFrameBytes(core, keys, identities, n) {
+  const ids = [...identities.slice(0, n), ...(await Promise.all(Array.from({ length: Math.max(0, n - identities.length) }, () => core.generateIdentity())))];
+  const peers = await Promise.all(ids.map((id) => core.importPeerKeys(id.encSpki, id.sigSpki)));
+  const sealed = await core.sealMessage(keys, ids[0], { msgId: nanoid(), seq: 1, ts: Date.now(), body: '.'.repeat(MESSAGE_CHARS) }, peers);
+  return JSON.stringify({ t: 'msg', env: fullEnvelope(sealed) }).length;
+}
+
 async function measureRoom(browser, core, origin, identities, n, messages, warmup, log) {
   const secret = core.randomBytes(32);
   const keys = await core.deriveRoomKeys(secret);
@@ -272,8 +286,11 @@ async function measureRoom(browser, core, origin, identities, n, messages, warmu
     const echoMs = [];
     const receiveMs = [];
     const endToEndMs = [];
+    const receivedBytes = [];
+    const uploadBytes = [];
     for (let i = 0; i < warmup + messages; i++) {
-      const text = `bench ${n}/${i} ${nanoid(8)}`;
+      // 100 characters, the size the per-member targets are stated for.
+      const text = `bench ${n}/${i} ${nanoid(8)} `.padEnd(MESSAGE_CHARS, '.');
       await receiver.evaluate(ARM_RECEIVER, text);
       const sent = await withTimeout(sender.evaluate(SEND_AND_TIME, text), MESSAGE_TIMEOUT_MS, `own echo in a room of ${n}`);
       const got = await withTimeout(receiver.evaluate(() => window.__benchShown), MESSAGE_TIMEOUT_MS, `message in the other tab, room of ${n}`);
@@ -282,11 +299,14 @@ async function measureRoom(browser, core, origin, identities, n, messages, warmu
         echoMs.push(sent.echoAt - sent.sendAt);
         receiveMs.push(got.shownAt - got.arrivedAt);
         endToEndMs.push(got.shownAt - sent.sendAt);
+        receivedBytes.push(got.arrivedBytes);
+        uploadBytes.push(sent.wireBytes);
       }
       await sleep(100);
     }
-    const out = { n, seal: stats(sealMs), echo: stats(echoMs), receive: stats(receiveMs), endToEnd: stats(endToEndMs) };
-    log(`  room of ${n}: send → own echo ${out.echo.median.toFixed(1)} ms, arrival → shown ${out.receive.median.toFixed(1)} ms, send → other tab ${out.endToEnd.median.toFixed(1)} ms (medians)`);
+    const bytes = { received: median(receivedBytes), upload: median(uploadBytes), full: await fullFrameBytes(core, keys, identities, n) };
+    const out = { n, seal: stats(sealMs), echo: stats(echoMs), receive: stats(receiveMs), endToEnd: stats(endToEndMs), bytes };
+    log(`  room of ${n}: send → own echo ${out.echo.median.toFixed(1)} ms, arrival → shown ${out.receive.median.toFixed(1)} ms, send → other tab ${out.endToEnd.median.toFixed(1)} ms (medians); ${bytes.received} B per delivery`);
     return out;
   } finally {
     for (const t of tabs) await t.context.close().catch(() => {});

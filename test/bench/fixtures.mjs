@@ -2,8 +2,8 @@
 // code the browser runs): identities (RSA-3072 + P-256), hellos MAC'd with
 // each room's link key (with the room's door key, to answer each connection's
 // challenge), and envelopes sealed with sealMessage for every member
-// of the room. The same frames are sent to all three servers, so the bare
-// relay and Socket.IO carry exactly the bytes Hush carries.
+// of the room. The bare relay and Socket.IO carry the same messages, as the
+// frames Hush delivers or as the one frame Hush sent everyone before.
 import { nanoid } from 'nanoid';
 
 const BODY = 'On my way — see you at the station in ten minutes.';
@@ -22,6 +22,16 @@ async function pool(count, parallel, make) {
   };
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
   return out;
+}
+
+/**
+ * A message as one envelope with every wrap inside it, in the field order and
+ * sizes of Hush's envelope before per-member delivery (wraps where
+ * wrapHashes is): byte for byte the size of what every member was sent then.
+ */
+export function fullEnvelope({ env, wraps }) {
+  const { wrapHashes: _hashes, sig, ...rest } = env;
+  return { ...rest, wraps, sig };
 }
 
 export async function makeIdentities(core, count) {
@@ -44,11 +54,15 @@ export async function makeRooms(core, identities, { rooms, members, perSender })
     const seed = await core.hkdf(secret, new Uint8Array(0), core.ROOM_LABELS.doorSeed, 32);
     const door = { pub: keys.doorPub, pkcs8: Buffer.concat([ED25519_PKCS8_PREFIX, seed]).toString('base64url') };
     const hellos = await Promise.all(ids.map(async (id, m) => ({ hello: JSON.stringify(await core.makeHello(keys, id, `Member ${m + 1}`)), fp: id.fp })));
-    const pools = perSender === 0 ? [] : await Promise.all(ids.map((id) =>
-      pool(perSender, 4, async (k) => core.encodeClientFrame({
-        t: 'msg',
-        env: await core.sealMessage(keys, id, { msgId: nanoid(), seq: k + 1, ts: Date.now(), body: BODY }, peers),
-      }))));
-    return { roomId: keys.roomId, door, hellos, pools };
+    const sealed = perSender === 0 ? [] : await Promise.all(ids.map((id) =>
+      pool(perSender, 4, (k) => core.sealMessage(keys, id, { msgId: nanoid(), seq: k + 1, ts: Date.now(), body: BODY }, peers))));
+    // Per message: Hush's upload, the frame one member receives from Hush (the
+    // sender's own, as every member's is the same size), and the message as one
+    // frame with every wrap inside the envelope, as Hush sent it before each
+    // member got its own wrap alone: the bare relay carries one or the other.
+    const pools = sealed.map((list) => list.map((s) => core.encodeClientFrame({ t: 'msg', ...s })));
+    const deliveryPools = sealed.map((list, m) => list.map((s) => JSON.stringify({ t: 'msg', env: s.env, wrap: s.wraps[ids[m].fp] })));
+    const fullPools = sealed.map((list) => list.map((s) => JSON.stringify({ t: 'msg', env: fullEnvelope(s) })));
+    return { roomId: keys.roomId, door, hellos, pools, deliveryPools, fullPools };
   });
 }

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { cpuSplitUs, cpuUs, machineBusyUs } from './proc.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const MSG_PREFIX = { hush: Buffer.from('{"t":"msg"'), bare: Buffer.from('{"t":"msg"'), socketio: Buffer.from('42["msg",') };
+const MSG_PREFIX = { hush: Buffer.from('{"t":"msg"'), bare: Buffer.from('{"t":"msg"'), bareNew: Buffer.from('{"t":"msg"'), socketio: Buffer.from('42["msg",') };
 const MSGID_KEY = Buffer.from('"msgId":"');
 const WELCOME_PREFIX = Buffer.from('{"t":"welcome"');
 const CHALLENGE_PREFIX = Buffer.from('{"t":"challenge"');
@@ -44,9 +44,16 @@ function urlFor(kind, port, roomId) {
     : `ws://127.0.0.1:${port}/ws/${roomId}`;
 }
 
+/**
+ * What each kind is sent per message: Hush its upload (envelope and every
+ * wrap); the bare relay "bareNew" the frame Hush delivers to one member; the
+ * bare relay "bare" and Socket.IO the message as one frame with every wrap,
+ * as Hush carried it before per-member delivery.
+ */
 function frames(kind) {
   if (framesFor[kind]) return framesFor[kind];
-  framesFor[kind] = fx.load.map((room) => room.pools.map((pool) => pool.map((f) => Buffer.from(kind === 'socketio' ? `42["msg",${f}]` : f))));
+  const pools = (room) => (kind === 'hush' ? room.pools : kind === 'bareNew' ? room.deliveryPools : room.fullPools);
+  framesFor[kind] = fx.load.map((room) => pools(room).map((pool) => pool.map((f) => Buffer.from(kind === 'socketio' ? `42["msg",${f}]` : f))));
   return framesFor[kind];
 }
 
@@ -80,7 +87,7 @@ function open(kind, port, set, roomIdx, member, localAddress) {
       if (closeReasons.length < 5) closeReasons.push(`${code} ${reason}`);
     });
     ws.on('open', () => {
-      if (kind === 'bare') joined();
+      if (kind === 'bare' || kind === 'bareNew') joined();
     });
     ws.on('message', (data) => {
       if (kind === 'socketio' && data.length === 1 && data[0] === 0x32) { ws.send('3'); return; }

@@ -15,8 +15,15 @@ import { makeRooms } from './fixtures.mjs';
 import { memory, waitMachineQuiet, waitQuiet } from './proc.mjs';
 import { HUSH_LOAD_ENV, hasTaskset, startLoadGenerator, startServer } from './servers.mjs';
 
-export const KINDS = ['bare', 'socketio', 'hush'];
-export const LABEL = { bare: '(a) bare uWS relay', socketio: '(b) Socket.IO 4', hush: '(c) Hush' };
+export const KINDS = ['bare', 'bareNew', 'socketio', 'hush'];
+export const LABEL = {
+  bare: '(a) bare uWS relay, one frame with every wrap (Hush before)',
+  bareNew: '(a′) bare uWS relay, the frame Hush delivers now',
+  socketio: '(b) Socket.IO 4, one frame with every wrap',
+  hush: '(c) Hush',
+};
+/** Kinds whose idle memory is measured: (a′) is the same relay as (a), with no state per connection to differ. */
+export const IDLE_KINDS = ['bare', 'socketio', 'hush'];
 
 const SERVER_CPU = 1;
 const LOAD_CPU = 0;
@@ -28,12 +35,15 @@ export async function makeServerFixtures(core, identities, p, log) {
   const t1 = performance.now();
   const idle = await makeRooms(core, identities, { rooms: Math.ceil(p.idleConns / p.members), members: p.members, perSender: 0 });
   log(`  ${idle.length * p.members} hellos for idle connections in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
-  const sizes = load.flatMap((r) => r.pools.flat().map((f) => Buffer.byteLength(f)));
+  const sizesOf = (key) => {
+    const sizes = load.flatMap((r) => r[key].flat().map((f) => Buffer.byteLength(f)));
+    return { min: Math.min(...sizes), max: Math.max(...sizes), mean: sizes.reduce((a, b) => a + b, 0) / sizes.length };
+  };
   return {
     members: p.members,
     load,
     idle,
-    frameBytes: { min: Math.min(...sizes), max: Math.max(...sizes), mean: sizes.reduce((a, b) => a + b, 0) / sizes.length },
+    frameBytes: { upload: sizesOf('pools'), delivery: sizesOf('deliveryPools'), full: sizesOf('fullPools') },
   };
 }
 
@@ -55,13 +65,15 @@ async function benchOne(kind, loadgen, p, log) {
     // On a shared machine, start each measurement when the rest of it is quiet (bounded wait).
     const quiet = () => waitMachineQuiet({ maxMs: p.quietWaitS * 1000 });
     await quiet();
-    const before = await settledMemory(server.pid, 1);
-    const idle = await loadgen.run('connect', { kind, port: server.port, set: 'idle' }, 300_000);
-    const after = await settledMemory(server.pid, p.settleS);
-    out.idle = { connections: idle.connections, connectMs: idle.ms, rssBefore: before.rss, rssAfter: after.rss, bytesPerConn: (after.rss - before.rss) / idle.connections };
-    log(`  ${kind}: ${idle.connections} idle connections joined in ${(idle.ms / 1000).toFixed(1)} s; RSS ${(before.rss / 2 ** 20).toFixed(1)} → ${(after.rss / 2 ** 20).toFixed(1)} MiB`);
-    await loadgen.run('close', { set: 'idle' }, 120_000);
-    await waitQuiet(server.pid);
+    if (IDLE_KINDS.includes(kind)) {
+      const before = await settledMemory(server.pid, 1);
+      const idle = await loadgen.run('connect', { kind, port: server.port, set: 'idle' }, 300_000);
+      const after = await settledMemory(server.pid, p.settleS);
+      out.idle = { connections: idle.connections, connectMs: idle.ms, rssBefore: before.rss, rssAfter: after.rss, bytesPerConn: (after.rss - before.rss) / idle.connections };
+      log(`  ${kind}: ${idle.connections} idle connections joined in ${(idle.ms / 1000).toFixed(1)} s; RSS ${(before.rss / 2 ** 20).toFixed(1)} → ${(after.rss / 2 ** 20).toFixed(1)} MiB`);
+      await loadgen.run('close', { set: 'idle' }, 120_000);
+      await waitQuiet(server.pid);
+    }
 
     await loadgen.run('connect', { kind, port: server.port, set: 'load' });
     await waitQuiet(server.pid);

@@ -47,6 +47,7 @@ export function pinSelf(cpus) {
 
 const serverArgv = (kind) => ({
   bare: ['test/bench/bare-relay.mjs'],
+  bareNew: ['test/bench/bare-relay.mjs'],
   socketio: ['test/bench/socketio-server.mjs'],
   // BENCH_HUSH_JS: another build of the server to compare (e.g. a patched copy).
   hush: [process.env.BENCH_HUSH_JS || 'dist/server.js'],

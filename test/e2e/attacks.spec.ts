@@ -1,11 +1,12 @@
 /**
  * The attacks that matter most, end to end in Chromium through a hostile
- * relay (issue #4: attacks 1, 3, 8, 9 and 19; 13 is in verify.spec.ts).
+ * relay (issue #4: attacks 1, 3, 8, 9, 11 and 19; 13 is in verify.spec.ts).
  * Each checks what the person sees and that nothing forged is rendered.
  */
+import { randomBytes } from 'node:crypto';
 import type { Page } from '@playwright/test';
 import { generateIdentity } from '../../client/crypto';
-import type { Envelope, Hello } from '../../client/protocol';
+import { WRAP_BYTES, WRAP_HASH_BYTES, type Envelope, type Hello } from '../../client/protocol';
 import { relayForgery } from '../support/forge';
 import { startHostileRelay, type HostileRelay } from '../support/hostile-relay';
 import { expect, inviteLink, log, messages, roster, send, test, type Person } from './fixtures';
@@ -28,7 +29,7 @@ async function aliceAndBob(open: (url: string, name?: string) => Promise<Person>
   return { alice, bob };
 }
 
-const parse = (frame: string) => JSON.parse(frame) as { t: string; env?: Envelope; members?: Hello[] };
+const parse = (frame: string) => JSON.parse(frame) as { t: string; env?: Envelope; wrap?: string; members?: Hello[] };
 
 test('1. a forged message, signed by the relay as Alice, is blocked and never shown', async ({ open }) => {
   const hellos: Hello[] = [];
@@ -38,7 +39,7 @@ test('1. a forged message, signed by the relay as Alice, is blocked and never sh
     return frame;
   };
   const { alice, bob } = await aliceAndBob(open);
-  relay.conns[1]?.inject(await relayForgery(await inviteLink(alice.page), hellos, relay.conns[0]?.fp ?? '', 'forgedInTheBrowser001', 'wire the money'));
+  relay.conns[1]?.inject(await relayForgery(await inviteLink(alice.page), hellos, relay.conns[0]?.fp ?? '', relay.conns[1]?.fp ?? '', 'forgedInTheBrowser001', 'wire the money'));
 
   await expect(log(bob.page)).toContainText('A message claiming to be from Alice failed verification and was blocked.');
   await expect(blockedCount(bob.page, 'forged')).toHaveText('1');
@@ -80,20 +81,36 @@ test('8. a withheld message shows up as a gap with the next one', async ({ open 
   await expect(blockedCount(bob.page, 'gaps')).toHaveText('1');
 });
 
-test('9. a message with Bob and his wrap stripped out is blocked, not shown', async ({ open }) => {
+test('9. a message with Bob, his hash and his wrap stripped out is blocked, not shown', async ({ open }) => {
   relay.toClient = (conn, frame) => {
     const f = parse(frame);
     const bobFp = relay.conns[1]?.fp;
     if (conn.index !== 1 || f.t !== 'msg' || f.env === undefined || bobFp == null) return frame;
-    const wraps = { ...f.env.wraps };
-    delete wraps[bobFp];
-    return JSON.stringify({ t: 'msg', env: { ...f.env, recipients: f.env.recipients.filter((r) => r !== bobFp), wraps } });
+    const at = f.env.recipients.indexOf(bobFp);
+    const hashes = Buffer.from(f.env.wrapHashes, 'base64url');
+    const wrapHashes = Buffer.concat([hashes.subarray(0, at * WRAP_HASH_BYTES), hashes.subarray((at + 1) * WRAP_HASH_BYTES)]).toString('base64url');
+    return JSON.stringify({ t: 'msg', env: { ...f.env, recipients: f.env.recipients.filter((r) => r !== bobFp), wrapHashes } });
   };
   const { alice, bob } = await aliceAndBob(open);
   await send(alice, 'you should not see me stripped');
   await expect(log(bob.page)).toContainText('A message claiming to be from Alice had a damaged recipient list and was blocked.');
   expect(await messages(bob.page)).toEqual([]);
   await expect(blockedCount(bob.page, 'tampered')).toHaveText('1');
+});
+
+test('11. a message handed to Bob with a wrap its signed hash does not match is blocked, not shown', async ({ open }) => {
+  relay.toClient = (conn, frame) => {
+    const f = parse(frame);
+    if (conn.index !== 1 || f.t !== 'msg' || f.wrap === undefined) return frame;
+    return JSON.stringify({ ...f, wrap: randomBytes(WRAP_BYTES).toString('base64url') });
+  };
+  const { alice, bob } = await aliceAndBob(open);
+  await send(alice, 'you should not see me with a strange key');
+  await expect(log(bob.page)).toContainText('A message claiming to be from Alice failed verification and was blocked.');
+  expect(await messages(bob.page)).toEqual([]);
+  await expect(blockedCount(bob.page, 'forged')).toHaveText('1');
+  // The relay's own frames to Alice were untouched: she sees her message.
+  await expect(log(alice.page)).toContainText('you should not see me with a strange key');
 });
 
 test('19. markup in names, messages and the server log is shown as text and runs nothing', async ({ server, open }) => {

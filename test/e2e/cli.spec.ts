@@ -154,7 +154,7 @@ test('the terminal shows the page\'s notice when the relay forges a message, and
     await expect(roster(alice.page).getByRole('listitem')).toHaveCount(2);
     await expect.poll(() => bob.lastRoster().length).toBe(2);
 
-    relay.conns[1]?.inject(await relayForgery(link, hellos, relay.conns[0]?.fp ?? '', 'forgedInTheTerminal01', 'wire the money'));
+    relay.conns[1]?.inject(await relayForgery(link, hellos, relay.conns[0]?.fp ?? '', relay.conns[1]?.fp ?? '', 'forgedInTheTerminal01', 'wire the money'));
 
     await expect.poll(() => bob.events().filter((e) => e.type === 'notice').map((e) => e.text))
       .toContain('A message claiming to be from Alice failed verification and was blocked.');

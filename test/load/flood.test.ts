@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeClientFrame } from '../../client/protocol';
 import { startServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { linkDoor, shapedEnvelope, shapedHello } from '../support/shapes';
+import { linkDoor, shapedUpload, shapedHello } from '../support/shapes';
 
 const PHASE_MS = 8_000;
 /** Six pingers, each under the per-connection limit of 20 frames/s: ~80 samples/s, so p99 is not one outlier. */
@@ -65,9 +65,9 @@ describe('flood', () => {
         const end = performance.now() + PHASE_MS;
         while (performance.now() < end) {
           pingers.forEach((p, i) => {
-            const env = shapedEnvelope(roomId, p.fp, (seqs[i] = (seqs[i] ?? 0) + 1));
-            sentAt.set(env.msgId, performance.now());
-            p.socket.send(encodeClientFrame({ t: 'msg', env }));
+            const upload = shapedUpload(roomId, p.fp, (seqs[i] = (seqs[i] ?? 0) + 1));
+            sentAt.set(upload.env.msgId, performance.now());
+            p.socket.send(encodeClientFrame(upload));
             sent += 1;
           });
           await new Promise((r) => setTimeout(r, PING_EVERY_MS));
@@ -79,7 +79,7 @@ describe('flood', () => {
       const quiet = await phase();
       const identities = Array.from({ length: FLOOD_IDENTITIES }, () => {
         const { hello, fp } = shapedHello(link, '');
-        return { hello, fp, frames: Array.from({ length: FRAMES_PER_IDENTITY }, (_, i) => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, i + 1) })) };
+        return { hello, fp, frames: Array.from({ length: FRAMES_PER_IDENTITY }, (_, i) => encodeClientFrame(shapedUpload(roomId, fp, i + 1))) };
       });
       const file = join(dir, 'flood.json');
       writeFileSync(file, JSON.stringify({ url, localAddress: '127.0.0.9', identities, durationMs: PHASE_MS, door: { roomId, pub: link.doorPub, pkcs8: link.doorKey.export({ format: 'der', type: 'pkcs8' }).toString('base64url') } }));

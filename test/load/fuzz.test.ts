@@ -13,7 +13,7 @@ import { MAX_FRAME_BYTES, encodeClientFrame } from '../../client/protocol';
 import { metricOf, startServer, type RunningServer } from '../support/server';
 import { joinRoom, type NodeMember } from '../support/node-client';
 import { clientFrame, OPCODE, rawSession, type RawClose } from '../support/raw-ws';
-import { doorOf, linkDoor, shapedEnvelope, shapedHello, type LinkDoor } from '../support/shapes';
+import { doorOf, linkDoor, shapedUpload, shapedHello, type LinkDoor } from '../support/shapes';
 import { noticesOf } from '../support/members';
 import { MAX_TIMELINE_ENTRIES } from '../../client/timing';
 
@@ -83,7 +83,7 @@ function generator(rand: () => number) {
       const junk = shapedHello(pairRoomId, '');
       const hasDoor = rand() < 0.5;
       const frames = [clientFrame(Buffer.from(encodeClientFrame({ t: 'hello', hello: junk.hello, ...(hasDoor ? { door: junk.door } : {}) })))];
-      for (let seq = 1; seq <= 1 + int(4); seq++) frames.push(clientFrame(Buffer.from(encodeClientFrame({ t: 'msg', env: shapedEnvelope(pairRoomId, junk.fp, seq) }))));
+      for (let seq = 1; seq <= 1 + int(4); seq++) frames.push(clientFrame(Buffer.from(encodeClientFrame(shapedUpload(pairRoomId, junk.fp, seq)))));
       frames.push(clientFrame(Buffer.from('{')));
       return { frames, kind: 'shape-valid-junk', roomId: pairRoomId };
     }
@@ -92,7 +92,7 @@ function generator(rand: () => number) {
     const validHelloText = (nonce: string) => encodeClientFrame({ t: 'hello', hello, door: doorOf(link, nonce, fp) });
     // A hello to mutate: its door signs no real nonce, so one that stays well-shaped is refused at the door.
     const helloText = validHelloText('');
-    const validMsg = () => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, 1 + int(5)) });
+    const validMsg = () => encodeClientFrame(shapedUpload(roomId, fp, 1 + int(5)));
     const withHello = rand() < 0.5;
     // Raw JSON: a roster statement whose signature 'x' is deliberately not base64 of a signature.
     const base = withHello ? (rand() < 0.8 ? validMsg() : JSON.stringify({ t: 'roster', rc: { v: 1, room: roomId, sender: fp, n: 1, seq: 0, members: [fp], sig: 'x' } })) : helloText;
@@ -130,7 +130,7 @@ function generator(rand: () => number) {
     } else if (r < 0.9) {
       kind = 'wrong-identity';
       const other = shapedHello(link, '').fp;
-      payload = Buffer.from(withHello ? encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, other, 1) }) : validMsg());
+      payload = Buffer.from(withHello ? encodeClientFrame(shapedUpload(roomId, other, 1)) : validMsg());
     } else if (r < 0.95) {
       kind = 'huge-numbers';
       payload = Buffer.from(base.replace(/"seq":\d+/, `"seq":${pick(['1e400', '-0', '9007199254740993', '1.5', '[1]'])}`).replace(/"v":1/, `"v":${pick(['1e400', '2', '"1"'])}`));

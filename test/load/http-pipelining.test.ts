@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeClientFrame } from '../../client/protocol';
 import { startServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { linkDoor, shapedEnvelope, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
+import { linkDoor, shapedUpload, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
 
 const LOG_MAX_BYTES = 4 * 1024 * 1024;
 const PIPELINED_GETS = 300;
@@ -52,7 +52,7 @@ describe('GET /logs pipelined by a client that never reads', () => {
       await member.next((f) => f.startsWith('{"t":"welcome"'));
       // Full-room messages (~37 KB each) until the oldest entries are being dropped.
       const MESSAGES = 140;
-      for (let seq = 1; seq <= MESSAGES; seq++) member.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, seq, 49, 4368) }));
+      for (let seq = 1; seq <= MESSAGES; seq++) member.send(encodeClientFrame(shapedUpload(roomId, fp, seq, 49, 4368)));
       await expect.poll(() => member.frames.filter((f) => f.startsWith('{"t":"msg"')).length, { timeout: 20_000 }).toBe(MESSAGES);
 
       const full = await fetch(`${server.origin}${logs}`);

@@ -11,7 +11,7 @@ import { deriveRoomKeys, randomBytes } from '../../client/crypto';
 import { encodeClientFrame } from '../../client/protocol';
 import { metricOf, startServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { linkDoor, shapedEnvelope, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
+import { linkDoor, shapedUpload, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
 
 const BUDGET_BYTES = 32 * 2 ** 20;
 const ROOMS = 20;
@@ -44,7 +44,7 @@ describe('a process memory budget', () => {
       let written = 0;
       for (const w of writers) {
         for (let seq = 1; seq <= MESSAGES_PER_ROOM; seq++) {
-          const frame = encodeClientFrame({ t: 'msg', env: shapedEnvelope(w.roomId, w.fp, seq, 49, 4368) });
+          const frame = encodeClientFrame(shapedUpload(w.roomId, w.fp, seq, 49, 4368));
           written += frame.length;
           w.socket.send(frame);
         }

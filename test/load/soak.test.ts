@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeClientFrame } from '../../client/protocol';
 import { metricOf, startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { linkDoor, shapedEnvelope, shapedHello, type LinkDoor } from '../support/shapes';
+import { linkDoor, shapedUpload, shapedHello, type LinkDoor } from '../support/shapes';
 
 const ROOMS = 4;
 const MEMBERS_PER_ROOM = 50;
@@ -71,7 +71,7 @@ describe('soak', () => {
     const timers = members.map((m) => setTimeout(function tick() {
       if (performance.now() >= deadline) return;
       m.sent += 1;
-      m.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope((links[m.room] as LinkDoor).roomId, m.fp, m.sent) }));
+      m.socket.send(encodeClientFrame(shapedUpload((links[m.room] as LinkDoor).roomId, m.fp, m.sent)));
       timers.push(setTimeout(tick, SEND_INTERVAL_MS * (0.5 + Math.random())));
     }, Math.random() * SEND_INTERVAL_MS));
     await new Promise((r) => setTimeout(r, DURATION_MS));

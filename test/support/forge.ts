@@ -1,12 +1,13 @@
 /**
  * Attack 1 as the relay would play it: it knows the room id and every
  * member's public keys (from the hellos it relayed), but not the link. It
- * seals a message for everyone and signs it with its own key as `senderFp`.
+ * seals a message for everyone and signs it with its own key as `senderFp`:
+ * the frame returned is the one it would hand `targetFp`.
  */
 import { deriveRoomKeys, generateIdentity, importPeerKeys, randomBytes, sealMessage } from '../../client/crypto';
 import { encodeServerFrame, parseSecretFragment, type Hello } from '../../client/protocol';
 
-export async function relayForgery(link: string, hellos: readonly Hello[], senderFp: string, msgId: string, body: string): Promise<string> {
+export async function relayForgery(link: string, hellos: readonly Hello[], senderFp: string, targetFp: string, msgId: string, body: string): Promise<string> {
   const secret = parseSecretFragment(new URL(link).hash);
   if (secret instanceof Error) throw secret;
   // The relay's own keys under the real room id: it cannot derive the link's.
@@ -18,5 +19,6 @@ export async function relayForgery(link: string, hellos: readonly Hello[], sende
   }));
   const relayId = await generateIdentity();
   const forged = await sealMessage(relayKeys, { ...relayId, fp: senderFp }, { msgId, seq: 1, ts: Date.now(), body }, recipients);
-  return encodeServerFrame({ t: 'msg', env: forged });
+  // The relay hands each target the wrap it made for it.
+  return encodeServerFrame({ t: 'msg', env: forged.env, wrap: forged.wraps[targetFp] });
 }

@@ -3,8 +3,8 @@
  * with the relay's job done by hand so a test can deliver, withhold or tamper.
  */
 import { RoomSession, noticeText } from '../../client/room';
-import { deriveRoomKeys, generateIdentity, randomBytes, type Identity, type RoomKeys } from '../../client/crypto';
-import type { Envelope, Hello } from '../../client/protocol';
+import { deriveRoomKeys, generateIdentity, randomBytes, type Identity, type RoomKeys, type Sealed } from '../../client/crypto';
+import type { Envelope, Hello, Wraps } from '../../client/protocol';
 
 export interface TestMember {
   name: string;
@@ -29,10 +29,43 @@ export const advance = (ms: number): void => {
   clock += ms;
 };
 
+/**
+ * What an honest relay makes of a frame for member `fp`: a message upload
+ * (envelope and every wrap) becomes that member's delivery, with its own wrap
+ * only (PROTOCOL.md §8.4). Anything else, a delivery a test built included,
+ * passes as it is.
+ */
+export function relayTo(text: string, fp: string): string {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  // Only an upload exactly as a client sends it ({t, env, wraps}); a test's own mix of the two passes untouched.
+  if (typeof frame !== 'object' || frame === null || !('wraps' in frame) || !('env' in frame) || Object.keys(frame).length !== 3) return text;
+  const wrap = (frame.wraps as Partial<Wraps>)[fp];
+  return JSON.stringify({ t: 'msg', env: frame.env, ...(wrap === undefined ? {} : { wrap }) });
+}
+
+/** A member's session behind the honest in-memory relay: frames reach it as `relayTo` delivers them. */
+export class RelayedSession extends RoomSession {
+  private readonly fp: string;
+
+  constructor(...args: ConstructorParameters<typeof RoomSession>) {
+    super(...args);
+    this.fp = args[1].fp;
+  }
+
+  override receive(text: string): ReturnType<RoomSession['receive']> {
+    return super.receive(relayTo(text, this.fp));
+  }
+}
+
 export async function makeMember(keys: RoomKeys, name: string, identity?: Identity): Promise<TestMember> {
   const sent: string[] = [];
   const id = identity ?? (await generateIdentity());
-  const session = new RoomSession(keys, id, name, (f) => sent.push(f), { now: tick });
+  const session = new RelayedSession(keys, id, name, (f) => sent.push(f), { now: tick });
   await session.start();
   const first = sent.shift();
   if (first === undefined) throw new Error('start() sent no hello');
@@ -60,8 +93,16 @@ export async function post(from: TestMember, body: string): Promise<string> {
   return frame;
 }
 
-export const envOf = (frame: string): Envelope => (JSON.parse(frame) as { env: Envelope }).env;
-export const frameOf = (env: Envelope): string => JSON.stringify({ t: 'msg', env });
+/** The envelope and wraps of a message upload (what `post` returns). */
+export const sealedOf = (frame: string): Sealed => {
+  const { env, wraps } = JSON.parse(frame) as Sealed;
+  return { env, wraps };
+};
+export const envOf = (frame: string): Envelope => sealedOf(frame).env;
+/** A message upload, as its sender would hand it to the relay: each member receives it with its own wrap (`relayTo`). */
+export const frameOf = ({ env, wraps }: Sealed): string => JSON.stringify({ t: 'msg', env, wraps });
+/** One member's delivery, exactly as given: the relay's frame, not the sender's. */
+export const deliveryOf = (env: Envelope, wrap?: string): string => JSON.stringify({ t: 'msg', env, ...(wrap === undefined ? {} : { wrap }) });
 
 export const messagesOf = (m: TestMember) =>
   m.session.view().timeline.flatMap((e) => (e.kind === 'message' && !e.isPending ? [`${e.senderName}: ${e.body}`] : []));

@@ -9,6 +9,8 @@ export interface NodeMember {
   session: RoomSession;
   socket: TestSocket;
   identity: Identity;
+  /** Frames this member sent, oldest first (a message as uploaded: envelope and every wrap). */
+  sent: string[];
   messages: () => string[];
   /** A URL of the room's /logs signed by this member, expiring at `exp`. */
   logsUrl: (exp?: number) => Promise<string>;
@@ -20,12 +22,16 @@ export async function joinRoom(origin: string, secret: Uint8Array, name: string,
   const keys = await deriveRoomKeys(secret);
   const id = identity ?? (await generateIdentity());
   const socket = await TestSocket.open(`${origin.replace('http', 'ws')}/ws/${keys.roomId}`, undefined, localAddress);
-  const session = new RoomSession(keys, id, name, (f) => socket.send(f));
+  const sent: string[] = [];
+  const session = new RoomSession(keys, id, name, (f) => {
+    sent.push(f);
+    socket.send(f);
+  });
   const nonce = await socket.nonce;
   // Listening from here on: the session gets every frame after the challenge (nothing else comes before the hello).
   socket.ws.on('message', (data) => void session.receive(data.toString()));
   await session.start(nonce);
-  const member = { session, socket, identity: id } as NodeMember;
+  const member = { session, socket, identity: id, sent } as NodeMember;
   member.logsUrl = async (exp = Date.now() + LOGS_URL_LIFETIME_MS) => `${origin}${await signLogsRequest(keys, id, exp)}`;
   member.messages = () => messagesOf({ session } as Parameters<typeof messagesOf>[0]);
   member.until = async (pred, timeoutMs = 5_000) => {

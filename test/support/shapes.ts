@@ -14,6 +14,7 @@ import {
   SIG_BYTES,
   SIG_SPKI_BYTES,
   WRAP_BYTES,
+  WRAP_HASH_BYTES,
   doorSignedBytes,
   fingerprintWith,
   logsPath,
@@ -21,8 +22,10 @@ import {
   roomIdWith,
   toB64u,
   type Door,
+  type ClientFrame,
   type Envelope,
   type Hello,
+  type Wraps,
 } from '../../client/protocol';
 
 export const rand = (n: number): string => toB64u(randomBytes(n));
@@ -90,7 +93,13 @@ export const msgId = (): string => `m${String(++msgCounter).padStart(20, '0')}`;
 /** An envelope from `sender` to itself plus `others` random recipients. */
 export function shapedEnvelope(room: string, sender: string, seq: number, others = 0, ctBytes = 272): Envelope {
   const recipients = [sender, ...Array.from({ length: others }, () => rand(FP_BYTES))].sort();
-  const wraps: Record<string, string> = {};
-  for (const r of recipients) wraps[r] = rand(WRAP_BYTES);
-  return { v: 1, room, sender, seq, msgId: msgId(), ts: Date.now(), rosterHash: rand(ROSTER_HASH_BYTES), recipients, iv: rand(IV_BYTES), ct: rand(ctBytes), wraps, sig: rand(SIG_BYTES) };
+  return { v: 1, room, sender, seq, msgId: msgId(), ts: Date.now(), rosterHash: rand(ROSTER_HASH_BYTES), recipients, iv: rand(IV_BYTES), ct: rand(ctBytes), wrapHashes: rand(recipients.length * WRAP_HASH_BYTES), sig: rand(SIG_BYTES) };
+}
+
+/** A message upload as a client sends it: a shaped envelope (as shapedEnvelope) and a random wrap per recipient. */
+export function shapedUpload(room: string, sender: string, seq: number, others = 0, ctBytes = 272): Extract<ClientFrame, { t: 'msg' }> {
+  const env = shapedEnvelope(room, sender, seq, others, ctBytes);
+  const wraps: Wraps = {};
+  for (const r of env.recipients) wraps[r] = rand(WRAP_BYTES);
+  return { t: 'msg', env, wraps };
 }

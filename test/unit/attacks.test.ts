@@ -10,14 +10,17 @@ import {
   generateIdentity,
   importPeerKeys,
   makeHello,
+  randomBytes,
   rosterHash,
   sealMessage,
+  wrapHash,
   type Identity,
   type PeerKeys,
+  type Sealed,
 } from '../../client/crypto';
-import { envelopeSignedBytes, fromB64u, toB64u, type Envelope, type Hello } from '../../client/protocol';
+import { WRAP_BYTES, WRAP_HASH_BYTES, envelopeSignedBytes, fromB64u, toB64u, type Envelope, type Hello } from '../../client/protocol';
 import { STATEMENT_STALE_MS } from '../../client/timing';
-import { advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestMember, type TestRoom } from '../support/members';
+import { advance, deliveryOf, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, sealedOf, tick, type TestMember, type TestRoom } from '../support/members';
 
 const N = 'A message that was not correctly formed was blocked.';
 const FORGED = (name: string) => `A message claiming to be from ${name} failed verification and was blocked.`;
@@ -98,7 +101,7 @@ describe('a hostile relay', () => {
   it('4b. replays a message from another room', async () => {
     const other = await makeRoom(['Alice']);
     const env = envOf(await post(other.members[0] as TestMember, 'from elsewhere'));
-    await expectBlocked(frameOf(env), 'wrong-room', 'A message addressed to another room was blocked.');
+    await expectBlocked(deliveryOf(env), 'wrong-room', 'A message addressed to another room was blocked.');
   });
 
   it('5. replays a message exactly', async () => {
@@ -109,9 +112,9 @@ describe('a hostile relay', () => {
   });
 
   it('6. replays a message under a new msgId', async () => {
-    const env = envOf(await post(alice, 'pay twice?'));
-    await bob.session.receive(frameOf(env));
-    await expectBlocked(frameOf({ ...env, msgId: 'aFreshMessageId000001' }), 'bad-signature', FORGED('Alice'));
+    const sealed = sealedOf(await post(alice, 'pay twice?'));
+    await bob.session.receive(frameOf(sealed));
+    await expectBlocked(frameOf({ ...sealed, env: { ...sealed.env, msgId: 'aFreshMessageId000001' } }), 'bad-signature', FORGED('Alice'));
   });
 
   it('7. delivers seq 3 before seq 2: both shown, the late one marked', async () => {
@@ -159,23 +162,46 @@ describe('a hostile relay', () => {
   });
 
   describe('9–11. recipients and wraps', () => {
+    let sealed: Sealed;
     let env: Envelope;
+    /** Bob's own wrap of this message, as the relay would hand it to him. */
+    let bobsWrap: string;
     beforeEach(async () => {
-      env = envOf(await post(alice, 'for all three of us'));
+      sealed = sealedOf(await post(alice, 'for all three of us'));
+      env = sealed.env;
+      bobsWrap = sealed.wraps[bob.identity.fp] as string;
     });
+    const hashes = (e: Envelope): Uint8Array[] => {
+      const all = fromB64u(e.wrapHashes) as Uint8Array;
+      return e.recipients.map((_, i) => all.slice(i * WRAP_HASH_BYTES, (i + 1) * WRAP_HASH_BYTES));
+    };
+    const joined = (list: Uint8Array[]): string => {
+      const out = new Uint8Array(list.length * WRAP_HASH_BYTES);
+      list.forEach((h, i) => out.set(h, i * WRAP_HASH_BYTES));
+      return toB64u(out);
+    };
+    /** The envelope without `fp`: out of the recipients and its hash out of the signed list, as a careful relay would strip it. */
     const without = (e: Envelope, fp: string): Envelope => {
-      const wraps = { ...e.wraps };
-      delete wraps[fp];
-      return { ...e, recipients: e.recipients.filter((r) => r !== fp), wraps };
+      const keep = e.recipients.map((r) => r !== fp);
+      return { ...e, recipients: e.recipients.filter((_, i) => keep[i]), wrapHashes: joined(hashes(e).filter((_, i) => keep[i])) };
     };
 
-    it('9. strips Bob and his wrap from a message', async () => {
-      await expectBlocked(frameOf(without(env, bob.identity.fp)), 'bad-recipients', DAMAGED('Alice'));
+    it('9. strips Bob, his hash and his wrap from a message', async () => {
+      await expectBlocked(deliveryOf(without(env, bob.identity.fp)), 'bad-recipients', DAMAGED('Alice'));
     });
 
-    it('9. strips Bob and his wrap, and recomputes the roster hash', async () => {
+    it('9. strips Bob, his hash and his wrap, and recomputes the roster hash', async () => {
       const stripped = without(env, bob.identity.fp);
-      await expectBlocked(frameOf({ ...stripped, rosterHash: await rosterHash(stripped.recipients) }), 'bad-signature', FORGED('Alice'));
+      await expectBlocked(deliveryOf({ ...stripped, rosterHash: await rosterHash(stripped.recipients) }), 'bad-signature', FORGED('Alice'));
+    });
+
+    it('9. strips Bob from the recipients but leaves the hash list as it was: one hash too many', async () => {
+      const stripped = { ...without(env, bob.identity.fp), wrapHashes: env.wrapHashes };
+      await expectBlocked(deliveryOf({ ...stripped, rosterHash: await rosterHash(stripped.recipients) }), 'malformed', N);
+    });
+
+    it('9. withholds Bob’s wrap but leaves him a recipient', async () => {
+      await expectBlocked(deliveryOf(env), 'malformed', N);
     });
 
     it('9. a member who really was left out is told so', async () => {
@@ -191,41 +217,80 @@ describe('a hostile relay', () => {
       expect(messagesOf(b)).toEqual([]);
     });
 
-    it('10. adds an unknown recipient with a wrap', async () => {
+    it('9. hands a member who was left out someone else’s wrap', async () => {
+      const fresh = await makeRoom(['Alice', 'Bob', 'Carol']);
+      const [a, b, c] = fresh.members as [TestMember, TestMember, TestMember];
+      advance(STATEMENT_STALE_MS);
+      const toAliceAndCarol = b.session.view().members.filter((m) => !m.isSelf).map((m) => m.keys);
+      const excluding = await sealMessage(fresh.keys, a.identity, { msgId: 'notForBobEither000001', seq: 1, ts: tick(), body: 'behind Bob’s back' }, toAliceAndCarol);
+      const [verdict] = await b.session.receive(deliveryOf(excluding.env, excluding.wraps[c.identity.fp]));
+      expect(verdict).toMatchObject({ ok: false, reason: 'malformed' });
+      expect(noticesOf(b).at(-1)).toBe(N);
+      expect(messagesOf(b)).toEqual([]);
+    });
+
+    it('10. adds an unknown recipient with a wrap and a hash', async () => {
       const recipients = [...env.recipients, relayKey.fp].sort();
-      const added = { ...env, recipients, wraps: { ...env.wraps, [relayKey.fp]: env.wraps[bob.identity.fp] as string } };
-      await expectBlocked(frameOf(added), 'bad-recipients', DAMAGED('Alice'));
-      await expectBlocked(frameOf({ ...added, rosterHash: await rosterHash(recipients) }), 'bad-signature', FORGED('Alice'));
+      const at = recipients.indexOf(relayKey.fp);
+      const list = hashes(env);
+      list.splice(at, 0, await wrapHash(env.room, env.msgId, relayKey.fp, bobsWrap));
+      const added = { ...env, recipients, wrapHashes: joined(list) };
+      await expectBlocked(deliveryOf(added, bobsWrap), 'bad-recipients', DAMAGED('Alice'));
+      await expectBlocked(deliveryOf({ ...added, rosterHash: await rosterHash(recipients) }, bobsWrap), 'bad-signature', FORGED('Alice'));
     });
 
     it('11. swaps wraps between two messages', async () => {
-      const other = envOf(await post(alice, 'another one'));
-      const swapped = { ...env, wraps: { ...env.wraps, [bob.identity.fp]: other.wraps[bob.identity.fp] as string } };
-      await expectBlocked(frameOf(swapped), 'bad-signature', FORGED('Alice'));
+      const other = sealedOf(await post(alice, 'another one'));
+      await expectBlocked(deliveryOf(env, other.wraps[bob.identity.fp]), 'bad-signature', FORGED('Alice'));
     });
 
-    it('11. swaps wraps between two recipients', async () => {
-      const swapped = { ...env, wraps: { ...env.wraps, [bob.identity.fp]: env.wraps[carol.identity.fp] as string, [carol.identity.fp]: env.wraps[bob.identity.fp] as string } };
-      await expectBlocked(frameOf(swapped), 'bad-signature', FORGED('Alice'));
+    it('11. hands Bob Carol’s wrap', async () => {
+      await expectBlocked(deliveryOf(env, sealed.wraps[carol.identity.fp]), 'bad-signature', FORGED('Alice'));
+    });
+
+    it('11. hands Bob Carol’s wrap and swaps their hashes in the list', async () => {
+      const list = hashes(env);
+      const [i, j] = [env.recipients.indexOf(bob.identity.fp), env.recipients.indexOf(carol.identity.fp)];
+      [list[i], list[j]] = [list[j] as Uint8Array, list[i] as Uint8Array];
+      await expectBlocked(deliveryOf({ ...env, wrapHashes: joined(list) }, sealed.wraps[carol.identity.fp]), 'bad-signature', FORGED('Alice'));
+    });
+
+    it('11. hands Bob a wrap of its own that matches no hash', async () => {
+      await expectBlocked(deliveryOf(env, toB64u(randomBytes(WRAP_BYTES))), 'bad-signature', FORGED('Alice'));
+    });
+
+    it('11. hands Bob its own wrap and puts that wrap’s hash in his place in the list', async () => {
+      const relaysWrap = toB64u(randomBytes(WRAP_BYTES));
+      const list = hashes(env);
+      list[env.recipients.indexOf(bob.identity.fp)] = await wrapHash(env.room, env.msgId, bob.identity.fp, relaysWrap);
+      await expectBlocked(deliveryOf({ ...env, wrapHashes: joined(list) }, relaysWrap), 'bad-signature', FORGED('Alice'));
+    });
+
+    it('each member opens the message with its own wrap alone', async () => {
+      expect(await bob.session.receive(deliveryOf(env, bobsWrap))).toEqual([{ ok: true }]);
+      expect(await carol.session.receive(deliveryOf(env, sealed.wraps[carol.identity.fp]))).toEqual([{ ok: true }]);
+      expect(messagesOf(bob).at(-1)).toBe('Alice: for all three of us');
+      expect(messagesOf(carol).at(-1)).toBe('Alice: for all three of us');
     });
   });
 
   it('12. lets a member re-sign another member’s ciphertext as its own', async () => {
-    const env = envOf(await post(alice, 'Alice’s words'));
-    const stolen = await resign(env, carol.identity);
-    await expectBlocked(frameOf(stolen), 'undecryptable', 'A message from Carol could not be decrypted.');
+    const sealed = sealedOf(await post(alice, 'Alice’s words'));
+    const stolen = await resign(sealed.env, carol.identity);
+    await expectBlocked(frameOf({ ...sealed, env: stolen }), 'undecryptable', 'A message from Carol could not be decrypted.');
     expect(messagesOf(bob).some((m) => m.includes('Alice’s words'))).toBe(false);
   });
 
   it.each([
-    ['iv', (e: Envelope) => ({ ...e, iv: flip(e.iv) })],
-    ['ct', (e: Envelope) => ({ ...e, ct: flip(e.ct, 0) })],
-    ['the GCM tag', (e: Envelope) => ({ ...e, ct: flip(e.ct, (fromB64u(e.ct) as Uint8Array).length - 1) })],
-    ['Bob’s wrap', (e: Envelope) => ({ ...e, wraps: { ...e.wraps, [bob.identity.fp]: flip(e.wraps[bob.identity.fp] as string) } })],
-    ['the sig', (e: Envelope) => ({ ...e, sig: flip(e.sig, 10) })],
+    ['iv', (s: Sealed) => deliveryOf({ ...s.env, iv: flip(s.env.iv) }, s.wraps[bob.identity.fp])],
+    ['ct', (s: Sealed) => deliveryOf({ ...s.env, ct: flip(s.env.ct, 0) }, s.wraps[bob.identity.fp])],
+    ['the GCM tag', (s: Sealed) => deliveryOf({ ...s.env, ct: flip(s.env.ct, (fromB64u(s.env.ct) as Uint8Array).length - 1) }, s.wraps[bob.identity.fp])],
+    ['Bob’s wrap', (s: Sealed) => deliveryOf(s.env, flip(s.wraps[bob.identity.fp] as string))],
+    ['the wrap hashes', (s: Sealed) => deliveryOf({ ...s.env, wrapHashes: flip(s.env.wrapHashes) }, s.wraps[bob.identity.fp])],
+    ['the sig', (s: Sealed) => deliveryOf({ ...s.env, sig: flip(s.env.sig, 10) }, s.wraps[bob.identity.fp])],
   ])('14. flips one bit in %s', async (_field, tamper) => {
-    const env = envOf(await post(alice, 'bit-exact'));
-    await expectBlocked(frameOf(tamper(env)), 'bad-signature', FORGED('Alice'));
+    const sealed = sealedOf(await post(alice, 'bit-exact'));
+    await expectBlocked(tamper(sealed), 'bad-signature', FORGED('Alice'));
   });
 
   it.each([
@@ -236,10 +301,20 @@ describe('a hostile relay', () => {
     ['a __proto__ key', (e: Record<string, unknown>) => { Object.defineProperty(e, '__proto__', { value: { isAdmin: true }, enumerable: true }); }],
     ['an unknown key', (e: Record<string, unknown>) => { e.alg = 'none'; }],
     ['18. an unknown version', (e: Record<string, unknown>) => { e.v = 2; }],
+    ['a hash list one hash short', (e: Record<string, unknown>) => { e.wrapHashes = (e.wrapHashes as string).slice(0, -43); }],
+    ['a hash list one byte long', (e: Record<string, unknown>) => { e.wrapHashes = toB64u(new Uint8Array([...(fromB64u(e.wrapHashes as string) as Uint8Array), 0])); }],
+    ['the wraps in the envelope, as the sender uploaded them', (e: Record<string, unknown>) => { e.wraps = {}; }],
   ])('15. sends an envelope with %s', async (_what, mutate) => {
-    const env = JSON.parse(JSON.stringify(envOf(await post(alice, 'well-formed')))) as Record<string, unknown>;
+    const sealed = sealedOf(await post(alice, 'well-formed'));
+    const env = JSON.parse(JSON.stringify(sealed.env)) as Record<string, unknown>;
     mutate(env);
-    await expectBlocked(JSON.stringify({ t: 'msg', env }), 'malformed', N);
+    await expectBlocked(JSON.stringify({ t: 'msg', env, wrap: sealed.wraps[bob.identity.fp] }), 'malformed', N);
+  });
+
+  it('15. forwards the sender’s upload, every wrap included, instead of Bob’s delivery', async () => {
+    const frame = await post(alice, 'all the keys');
+    const [verdict] = await bob.session.receive(JSON.stringify({ ...(JSON.parse(frame) as object), wrap: sealedOf(frame).wraps[bob.identity.fp] }));
+    expect(verdict).toMatchObject({ ok: false, reason: 'malformed' });
   });
 
   it('18. sends a frame of an unknown type', async () => {
@@ -247,14 +322,15 @@ describe('a hostile relay', () => {
   });
 
   it('17. substitutes the (r, n − s) twin of a valid signature, before the original', async () => {
-    const env = envOf(await post(alice, 'one signature only'));
+    const sealed = sealedOf(await post(alice, 'one signature only'));
+    const env = sealed.env;
     const sig = fromB64u(env.sig) as Uint8Array;
     const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
     const s = sig.subarray(32).reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
     const twin = new Uint8Array(sig);
     twin.set(Uint8Array.from({ length: 32 }, (_, i) => Number(((n - s) >> BigInt(8 * (31 - i))) & 0xffn)), 32);
-    await expectBlocked(frameOf({ ...env, sig: toB64u(twin) }), 'bad-signature', FORGED('Alice'));
-    expect(await bob.session.receive(frameOf(env))).toEqual([{ ok: true }]);
+    await expectBlocked(frameOf({ ...sealed, env: { ...env, sig: toB64u(twin) } }), 'bad-signature', FORGED('Alice'));
+    expect(await bob.session.receive(frameOf(sealed))).toEqual([{ ok: true }]);
   });
 });
 
@@ -288,13 +364,13 @@ describe('the Security panel’s counts', () => {
     const [a, b] = fresh.members as [TestMember, TestMember];
     const keys = b.session.view().members.map((m) => m.keys);
     advance(STATEMENT_STALE_MS);
-    const first = envOf(await post(a, 'one'));
+    const first = await post(a, 'one');
     await post(a, 'withheld');
-    const third = envOf(await post(a, 'three'));
-    await b.session.receive(frameOf(first));
-    await b.session.receive(frameOf(first)); // replayed
-    await b.session.receive(frameOf({ ...third, ct: flip(third.ct) })); // forged (signature no longer matches)
-    await b.session.receive(frameOf({ ...third, v: 2 } as unknown as Envelope)); // tampered (malformed)
+    const third = sealedOf(await post(a, 'three'));
+    await b.session.receive(first);
+    await b.session.receive(first); // replayed
+    await b.session.receive(frameOf({ ...third, env: { ...third.env, ct: flip(third.env.ct) } })); // forged (signature no longer matches)
+    await b.session.receive(frameOf({ ...third, env: { ...third.env, v: 2 } })); // tampered (malformed)
     await b.session.receive(frameOf(third)); // reveals the gap
     const excluding = await sealMessage(fresh.keys, a.identity, { msgId: 'leftOutOfThisOne00001', seq: 4, ts: tick(), body: 'x' }, keys.filter((k) => k.fp !== b.identity.fp));
     await b.session.receive(frameOf(excluding));

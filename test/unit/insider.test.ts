@@ -4,11 +4,10 @@
  * and what the person sees.
  */
 import { describe, expect, it } from 'vitest';
-import { ecdsaSign, generateIdentity, hkdf, makeHello, randomBytes, rosterHash, sealMessage, sha256, signRosterConfirm, type Identity, type PeerKeys, type RoomKeys } from '../../client/crypto';
-import { PAD_BUCKET_BYTES, enc, encodeServerFrame, envelopeHeader, envelopeSignedBytes, helloMacBytes, helloSignedBytes, toB64u, wrapLabel, type Envelope, type Hello } from '../../client/protocol';
-import { RoomSession } from '../../client/room';
+import { ecdsaSign, generateIdentity, hkdf, makeHello, randomBytes, rosterHash, sealMessage, sha256, signRosterConfirm, wrapHash, type Identity, type PeerKeys, type RoomKeys, type Sealed } from '../../client/crypto';
+import { PAD_BUCKET_BYTES, enc, encodeServerFrame, envelopeHeader, envelopeSignedBytes, helloMacBytes, helloSignedBytes, toB64u, wrapLabel, type Hello } from '../../client/protocol';
 import { ROSTER_STATEMENT_MS, SEQ_WINDOW, STATEMENT_STALE_MS } from '../../client/timing';
-import { advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestMember, type TestRoom } from '../support/members';
+import { RelayedSession, advance, frameOf, sealedOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestMember, type TestRoom } from '../support/members';
 
 const trio = async (): Promise<[TestRoom, TestMember, TestMember, TestMember]> => {
   const room = await makeRoom(['Alice', 'Bob', 'Carol']);
@@ -28,7 +27,7 @@ const joinOf = (hello: Hello) => encodeServerFrame({ t: 'join', hello });
 async function reconnect(room: TestRoom, m: TestMember): Promise<TestMember> {
   const sent: string[] = [];
   const identity = await generateIdentity();
-  const session = new RoomSession(room.keys, identity, m.name, (f) => sent.push(f), { now: tick, carry: m.session.carryOver() });
+  const session = new RelayedSession(room.keys, identity, m.name, (f) => sent.push(f), { now: tick, carry: m.session.carryOver() });
   await session.start();
   const hello = (JSON.parse(sent.shift() ?? '{}') as { hello: Hello }).hello;
   return { name: m.name, identity, session, hello, sent };
@@ -37,8 +36,8 @@ async function reconnect(room: TestRoom, m: TestMember): Promise<TestMember> {
 describe('1. timestamps', () => {
   it('refuses a message stamped past the last date a browser can show', async () => {
     const [, alice, bob] = await trio();
-    const env = await sealMessage((await makeRoom([])).keys, alice.identity, { msgId: 'farFutureFarFutureFar', seq: 1, ts: 8.7e15, body: 'boom' }, recipientsOf(bob));
-    const [verdict] = await bob.session.receive(frameOf({ ...env, room: bob.session.keys.roomId }));
+    const sealed = await sealMessage((await makeRoom([])).keys, alice.identity, { msgId: 'farFutureFarFutureFar', seq: 1, ts: 8.7e15, body: 'boom' }, recipientsOf(bob));
+    const [verdict] = await bob.session.receive(frameOf({ ...sealed, env: { ...sealed.env, room: bob.session.keys.roomId } }));
     expect(verdict).toMatchObject({ ok: false, reason: 'malformed' });
     expect(messagesOf(bob)).toEqual([]);
   });
@@ -98,8 +97,8 @@ describe('4. names are never replacement patterns', () => {
 describe('5. message ids are de-duplicated per sender', () => {
   it('shows Alice’s real message after a member squatted on its id', async () => {
     const [, alice, bob, carol] = await trio();
-    const real = envOf(await post(alice, 'the real one'));
-    const squat = await sealMessage(bob.session.keys, carol.identity, { msgId: real.msgId, seq: 1, ts: tick(), body: 'squatter' }, recipientsOf(bob));
+    const real = sealedOf(await post(alice, 'the real one'));
+    const squat = await sealMessage(bob.session.keys, carol.identity, { msgId: real.env.msgId, seq: 1, ts: tick(), body: 'squatter' }, recipientsOf(bob));
     expect(await bob.session.receive(frameOf(squat))).toEqual([{ ok: true }]);
     expect(await bob.session.receive(frameOf(real))).toEqual([{ ok: true }]);
     expect(messagesOf(bob)).toEqual(['Carol: squatter', 'Alice: the real one']);
@@ -109,8 +108,8 @@ describe('5. message ids are de-duplicated per sender', () => {
 
   it('still refuses the same id twice from the same sender', async () => {
     const [, alice, bob] = await trio();
-    const first = envOf(await post(alice, 'one'));
-    const again = await sealMessage(bob.session.keys, alice.identity, { msgId: first.msgId, seq: 2, ts: tick(), body: 'two' }, recipientsOf(bob));
+    const first = sealedOf(await post(alice, 'one'));
+    const again = await sealMessage(bob.session.keys, alice.identity, { msgId: first.env.msgId, seq: 2, ts: tick(), body: 'two' }, recipientsOf(bob));
     await bob.session.receive(frameOf(first));
     expect(await bob.session.receive(frameOf(again))).toMatchObject([{ ok: false, reason: 'replay' }]);
   });
@@ -300,7 +299,7 @@ describe('10. a reconnect proves continuity', () => {
  * What an insider with the link could seal by hand: an envelope whose
  * encrypted inner header says something else than the signed outer one.
  */
-async function sealWithInner(keys: RoomKeys, id: Identity, recipients: readonly PeerKeys[], outer: { seq: number; msgId: string }, inner: { sender: string; room: string; seq: number }): Promise<Envelope> {
+async function sealWithInner(keys: RoomKeys, id: Identity, recipients: readonly PeerKeys[], outer: { seq: number; msgId: string }, inner: { sender: string; room: string; seq: number }): Promise<Sealed> {
   const sorted = [...recipients].sort((a, b) => (a.fp < b.fp ? -1 : 1));
   const fps = sorted.map((r) => r.fp);
   const hdr = { v: 1, room: keys.roomId, sender: id.fp, seq: outer.seq, msgId: outer.msgId, ts: tick(), rosterHash: await rosterHash(fps), recipients: fps };
@@ -313,8 +312,9 @@ async function sealWithInner(keys: RoomKeys, id: Identity, recipients: readonly 
   const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: await sha256(envelopeHeader(hdr)) }, msgKey, padded));
   const wraps: Record<string, string> = {};
   for (const r of sorted) wraps[r.fp] = toB64u(new Uint8Array(await crypto.subtle.encrypt({ name: 'RSA-OAEP', label: wrapLabel(keys.roomId, outer.msgId, r.fp) }, r.encPub, k)));
-  const unsigned = { ...hdr, iv: toB64u(iv), ct: toB64u(ct), wraps };
-  return { ...unsigned, sig: await ecdsaSign(id.sigPriv, envelopeSignedBytes(unsigned)) };
+  const hashes = await Promise.all(sorted.map((r) => wrapHash(keys.roomId, outer.msgId, r.fp, wraps[r.fp] as string)));
+  const unsigned = { ...hdr, iv: toB64u(iv), ct: toB64u(ct), wrapHashes: toB64u(new Uint8Array(hashes.flatMap((h) => [...h]))) };
+  return { env: { ...unsigned, sig: await ecdsaSign(id.sigPriv, envelopeSignedBytes(unsigned)) }, wraps };
 }
 
 describe('13. checks whose removal a test must notice', () => {
@@ -351,8 +351,8 @@ describe('13. checks whose removal a test must notice', () => {
     ['msgId', { msgId: 'anotherIdAnotherIdAno' }],
   ] as const)('refuses an envelope whose %s the relay changed, as a forgery', async (_field, change) => {
     const [, alice, bob] = await trio();
-    const env = envOf(await post(alice, 'signed header'));
-    const [verdict] = await bob.session.receive(frameOf({ ...env, ...change }));
+    const sealed = sealedOf(await post(alice, 'signed header'));
+    const [verdict] = await bob.session.receive(frameOf({ ...sealed, env: { ...sealed.env, ...change } }));
     expect(verdict).toMatchObject({ ok: false, reason: 'bad-signature' });
     expect(messagesOf(bob)).toEqual([]);
   });

@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes, signRosterConfirm } from '../../client/crypto';
-import { encodeClientFrame } from '../../client/protocol';
+import { encodeClientFrame, encodeServerFrame } from '../../client/protocol';
 import { metricOf as metric, withServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { joinRoom } from '../support/node-client';
-import { linkDoor, shapedEnvelope, shapedHello, type LinkDoor } from '../support/shapes';
+import { linkDoor, shapedUpload, shapedHello, type LinkDoor } from '../support/shapes';
 
 /**
  * MAX_BACKPRESSURE_BYTES for the slow-reader test (its default): large next to
@@ -51,7 +51,7 @@ describe('operations', () => {
     const roomId = link.roomId;
     const a = await member(server, link);
     const b = await member(server, link);
-    a.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, a.fp, 1) }));
+    a.socket.send(encodeClientFrame(shapedUpload(roomId, a.fp, 1)));
     await b.socket.next((f) => f.startsWith('{"t":"msg"'));
     const bad = await TestSocket.open(wsUrl(server, roomId));
     // uWS checks text frames itself and drops the connection (no close frame, so 1006).
@@ -106,18 +106,18 @@ describe('per-address limits', () => {
     const noisy = await member(server, link, '127.0.0.7');
     const quiet = await member(server, link, '127.0.0.8');
     // 40 KiB frames cost ~41 each: the second one crosses the limit of 60.
-    for (let seq = 1; seq <= 3; seq++) noisy.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, noisy.fp, seq, 49, 4368) }));
+    for (let seq = 1; seq <= 3; seq++) noisy.socket.send(encodeClientFrame(shapedUpload(roomId, noisy.fp, seq, 49, 4368)));
     expect(await noisy.socket.closed).toEqual({ code: 4008, reason: 'too much traffic from your address - slow down' });
-    quiet.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, quiet.fp, 1) }));
+    quiet.socket.send(encodeClientFrame(shapedUpload(roomId, quiet.fp, 1)));
     await quiet.socket.next((f) => f.includes(`"sender":"${quiet.fp}"`));
   }));
 
   it('closes a member that stops reading once its queue passes the limit, while the others get everything', () => withServer({ MAX_BACKPRESSURE_BYTES: String(1024 * 1024), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000' }, async (server) => {
     const { roomId, sender, reader, stalled } = await roomWithStalledReader(server);
-    // ~22 MB in full-room frames, paced so that a reading member keeps up.
+    // ~22 MB of full-room uploads (each member is sent ~10 KB of each), paced so that a reading member keeps up.
     const FRAMES = 600;
     for (let seq = 1; seq <= FRAMES; seq++) {
-      sender.socket.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, sender.fp, seq, 49, 4368) }));
+      sender.socket.send(encodeClientFrame(shapedUpload(roomId, sender.fp, seq, 49, 4368)));
       if (seq % 10 === 0) await new Promise((r) => setTimeout(r, 5));
     }
     await reader.socket.next((f) => f.startsWith('{"t":"leave"') && f.includes(stalled.fp), 20_000);
@@ -125,21 +125,23 @@ describe('per-address limits', () => {
     const text = await server.metrics();
     expect(metric(text, 'hush_refusals_total{reason="slow_consumer"}')).toBe(1);
     const rss = metric(text, 'process_resident_memory_bytes');
-    console.log(`slow consumer: closed after the others got ${FRAMES} frames (${Math.round((FRAMES * 37_000) / 2 ** 20)} MiB each); server RSS ${Math.round(rss / 2 ** 20)} MiB`);
+    const received = reader.socket.frames.filter((f) => f.startsWith('{"t":"msg"')).reduce((n, f) => n + f.length, 0);
+    console.log(`slow consumer: closed after the others got ${FRAMES} frames (${Math.round(received / 2 ** 20)} MiB each); server RSS ${Math.round(rss / 2 ** 20)} MiB`);
     expect(rss).toBeLessThan(300 * 1024 * 1024);
   }));
 
   it('closes a reader whose queue passed the limit with the last frame it was sent, though nothing more is sent to it', () => withServer({ MAX_BACKPRESSURE_BYTES: String(LIMIT), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000' }, async (server) => {
     const { roomId, sender, reader, stalled } = await roomWithStalledReader(server);
     let seq = 0;
-    const frame = () => encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, sender.fp, ++seq, 49, 4368) });
+    const frame = () => encodeClientFrame(shapedUpload(roomId, sender.fp, ++seq, 49, 4368));
     const queued = async () => metric(await server.metrics(), 'hush_queued_bytes');
     // Slowly, until the kernel's buffers are full and the server starts queueing for the stalled reader.
     const isStalledGone = () => reader.socket.frames.some((f) => f.startsWith('{"t":"leave"') && f.includes(stalled.fp));
     while ((await queued()) === 0) {
       if (isStalledGone()) throw new Error('the stalled reader was closed before its queue could be walked up to the limit');
-      sender.socket.send(frame());
-      // ~0.7 MB/s: the queue grows by far less than LIMIT between two sweeps.
+      // Three uploads: the stalled reader, no recipient, is sent only the envelope of each (~10 KB of ~38 KB).
+      for (let i = 0; i < 3; i++) sender.socket.send(frame());
+      // ~0.6 MB/s to the reader: the queue grows by far less than LIMIT between two sweeps.
       await new Promise((r) => setTimeout(r, 50));
     }
     // Walk the queue up: each round, once a sweep has counted it at rest, send just
@@ -158,10 +160,12 @@ describe('per-address limits', () => {
         await reader.socket.next((f) => f.startsWith('{"t":"leave"') && f.includes(stalled.fp), 5_000);
         break;
       }
-      const text = frame();
-      // uWS queues each frame with a 4-byte header (payloads of 126 to 65,535 bytes).
-      const count = Math.floor((LIMIT - before) / (text.length + 4)) + 1;
-      sender.socket.send(text);
+      const next = shapedUpload(roomId, sender.fp, ++seq, 49, 4368);
+      // The stalled reader is no recipient: it is sent the envelope alone. uWS queues each
+      // frame with a 4-byte header (payloads of 126 to 65,535 bytes).
+      const queuedPerFrame = encodeServerFrame({ t: 'msg', env: next.env }).length + 4;
+      const count = Math.floor((LIMIT - before) / queuedPerFrame) + 1;
+      sender.socket.send(encodeClientFrame(next));
       for (let i = 1; i < count; i++) sender.socket.send(frame());
     }
     expect(metric(await server.metrics(), 'hush_refusals_total{reason="slow_consumer"}')).toBe(1);

@@ -6,6 +6,7 @@ import {
   MAX_MEMBERS_PER_ROOM,
   ROOM_ID_BYTES,
   WRAP_BYTES,
+  WRAP_HASH_BYTES,
   checkB64u,
   decParts,
   enc,
@@ -17,10 +18,18 @@ import {
   toB64u,
   type Envelope,
 } from '../../client/protocol';
-import { rand, shapedEnvelope } from '../support/shapes';
+import { rand, shapedEnvelope, shapedUpload } from '../support/shapes';
 
 /** A well-formed envelope of random bytes: right shape, no valid crypto. */
 const shaped = (members = 3, ctBytes = 272): Envelope => shapedEnvelope(rand(ROOM_ID_BYTES), rand(FP_BYTES), 1, members - 1, ctBytes);
+/** A well-formed upload (envelope and wraps) of random bytes for a room of 3. */
+const upload = () => shapedUpload(rand(ROOM_ID_BYTES), rand(FP_BYTES), 1, 2);
+/** An upload whose wraps (a JSON copy) `mutate` changed. */
+const withWraps = (mutate: (w: Record<string, string>) => void): Record<string, unknown> => {
+  const frame = JSON.parse(JSON.stringify(upload())) as { wraps: Record<string, string> };
+  mutate(frame.wraps);
+  return frame;
+};
 
 describe('base64url', () => {
   it.each([0, 1, 2, 3, 4, 31, 32, 33, 384])('round-trips %i bytes', (n) => {
@@ -82,11 +91,11 @@ describe('parseEnvelope', () => {
     ['duplicate recipients', (e) => { const r = e.recipients as string[]; r[1] = r[0] as string; }, /not sorted and unique/],
     ['no recipients', (e) => { e.recipients = []; }, /env\.recipients: expected 1 to/],
     ['a sender outside the recipients', (e) => { e.sender = rand(FP_BYTES); }, /must include the sender/],
-    ['a missing wrap', (e) => { const w = e.wraps as Record<string, string>; delete w[Object.keys(w)[1] as string]; }, /one wrap per recipient/],
-    ['an extra wrap', (e) => { (e.wraps as Record<string, string>)[rand(FP_BYTES)] = rand(WRAP_BYTES); }, /one wrap per recipient/],
-    ['a wrap of the wrong size', (e) => { const w = e.wraps as Record<string, string>; w[Object.keys(w)[0] as string] = rand(256); }, /wrong length/],
-    ['a __proto__ wrap key', (e) => { Object.defineProperty(e.wraps, '__proto__', { value: rand(WRAP_BYTES), enumerable: true }); }, /env\.wraps key/],
-    ['wraps as an array', (e) => { e.wraps = []; }, /env\.wraps: expected an object/],
+    ['one hash fewer than recipients', (e) => { e.wrapHashes = rand(2 * WRAP_HASH_BYTES); }, /one hash per recipient/],
+    ['one hash more than recipients', (e) => { e.wrapHashes = rand(4 * WRAP_HASH_BYTES); }, /one hash per recipient/],
+    ['a hash list a byte long', (e) => { e.wrapHashes = rand(3 * WRAP_HASH_BYTES + 1); }, /one hash per recipient/],
+    ['no hashes', (e) => { e.wrapHashes = ''; }, /env\.wrapHashes: wrong length/],
+    ['the wraps themselves', (e) => { e.wraps = {}; }, /unexpected field "wraps"/],
   ];
 
   it.each(mutations)('rejects %s, with a reason', (_what, mutate, reason) => {
@@ -98,7 +107,7 @@ describe('parseEnvelope', () => {
   });
 
   it('fits a full room in one frame, and refuses more recipients than a room holds', () => {
-    const full = JSON.stringify({ t: 'msg', env: shaped(MAX_MEMBERS_PER_ROOM, MAX_CT_BYTES) });
+    const full = JSON.stringify(shapedUpload(rand(ROOM_ID_BYTES), rand(FP_BYTES), 1, MAX_MEMBERS_PER_ROOM - 1, MAX_CT_BYTES));
     expect(full.length).toBeLessThanOrEqual(MAX_FRAME_BYTES);
     expect(full.length).toBeGreaterThan(MAX_FRAME_BYTES * 0.9);
     expect(parseClientFrame(JSON.parse(full))).not.toBeInstanceOf(Error);
@@ -112,9 +121,33 @@ describe('frames', () => {
     ['not an object', 'hello'],
     ['an unknown type', { t: 'nope' }],
     ['a hello without fields', { t: 'hello', hello: {} }],
-    ['a message with extra keys', { t: 'msg', env: shaped(), x: 1 }],
+    ['a message with extra keys', { ...upload(), x: 1 }],
+    ['a message without its wraps', { t: 'msg', env: shaped() }],
+    ['a message with one wrap (a delivery, not an upload)', { t: 'msg', env: shaped(), wrap: rand(WRAP_BYTES) }],
+    ['a message missing a recipient’s wrap', withWraps((w) => { delete w[Object.keys(w)[1] as string]; })],
+    ['a message with a wrap for a non-recipient', withWraps((w) => { w[rand(FP_BYTES)] = rand(WRAP_BYTES); })],
+    ['a message with a wrap of the wrong size', withWraps((w) => { w[Object.keys(w)[0] as string] = rand(256); })],
+    ['a message with a __proto__ wrap key', withWraps((w) => { Object.defineProperty(w, '__proto__', { value: rand(WRAP_BYTES), enumerable: true }); })],
+    ['a message whose wrap would break out of its JSON string', withWraps((w) => { w[Object.keys(w)[0] as string] = `${rand(WRAP_BYTES).slice(0, -2)}"}`; })],
+    ['a message with wraps as an array', { ...upload(), wraps: [] }],
   ])('refuses a client frame that is %s', (_what, raw) => {
     expect(parseClientFrame(raw)).toBeInstanceOf(Error);
+  });
+
+  it('accepts an upload with one wrap per recipient, and a delivery with one wrap or none', () => {
+    const frame = upload();
+    expect(parseClientFrame(JSON.parse(JSON.stringify(frame)))).toEqual(frame);
+    const wrap = Object.values(frame.wraps)[0] as string;
+    expect(parseServerFrame({ t: 'msg', env: frame.env, wrap })).toEqual({ t: 'msg', env: frame.env, wrap });
+    expect(parseServerFrame({ t: 'msg', env: frame.env })).toEqual({ t: 'msg', env: frame.env });
+  });
+
+  it.each([
+    ['the whole upload', (f: ReturnType<typeof upload>) => f],
+    ['a wrap of the wrong size', (f: ReturnType<typeof upload>) => ({ t: 'msg', env: f.env, wrap: rand(256) })],
+    ['a null wrap', (f: ReturnType<typeof upload>) => ({ t: 'msg', env: f.env, wrap: null })],
+  ])('refuses a delivery that carries %s', (_what, make) => {
+    expect(parseServerFrame(JSON.parse(JSON.stringify(make(upload()))))).toBeInstanceOf(Error);
   });
 
   it('refuses a server frame with a bad leave fingerprint', () => {

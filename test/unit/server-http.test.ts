@@ -10,7 +10,7 @@ import { deriveRoomKeys, randomBytes } from '../../client/crypto';
 import { encodeClientFrame } from '../../client/protocol';
 import { startServer, withServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { linkDoor, shapedEnvelope, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
+import { linkDoor, shapedUpload, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
 
 interface Answer {
   status: number;
@@ -144,7 +144,7 @@ describe('/logs', () => {
     const { hello, door, fp } = shapedHello(link, await member.nonce, signer);
     member.send(encodeClientFrame({ t: 'hello', hello, door }));
     const logs = () => shapedLogsPath(roomId, fp, signer);
-    for (let seq = 1; seq <= 60; seq++) member.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, seq, 49, 4368) }));
+    for (let seq = 1; seq <= 60; seq++) member.send(encodeClientFrame(shapedUpload(roomId, fp, seq, 49, 4368)));
     await expect.poll(() => member.frames.filter((f) => f.startsWith('{"t":"msg"')).length, { timeout: 10_000 }).toBe(60);
     const host = { host: `127.0.0.1:${server.port}` };
     const slow = await get(server.port, logs(), host, '127.0.0.1', 1_500);
@@ -157,7 +157,7 @@ describe('/logs', () => {
     expect(log.entries.map((e) => e.type)).toEqual(['hello', ...Array.from({ length: 60 }, () => 'msg')]);
     for (const e of log.entries) expect(e.size).toBe(e.frame.length);
     // A new message shows at once: the cached body is rebuilt after a change.
-    member.send(encodeClientFrame({ t: 'msg', env: shapedEnvelope(roomId, fp, 61) }));
+    member.send(encodeClientFrame(shapedUpload(roomId, fp, 61)));
     await member.next((f) => f.includes('"seq":61'));
     expect((JSON.parse((await get(server.port, logs(), host)).body) as { entries: unknown[] }).entries).toHaveLength(62);
     await member.close();
