@@ -127,7 +127,7 @@ export function joinRoom(link: string, options: JoinOptions): Room {
     if (event.type !== 'phase' || settle === null) return;
     const { phase } = event;
     if (phase.kind === 'joined') settle.resolve();
-    else if (phase.kind === 'closed') settle.reject(new Error(phase.reason));
+    else if (phase.kind === 'closed' || phase.kind === 'ended') settle.reject(new Error(phase.reason));
     else if (phase.kind === 'left') settle.reject(new Error('left before joining'));
     else return;
     settle = null;
@@ -243,7 +243,7 @@ function iterate(room: Room): AsyncIterableIterator<RoomEvent> {
   let isDone = false;
   const push = (event: RoomEvent) => {
     buffer.push(event);
-    if (event.type === 'phase' && (event.phase.kind === 'left' || event.phase.kind === 'closed')) isDone = true;
+    if (event.type === 'phase' && (event.phase.kind === 'left' || event.phase.kind === 'closed' || event.phase.kind === 'ended')) isDone = true;
     wake?.();
   };
   const offs = (['phase', 'roster', 'agreement', 'message', 'notice'] as const).map((t) => room.on(t, push));
