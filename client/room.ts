@@ -108,6 +108,8 @@ export class RoomSession {
   private hasEnded = false;
   /** My move is on its way: one per session, the room follows the first in relay order anyway. */
   private isMoveSent = false;
+  /** Names of everyone admitted to my roster, gone ones too: a removal is told by name after its goodbye. */
+  private readonly namesSeen = new Map<string, string>();
   /** A signed "I am leaving" statement kept ready, so closing a tab can send it without waiting for WebCrypto. */
   private bye: string | null = null;
   /** My messages not yet acknowledged by anyone's statement: key, seq, when sent. */
@@ -442,6 +444,7 @@ export class RoomSession {
 
   private async addMember(keys: PeerKeys, name: string, isSelf: boolean, continues?: string) {
     const outcome = this.roster.add(keys, name, isSelf, continues);
+    this.namesSeen.set(keys.fp, name);
     await this.rosterChanged();
     // The code takes thousands of hashes (WebCrypto runs them off the UI
     // thread): fill it in later, never hold up the roster for it.
@@ -569,7 +572,7 @@ export class RoomSession {
   }
 
   private labelOf(fp: string): string {
-    return this.roster.members().find((m) => m.fp === fp)?.label ?? this.roster.nameOf(fp) ?? 'someone';
+    return this.roster.members().find((m) => m.fp === fp)?.label ?? this.namesSeen.get(fp) ?? 'someone';
   }
 
   private async flushRosterStatement(): Promise<void> {

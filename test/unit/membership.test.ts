@@ -4,8 +4,11 @@
  * what a relay that replays, forges, hides or keeps relaying cannot do.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { randomBytes } from '../../client/crypto';
+import { generateIdentity, randomBytes, sealMessage, type Identity, type RoomKeys } from '../../client/crypto';
+import { encodeClientFrame } from '../../client/protocol';
+import { START, signRoomStatement } from '../../client/room-state';
 import { MemRelay, person, type Person } from '../support/mem-relay';
+import { envOf, frameOf, makeRoom, messagesOf, noticesOf, type TestMember } from '../support/members';
 
 const people: Person[] = [];
 afterEach(() => {
@@ -145,5 +148,134 @@ describe('what a relay cannot do', () => {
     await alice.connection.setSwitch('lock', false);
     await bob.connection.setSwitch('lock', true);
     await dave.until(() => dave.connection.phase.kind === 'ended', 'Dave turned away by the lock');
+  }, 120_000);
+});
+
+describe('remove', () => {
+  it('moves everyone else to a new link with verified marks intact, and tells the removed member who removed them', async () => {
+    const { relay, secret, ps: [alice, bob, mallory] } = await room('Alice', 'Bob', 'Mallory') as { relay: MemRelay; secret: Uint8Array; ps: [Person, Person, Person] };
+    const oldRoom = alice.connection.roomId;
+    alice.connection.setVerified(alice.fpOf('Bob'), true);
+    bob.connection.setVerified(bob.fpOf('Alice'), true);
+    const malloryFp = mallory.me();
+    const bobFp = bob.me();
+
+    await alice.connection.removeMember(alice.fpOf('Mallory'));
+    await mallory.until(() => mallory.connection.phase.kind === 'ended', 'Mallory removed');
+    expect(mallory.connection.phase).toEqual({ kind: 'ended', reason: 'Alice removed you from the room' });
+    for (const p of [alice, bob]) {
+      await p.until(() => p.connection.phase.kind === 'joined' && p.connection.roomId !== oldRoom && p.view().members.length === 2 && p.moves.length === 1, 'moving');
+    }
+    expect(alice.moves).toEqual(bob.moves);
+    expect(alice.connection.roomId).toBe(bob.connection.roomId);
+    expect(mallory.moves).toEqual([]);
+    expect(bob.notices()).toContain('Alice removed Mallory. Moving to the room’s new link…');
+    expect(alice.notices()).toContain('You removed Mallory. Moving everyone else to a new link…');
+    // Each one's previous key vouched for its new one: verified stays verified, without comparing again.
+    await alice.until(() => alice.view().members.find((m) => m.name === 'Bob')?.trust === 'verified', 'Bob still verified');
+    await bob.until(() => bob.view().members.find((m) => m.name === 'Alice')?.trust === 'verified', 'Alice still verified');
+    expect(bob.me()).not.toBe(bobFp);
+
+    await alice.connection.send('without Mallory');
+    await bob.until(() => bob.messages().includes('Alice: without Mallory'), 'Bob reading in the new room');
+
+    // Mallory tries the old link again: an empty room, nothing new to read.
+    const again = person(relay, secret, 'Mallory');
+    people.push(again);
+    await again.until(() => again.connection.phase.kind === 'joined', 'Mallory back on the old link');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(again.view().members.map((m) => m.name)).toEqual(['Mallory']);
+    expect(again.messages()).toEqual([]);
+    // A relay that keeps relaying the new room's frames to her shows her nothing either.
+    const fromNewRoom = relay.delivered.get(bob.me()) ?? [];
+    expect(fromNewRoom.some((f) => f.includes('"t":"msg"'))).toBe(true);
+    for (const f of fromNewRoom) relay.inject(again.me(), f);
+    await again.until(() => again.view().blocked.tampered > 0, 'refusing frames of another room');
+    expect(again.messages()).toEqual([]);
+    expect(relay.membersOf(oldRoom ?? '')).not.toContain(malloryFp);
+  }, 180_000);
+
+  it('converges when two members remove two others at once: the two remaining share one room', async () => {
+    const { ps: [alice, bob, carol, mallory] } = await room('Alice', 'Bob', 'Carol', 'Mallory') as { relay: MemRelay; secret: Uint8Array; ps: [Person, Person, Person, Person] };
+    const oldRoom = alice.connection.roomId;
+    await Promise.all([alice.connection.removeMember(alice.fpOf('Mallory')), bob.connection.removeMember(bob.fpOf('Carol'))]);
+    for (const p of [mallory, carol]) await p.until(() => p.connection.phase.kind === 'ended', 'removed', 60_000);
+    await alice.until(() => alice.connection.roomId !== oldRoom && alice.connection.roomId === bob.connection.roomId
+      && alice.view().members.length === 2 && bob.view().members.length === 2 && alice.connection.phase.kind === 'joined', 'meeting in one room', 90_000);
+    expect(alice.view().members.map((m) => m.name).sort()).toEqual(['Alice', 'Bob']);
+    expect(mallory.connection.phase).toEqual({ kind: 'ended', reason: 'Alice removed you from the room' });
+    expect(carol.connection.phase).toEqual({ kind: 'ended', reason: 'Bob removed you from the room' });
+    await bob.connection.send('just us two');
+    await alice.until(() => alice.messages().includes('Bob: just us two'), 'Alice reading Bob');
+  }, 180_000);
+});
+
+/** Delivers every frame the members sent, as the relay would (msg to all, statements to the others), until none is left. */
+async function exchange(members: TestMember[], skip: (frame: string, to: TestMember) => boolean = () => false): Promise<void> {
+  for (let round = 0; round < 50; round++) {
+    const batch = members.flatMap((from) => from.sent.splice(0).map((frame) => ({ from, frame })));
+    if (batch.length === 0) return;
+    for (const { from, frame } of batch) {
+      for (const to of members) {
+        if ((to === from && !frame.includes('"t":"msg"')) || skip(frame, to)) continue;
+        await to.session.receive(frame);
+      }
+    }
+  }
+  throw new Error('the members never stopped sending');
+}
+
+const stateFrame = async (keys: RoomKeys, signer: Identity, sender: string, n: number, facts: Partial<Parameters<typeof signRoomStatement>[3]>) => {
+  const st = await signRoomStatement(keys, signer, n, { lobby: START, lock: START, admitted: [], turnedAway: [], removed: [], ...facts });
+  return encodeClientFrame({ t: 'state', st: { ...st, sender } });
+};
+
+describe('decisions only members who are in can make', () => {
+  it('refuses a removal the relay forged, and a removed member’s attempt to let itself back in', async () => {
+    const room = await makeRoom(['Alice', 'Bob', 'Mallory']);
+    const [alice, bob, mallory] = room.members as [TestMember, TestMember, TestMember];
+    await exchange(room.members);
+    expect(bob.session.view().membership.canDecide).toBe(true);
+
+    // The relay signs with a key of its own, claiming to be Alice.
+    const relayKey = await generateIdentity();
+    const forgedBefore = bob.session.view().blocked.forged;
+    const [forged] = await bob.session.receive(await stateFrame(room.keys, relayKey, alice.identity.fp, 99, { removed: [bob.identity.fp].sort() }));
+    expect(forged).toMatchObject({ ok: false, reason: 'bad-signature' });
+    expect(bob.session.view().blocked.forged).toBe(forgedBefore + 1);
+    expect(bob.session.view().membership.me).toBe('in');
+
+    // Alice removes Mallory; the public removal reaches Bob and Mallory.
+    await alice.session.removeFromRoom(mallory.identity.fp);
+    const move = alice.sent.find((f) => f.includes('"t":"msg"'));
+    await exchange(room.members, (frame) => frame.includes('"t":"msg"'));
+    expect(bob.session.view().members.find((m) => m.name === 'Mallory')?.standing).toBe('removed');
+    expect(noticesOf(mallory).at(-1)).toBe('Alice removed you from the room.');
+
+    // Mallory's own signed statement, lobby off and herself let in: refused.
+    const [undo] = await bob.session.receive(await stateFrame(room.keys, mallory.identity, mallory.identity.fp, 50, { admitted: [mallory.identity.fp], lobby: { on: false, ver: 99, by: mallory.identity.fp } }));
+    expect(undo).toMatchObject({ ok: false, reason: 'not-admitted' });
+    expect(bob.session.view().members.find((m) => m.name === 'Mallory')?.standing).toBe('removed');
+    // Her messages are not shown; the move was not encrypted for her.
+    const sealed = await sealMessage(room.keys, mallory.identity, { msgId: 'malloryStillHereXXXXX', seq: 1, ts: Date.now(), body: 'still here' }, bob.session.view().members.map((m) => m.keys));
+    expect(await bob.session.receive(frameOf(sealed))).toMatchObject([{ ok: false, reason: 'not-admitted' }]);
+    expect(messagesOf(bob)).toEqual([]);
+    expect(move === undefined ? [] : envOf(move).recipients).not.toContain(mallory.identity.fp);
+  }, 120_000);
+
+  it('ends two members switching at once with the same lobby and lock in every tab', async () => {
+    const room = await makeRoom(['Alice', 'Bob', 'Carol']);
+    const [alice, bob, carol] = room.members as [TestMember, TestMember, TestMember];
+    await exchange(room.members);
+    // Neither has heard the other: same version, opposite wishes.
+    await alice.session.setSwitch('lobby', true);
+    await bob.session.setSwitch('lock', true);
+    await bob.session.setSwitch('lock', false);
+    await carol.session.setSwitch('lock', true);
+    await exchange(room.members);
+    const states = [alice, bob, carol].map((m) => ({ lobby: m.session.view().membership.lobby, locked: m.session.view().membership.locked }));
+    expect(states[0]).toEqual({ lobby: true, locked: false });
+    expect(states[1]).toEqual(states[0]);
+    expect(states[2]).toEqual(states[0]);
   }, 120_000);
 });
