@@ -11,10 +11,12 @@ interface Props {
   /** Shows a notice only this tab sees. */
   onNotice: (text: string) => void;
   isOnline: boolean;
+  /** Not let in yet: nobody would read it, so nothing can be written. */
+  isWaiting?: boolean;
 }
 
 /** Enter sends, Shift+Enter starts a new line; /me and /help are handled here (commands.ts). */
-export function Composer({ onSend, onNotice, isOnline }: Props) {
+export function Composer({ onSend, onNotice, isOnline, isWaiting = false }: Props) {
   const [text, setText] = useState('');
   const [error, setError] = useState('');
   const box = useRef<HTMLTextAreaElement>(null);
@@ -47,7 +49,8 @@ export function Composer({ onSend, onNotice, isOnline }: Props) {
         rows={2}
         ref={box}
         value={text}
-        placeholder="Write a message · /help"
+        placeholder={isWaiting ? 'You can write once someone lets you in' : 'Write a message · /help'}
+        disabled={isWaiting}
         aria-describedby="composer-hint"
         onInput={(e) => { setText(e.currentTarget.value); setError(''); }}
         onPaste={(e) => {
@@ -63,7 +66,7 @@ export function Composer({ onSend, onNotice, isOnline }: Props) {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
         }}
       />
-      <button type="submit" disabled={text.trim() === '' || isTooLong || !isOnline}>Send</button>
+      <button type="submit" disabled={text.trim() === '' || isTooLong || !isOnline || isWaiting}>Send</button>
       <p id="composer-hint" class="hint" role="status">
         {size >= COUNTER_FROM_BYTES && `${size} / ${MAX_BODY_BYTES} bytes${isTooLong ? ' — too long to send' : ''}`}
       </p>
