@@ -5,8 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateIdentity, randomBytes, sealMessage, type Identity, type RoomKeys } from '../../client/crypto';
-import { encodeClientFrame } from '../../client/protocol';
-import { START, signRoomStatement } from '../../client/room-state';
+import { encodeClientFrame, type RoomStatement } from '../../client/protocol';
+import { Membership, START, signRoomStatement } from '../../client/room-state';
 import { MemRelay, person, type Person } from '../support/mem-relay';
 import { envOf, frameOf, makeRoom, messagesOf, noticesOf, type TestMember } from '../support/members';
 
@@ -278,4 +278,37 @@ describe('decisions only members who are in can make', () => {
     expect(states[1]).toEqual(states[0]);
     expect(states[2]).toEqual(states[0]);
   }, 120_000);
+});
+
+describe('the room state merges the same in any order', () => {
+  const fpA = 'A'.repeat(43);
+  const fpB = 'B'.repeat(43);
+  const dave = 'D'.repeat(43);
+  const st = (sender: string, n: number, facts: Partial<RoomStatement>): RoomStatement =>
+    ({ v: 1, room: 'r'.repeat(22), sender, n, lobby: START, lock: START, admitted: [], turnedAway: [], removed: [], sig: '', ...facts });
+  const statements = [
+    st(fpA, 1, { lobby: { on: true, ver: 3, by: fpA }, admitted: [dave] }),
+    st(fpB, 1, { lobby: { on: false, ver: 3, by: fpB }, turnedAway: [dave] }),
+    st(fpA, 2, { lock: { on: true, ver: 1, by: fpA } }),
+  ];
+  const orders = [[0, 1, 2], [2, 1, 0], [1, 0, 2], [1, 2, 0]];
+
+  it.each(orders)('order %s, %s, %s: turned away beats let in, and the same version goes to the higher author', (...order) => {
+    const m = new Membership();
+    for (const i of order) {
+      const s = statements[i];
+      if (s !== undefined) m.merge(s);
+    }
+    expect(m.standing(dave)).toBe('turned-away');
+    expect(m.lobby).toEqual({ on: false, ver: 3, by: fpB });
+    expect(m.lock.on).toBe(true);
+  });
+
+  it('keeps a newer switch over an older one merged later', () => {
+    const m = new Membership();
+    m.merge(st(fpA, 2, { lobby: { on: false, ver: 2, by: fpA } }));
+    m.merge(st(fpB, 1, { lobby: { on: true, ver: 1, by: fpB } }));
+    expect(m.lobby).toEqual({ on: false, ver: 2, by: fpA });
+    expect(m.isOpen()).toBe(true);
+  });
 });
