@@ -20,8 +20,8 @@ export function Composer({ onSend, onNotice, isOnline, isWaiting = false }: Prop
   const [text, setText] = useState('');
   const [error, setError] = useState('');
   const box = useRef<HTMLTextAreaElement>(null);
-  // Ready to type on entering the room (autofocus only works once per page load).
-  useEffect(() => box.current?.focus(), []);
+  // Ready to type on entering the room (autofocus only works once per page load), and once let in.
+  useEffect(() => { if (!isWaiting) box.current?.focus(); }, [isWaiting]);
   const size = utf8.encode(text).length;
   const isTooLong = size > MAX_BODY_BYTES;
   const submit = () => {

@@ -112,7 +112,10 @@ describe('what a relay cannot do', () => {
     await bob.until(() => bob.view().blocked.replayed > replayedBefore, 'refusing the replay');
     expect(bob.view().membership.lobby).toBe(false);
 
-    // Bob's tab reconnects with new keys: the replay is still a replay.
+    // Bob's tab reconnects with new keys, and the relay withholds Alice's fresh statements from
+    // the new connection: only the counters carried over can tell the replay.
+    const aliceFp = alice.me();
+    relay.tap = (frame, to) => (to.fp !== aliceFp && to.fp !== bobFp && frame.includes('"t":"state"') ? null : frame);
     relay.drop(bobFp);
     await bob.until(() => bob.me() !== bobFp && bob.connection.phase.kind === 'joined' && bob.view().members.length === 2, 'reconnecting', 60_000);
     const replayedAfter = bob.view().blocked.replayed;
