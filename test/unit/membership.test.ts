@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateIdentity, randomBytes, sealMessage, type Identity, type RoomKeys } from '../../client/crypto';
-import { encodeClientFrame, type RoomStatement } from '../../client/protocol';
+import { encodeClientFrame, toB64u, type RoomStatement } from '../../client/protocol';
+import { joinRoom } from '../../client/join-room';
 import { Membership, START, signRoomStatement } from '../../client/room-state';
 import { MemRelay, person, type Person } from '../support/mem-relay';
 import { envOf, frameOf, makeRoom, messagesOf, noticesOf, type TestMember } from '../support/members';
@@ -314,4 +315,25 @@ describe('the room state merges the same in any order', () => {
     expect(m.lobby).toEqual({ on: false, ver: 2, by: fpA });
     expect(m.isOpen()).toBe(true);
   });
+});
+
+describe('a bot (client/join-room.ts) in a room with Ask to join', () => {
+  it('waits until a member lets it in, then talks', async () => {
+    const { relay, secret, ps: [alice] } = await room('Alice') as { relay: MemRelay; secret: Uint8Array; ps: [Person] };
+    await alice.connection.setSwitch('lobby', true);
+    const link = `http://localhost/#${toB64u(secret)}`;
+    const bot = joinRoom(link, { name: 'Bot', openSocket: (url) => relay.openSocket(url.slice(url.lastIndexOf('/') + 1)) });
+    await bot.joined;
+    let isIn = false;
+    void bot.admitted.then(() => (isIn = true));
+    await alice.until(() => standingOf(alice, 'Bot') === 'waiting', 'the bot knocking');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(isIn).toBe(false);
+    await expect(bot.send('hello?')).rejects.toThrow('you are waiting to be let in');
+    await alice.connection.letIn(alice.fpOf('Bot'));
+    await bot.admitted;
+    await bot.send('thanks for letting me in');
+    await alice.until(() => alice.messages().includes('Bot: thanks for letting me in'), 'reading the bot');
+    await bot.leave();
+  }, 120_000);
 });
