@@ -3,6 +3,7 @@
  * switch, the buttons on the roster, what each page reads.
  */
 import type { Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 import { expect, inviteLink, join, log, messages, roster, send, test, type Person } from './fixtures';
 
 const entry = (page: Page, name: string) => roster(page).getByRole('listitem').filter({ hasText: name });
@@ -77,6 +78,27 @@ test('a locked room turns a knock away, and the knock reads who did', async ({ s
   await eve.page.getByRole('button', { name: 'Join' }).click();
   await expect(eve.page.getByRole('alert')).toContainText('Alice turned you away');
   await expect(log(alice.page)).toContainText('The room is locked: Eve was turned away.');
+});
+
+/** Serious and critical axe violations (WCAG 2.1 AA), as in a11y.spec.ts. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']).analyze();
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact})`);
+}
+
+test('the waiting page, a knock with its buttons and the removal confirmation have no serious or critical axe violations', async ({ server, open }) => {
+  const alice = await open(`${server.origin}/`, 'Alice');
+  const link = await inviteLink(alice.page);
+  await askToJoin(alice);
+  const dave = await open(link, 'Dave');
+  await expect(waitingBanner(dave.page)).toBeVisible();
+  expect(await seriousViolations(dave.page)).toEqual([]);
+  await expect(alice.page.getByRole('button', { name: 'Let Dave in' })).toBeVisible();
+  expect(await seriousViolations(alice.page)).toEqual([]);
+  await alice.page.getByRole('button', { name: 'Let Dave in' }).click();
+  await alice.page.getByRole('button', { name: 'Remove Dave' }).click();
+  await expect(alice.page.getByRole('button', { name: 'Yes, remove Dave' })).toBeVisible();
+  expect(await seriousViolations(alice.page)).toEqual([]);
 });
 
 const median = (xs: number[]): number => {
