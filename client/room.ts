@@ -26,7 +26,7 @@ import {
   type RoomKeys,
 } from './crypto';
 import { Roster, type Agreement, type Member, type RosterMemory } from './roster';
-import { MAX_CLOCK_SKEW_MS, ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS } from './timing';
+import { MAX_CLOCK_SKEW_MS, REFRESH_MS, ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS } from './timing';
 import { SenderLedger, type LedgerState } from './sender-ledger';
 import { Timeline, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
 import { COUNTER_OF, noticeFor, type RejectReason, type Verdict } from './verdicts';
@@ -108,6 +108,7 @@ export class RoomSession {
   private hasEnded = false;
   /** My move is on its way: one per session, the room follows the first in relay order anyway. */
   private isMoveSent = false;
+  private lastStateAt = -Infinity;
   /** Names of everyone admitted to my roster, gone ones too: a removal is told by name after its goodbye. */
   private readonly namesSeen = new Map<string, string>();
   /** A signed "I am leaving" statement kept ready, so closing a tab can send it without waiting for WebCrypto. */
@@ -315,6 +316,7 @@ export class RoomSession {
         if (!this.hasEnded && this.roster.has(due)) await this.sendMove(due);
       });
     }
+    if (this.isStateDirty) void this.enqueue(() => this.flushRoomStatement());
     const confirmed = this.roster.confirmedSeq();
     const now = this.now();
     const stale: string[] = [];
@@ -485,11 +487,19 @@ export class RoomSession {
     await this.flushRoomStatement();
   }
 
-  private async flushRoomStatement(): Promise<void> {
+  /**
+   * Sends my room statement if my state or roster changed. A roster change
+   * alone (`isUrgent` false) sends at most one a second, the rest at the next
+   * refresh: a burst of joins must not make a burst of statements the
+   * relay's rate limit would refuse. Decisions and merged changes go at once.
+   */
+  private async flushRoomStatement(isUrgent = true): Promise<void> {
     if (!this.isAnnounced || !this.isStateDirty || this.hasEnded) return;
+    if (!isUrgent && this.now() - this.lastStateAt < REFRESH_MS) return;
     // Waiting, I have nothing to decide; my statement would only be ignored.
     if (this.membership.isInformed && this.membership.standing(this.identity.fp) !== 'in') return;
     this.isStateDirty = false;
+    this.lastStateAt = this.now();
     this.roomStatementCount += 1;
     const st = await signRoomStatement(this.keys, this.identity, this.roomStatementCount, this.membership.statementFacts(this.roster.fps()));
     this.send(encodeClientFrame({ t: 'state', st }));
@@ -576,7 +586,7 @@ export class RoomSession {
   }
 
   private async flushRosterStatement(): Promise<void> {
-    await this.flushRoomStatement();
+    await this.flushRoomStatement(false);
     if (!this.isAnnounced || !this.isRosterDirty) return;
     this.isRosterDirty = false;
     this.statementCount += 1;
