@@ -214,17 +214,17 @@ export class RoomSession {
       if (!this.canDecide() || fp === this.identity.fp || !this.roster.has(fp) || this.membership.standing(fp) !== 'in') return;
       this.membership.remove(fp);
       this.membership.pendingRemovals.add(fp);
-      await this.stateChanged(this.whoIs(this.identity.fp));
+      await this.stateChanged();
       await this.sendMove(fp);
     });
   }
 
-  /** Which statement a decision needs, once the decision is made; refused unless I may decide. */
+  /** Makes a decision and states it; ignored unless I may decide (in, and informed). */
   private decide(change: () => void): Promise<void> {
     return this.enqueue(async () => {
       if (!this.canDecide()) return;
       change();
-      await this.stateChanged(this.whoIs(this.identity.fp));
+      await this.stateChanged();
     });
   }
 
@@ -423,13 +423,13 @@ export class RoomSession {
       this.membership.pendingRemovals.delete(prev);
       this.membership.pendingRemovals.add(fp);
       this.membership.remove(fp);
-      await this.stateChanged(this.whoIs(this.identity.fp));
+      await this.stateChanged();
       return;
     }
     if (this.membership.lock.on && this.membership.standing(fp) === 'waiting') {
       this.membership.turnAway(fp);
       this.notice('The room is locked: {who} was turned away.', 'info', { fp, name: this.roster.nameOf(fp) ?? '' });
-      await this.stateChanged(this.whoIs(this.identity.fp));
+      await this.stateChanged();
     }
   }
 
@@ -480,7 +480,7 @@ export class RoomSession {
   }
 
   /** My room state changed (by me or by a merged statement): recipients, notices, and a statement. */
-  private async stateChanged(_by: Who): Promise<void> {
+  private async stateChanged(): Promise<void> {
     this.myRosterHash = await rosterHash(this.presentIn());
     this.isStateDirty = true;
     this.changed();
