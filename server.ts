@@ -947,13 +947,14 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   if (frame instanceof Error) return refuse(ws, CLOSE.POLICY, frame.message, 'malformed');
   if (frame.t === 'hello') return onHello(ws, conn, room, frame.hello, frame.door);
   if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
-  const claim = frame.t === 'msg' ? frame.env : frame.rc;
+  const claim = frame.t === 'msg' ? frame.env : frame.t === 'state' ? frame.st : frame.rc;
   if (claim.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'frame is for another room', 'wrong_room');
   if (claim.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity", 'wrong_sender');
-  // Relay a statement's bytes as they are: re-serialising would cost CPU, and
-  // sending the received buffer spares uWS re-encoding the text for every member.
-  if (frame.t === 'roster') {
-    // Roster statements are periodic bookkeeping, not conversation: relayed, not logged.
+  // Relay the client's bytes as they are: re-serialising would cost CPU and
+  // could only change what the signature covers; sending the received buffer
+  // spares uWS re-encoding the text for every member.
+  if (frame.t === 'roster' || frame.t === 'state') {
+    // Roster and room statements are periodic bookkeeping, not conversation: relayed, not logged.
     broadcast(room, ws, message);
     return;
   }

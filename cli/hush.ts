@@ -128,7 +128,7 @@ function session(room: Room, isJson: boolean, io: Io, status: (text: string) => 
     status(phaseLine(phase));
     if (isJson) out(jsonLine({ type: 'phase', phase }));
     if (phase.kind === 'joined' && isTty) rl.prompt(true);
-    if (phase.kind === 'closed') finish(1);
+    if (phase.kind === 'closed' || phase.kind === 'ended') finish(1);
   });
   const show = (e: RoomEvent) => out(jsonLine(e));
   if (isJson) {

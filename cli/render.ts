@@ -87,6 +87,7 @@ export function phaseLine(phase: Phase, now = Date.now()): string {
     case 'reconnecting': return `hush: connection lost (${phase.reason}); retrying in ${Math.max(0, Math.ceil((phase.retryAt - now) / 1000))} s`;
     case 'left': return 'hush: left the room';
     case 'closed': return `hush: closed: ${phase.reason}`;
+    case 'ended': return `hush: ${phase.reason}`;
   }
 }
 

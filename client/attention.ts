@@ -12,6 +12,11 @@ export function arrivals<T extends { key: string }>(entries: readonly T[], befor
 
 export const titleWithUnread = (base: string, unread: number): string => (unread > 0 ? `(${unread}) ${base}` : base);
 
+/** Someone asking to join shows in the title first, whether the tab is in view or not: they wait on us. */
+export const titleWithKnocks = (title: string, waiting: number): string => (waiting > 0 ? `${waiting === 1 ? '1 asking to join' : `${waiting} asking to join`} · ${title}` : title);
+
+export const KNOCK_NOTIFICATION_TITLE = 'Someone is asking to join your Hush room';
+
 export const NOTIFICATION_TITLE = 'New message in Hush';
 
 /** A notification never carries message text unless the person turned that on. */

@@ -71,6 +71,16 @@ export interface Room {
   on<K extends RoomEventType>(type: K, listener: Listener<K>): () => void;
   /** Resolves once joined; rejects if the room could not be joined. */
   joined: Promise<void>;
+  /**
+   * Resolves once this member may read and write: at once in an open room, in
+   * a room with "Ask to join" when a member lets it in (PROTOCOL.md §12).
+   * Until then `send` fails with "you are waiting to be let in".
+   */
+  admitted: Promise<void>;
+  /** Lets a waiting member in, by fingerprint or label (as a member who is in). */
+  letIn(fpOrLabel: string): Promise<Member | Error>;
+  /** Removes a member, by fingerprint or label: the others move to a new link. */
+  remove(fpOrLabel: string): Promise<Member | Error>;
   send(body: string): Promise<void>;
   /** Marks a member verified, by fingerprint or label, after comparing codes out of band. */
   verify(fpOrLabel: string): Member | Error;
@@ -115,7 +125,10 @@ export function joinRoom(link: string, options: JoinOptions): Room {
       lastSocketClosed = closed;
       return socket;
     },
-    onChange: () => diff.update(connection),
+    onChange: () => {
+      diff.update(connection);
+      watchAdmission();
+    },
   });
   const diff = new ViewDiff(emit);
 
@@ -127,13 +140,29 @@ export function joinRoom(link: string, options: JoinOptions): Room {
     if (event.type !== 'phase' || settle === null) return;
     const { phase } = event;
     if (phase.kind === 'joined') settle.resolve();
-    else if (phase.kind === 'closed') settle.reject(new Error(phase.reason));
+    else if (phase.kind === 'closed' || phase.kind === 'ended') settle.reject(new Error(phase.reason));
     else if (phase.kind === 'left') settle.reject(new Error('left before joining'));
     else return;
     settle = null;
   }]));
 
+  let isAdmitted: () => void = () => undefined;
+  const admitted = new Promise<void>((resolve) => (isAdmitted = resolve));
+  const watchAdmission = () => {
+    const view = connection.view();
+    if (connection.phase.kind === 'joined' && view !== null && view.membership.me === 'in') isAdmitted();
+  };
+  const decide = async (fpOrLabel: string, act: (fp: string) => Promise<void>): Promise<Member | Error> => {
+    const member = findMember(room.members(), fpOrLabel);
+    if (member instanceof Error) return member;
+    await act(member.fp);
+    return room.members().find((m) => m.fp === member.fp) ?? member;
+  };
+
   const room: Room = {
+    admitted,
+    letIn: (q) => decide(q, (fp) => connection.letIn(fp)),
+    remove: (q) => decide(q, (fp) => connection.removeMember(fp)),
     events: () => iterate(room),
     on: (type, listener) => {
       const set = listeners.get(type) ?? new Set();
@@ -183,7 +212,7 @@ class ViewDiff {
     const view = connection.view();
     if (view === null || phase.kind === 'left') return;
     this.timeline(view);
-    const rosterKey = JSON.stringify(view.members.map((m) => [m.fp, m.label, m.trust, m.code?.digits ?? null]));
+    const rosterKey = JSON.stringify(view.members.map((m) => [m.fp, m.label, m.trust, m.code?.digits ?? null, m.standing ?? 'in']));
     if (rosterKey !== this.rosterKey) {
       this.rosterKey = rosterKey;
       this.emit({ type: 'roster', members: view.members });
@@ -246,7 +275,7 @@ function iterate(room: Room): AsyncIterableIterator<RoomEvent> {
   let isDone = false;
   const push = (event: RoomEvent) => {
     buffer.push(event);
-    if (event.type === 'phase' && (event.phase.kind === 'left' || event.phase.kind === 'closed')) isDone = true;
+    if (event.type === 'phase' && (event.phase.kind === 'left' || event.phase.kind === 'closed' || event.phase.kind === 'ended')) isDone = true;
     wake?.();
   };
   const offs = (['phase', 'roster', 'agreement', 'message', 'notice'] as const).map((t) => room.on(t, push));

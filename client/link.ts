@@ -35,3 +35,12 @@ export function readOrCreateLink(): Link | Error {
 }
 
 export const hasWebCrypto = (): boolean => globalThis.isSecureContext && globalThis.crypto?.subtle !== undefined;
+
+/**
+ * The room moved to a new link secret (a member was removed): this tab's
+ * history entry and the invite follow it, so a reload stays in the new room.
+ */
+export function replaceLink(secretText: string): string {
+  history.replaceState({ [STATE_KEY]: secretText }, '', location.pathname + location.search);
+  return `${location.origin}/#${secretText}`;
+}

@@ -302,7 +302,7 @@ export interface Door {
 }
 
 /** `door` is optional in the shape (in-memory tests have no server); the server refuses a hello without it. */
-export type ClientFrame = { t: 'hello'; hello: Hello; door?: Door } | { t: 'msg'; env: Envelope; wraps: Wraps } | { t: 'roster'; rc: RosterConfirm };
+export type ClientFrame = { t: 'hello'; hello: Hello; door?: Door } | { t: 'msg'; env: Envelope; wraps: Wraps } | { t: 'roster'; rc: RosterConfirm } | { t: 'state'; st: RoomStatement };
 
 export type ServerFrame =
   | { t: 'challenge'; nonce: string }
@@ -311,7 +311,8 @@ export type ServerFrame =
   | { t: 'leave'; fp: string }
   /** `wrap`: the receiving member's own wrap, absent for a member the sender left out. */
   | { t: 'msg'; env: Envelope; wrap?: string }
-  | { t: 'roster'; rc: RosterConfirm };
+  | { t: 'roster'; rc: RosterConfirm }
+  | { t: 'state'; st: RoomStatement };
 
 /** The text of a frame a client sends. Every client frame is built here, never by a JSON literal elsewhere. */
 export const encodeClientFrame = (frame: ClientFrame): string => JSON.stringify(frame);
@@ -533,6 +534,96 @@ export function parseRosterConfirm(raw: unknown, path = 'rc'): RosterConfirm | E
   return rc;
 }
 
+
+// ---------------------------------------------------------------------------
+// Room statements (PROTOCOL.md §4.2, §5.7, §12): who is let in, lobby and lock,
+// signed by a member and relayed like roster statements.
+// ---------------------------------------------------------------------------
+
+/**
+ * A last-writer-wins switch (lobby, lock): the higher `ver` wins, and for one
+ * `ver` the higher `by` fingerprint, so two members toggling at once end up
+ * with the same value everywhere. `ver` 0 is the room's start: off, `by` "".
+ */
+export interface Switch {
+  on: boolean;
+  ver: number;
+  by: string;
+}
+
+/**
+ * A member's signed statement of the room's membership as it sees it:
+ * grow-only sets of who is let in, turned away and removed (of the members
+ * present), and the two switches. `n` counts up per sender.
+ */
+export interface RoomStatement {
+  v: number;
+  room: string;
+  sender: string;
+  n: number;
+  lobby: Switch;
+  lock: Switch;
+  admitted: string[];
+  turnedAway: string[];
+  removed: string[];
+  sig: string;
+}
+
+const fpList: Check<string[]> = (value, path) => {
+  if (Array.isArray(value) && value.length === 0) return [];
+  return recipients(value, path);
+};
+
+const checkSwitchShape = object({ on: boolean, ver: integer(0, Number.MAX_SAFE_INTEGER), by: (value, path) => (value === '' ? '' : fp(value, path)) });
+const checkSwitch: Check<Switch> = (value, path) => {
+  const sw = checkSwitchShape(value, path);
+  if (sw instanceof Error) return sw;
+  // One spelling of the start (off, version 0, by nobody), and every later value has an author.
+  if ((sw.ver === 0) !== (sw.by === '') || (sw.ver === 0 && sw.on)) return new Error(`${path}: version 0 is off and by nobody; later versions name their author`);
+  return sw;
+};
+
+const checkRoomStatement = object({
+  v: version,
+  room: b64(ROOM_ID_BYTES),
+  sender: fp,
+  n: integer(1, Number.MAX_SAFE_INTEGER),
+  lobby: checkSwitch,
+  lock: checkSwitch,
+  admitted: fpList,
+  turnedAway: fpList,
+  removed: fpList,
+  sig: b64(SIG_BYTES),
+});
+
+export function parseRoomStatement(raw: unknown, path = 'st'): RoomStatement | Error {
+  return checkRoomStatement(raw, path);
+}
+
+const switchParts = (s: Switch): Part[] => [s.on ? 1 : 0, s.ver, s.by];
+
+export const roomStatementSignedBytes = (st: Omit<RoomStatement, 'sig'>): Uint8Array<ArrayBuffer> =>
+  enc('v1/room-state', st.v, st.room, st.sender, st.n, ...switchParts(st.lobby), ...switchParts(st.lock),
+    st.admitted.length, ...st.admitted, st.turnedAway.length, ...st.turnedAway, st.removed.length, ...st.removed);
+
+/**
+ * The inner body of a message that moves the room to a new link after a
+ * removal (PROTOCOL.md §12.4). It starts with U+0000, which no chat message
+ * does, so a receiver never shows it as text.
+ */
+export const MOVE_PREFIX = '\u0000v1/move|';
+
+export const moveBody = (secret: string, removed: string): string => `${MOVE_PREFIX}${secret}|${removed}`;
+
+/** The new link secret and the removed fingerprint of a move body, or an Error. */
+export function parseMoveBody(body: string): { secret: string; removed: string } | Error {
+  if (!body.startsWith(MOVE_PREFIX)) return new Error('not a move');
+  const [secret = '', removed = '', ...rest] = body.slice(MOVE_PREFIX.length).split('|');
+  if (rest.length > 0 || parseSecretFragment(secret) instanceof Error || fp(removed, 'removed') instanceof Error) return new Error('move is malformed');
+  return { secret, removed };
+}
+
+const checkClientState = object({ t: literal('state'), st: parseRoomStatement });
 const checkClientHello = object({ t: literal('hello'), hello: parseHello, door: optional(object({ pub: b64(DOOR_PUB_BYTES), sig: b64(DOOR_SIG_BYTES) })) });
 const checkClientMsg = object({ t: literal('msg'), env: parseEnvelope, wraps: wrapsShape });
 const checkDelivery = object({ t: literal('msg'), env: parseEnvelope, wrap: optional(b64(WRAP_BYTES)) });
@@ -543,6 +634,7 @@ export function parseClientFrame(raw: unknown): ClientFrame | Error {
   if (raw.t === 'hello') return checkClientHello(raw, 'frame');
   if (raw.t === 'msg') return parseUpload(raw);
   if (raw.t === 'roster') return checkClientRoster(raw, 'frame');
+  if (raw.t === 'state') return checkClientState(raw, 'frame');
   return new Error('frame.t: unknown frame type');
 }
 
@@ -564,12 +656,13 @@ const serverChecks = {
   leave: object({ t: literal('leave'), fp }),
   msg: checkDelivery,
   roster: checkClientRoster,
+  state: checkClientState,
 } as const;
 
 export function parseServerFrame(raw: unknown): ServerFrame | Error {
   if (!isPlainObject(raw)) return new Error('frame: expected an object');
   const t = raw.t;
-  if (t !== 'challenge' && t !== 'welcome' && t !== 'join' && t !== 'leave' && t !== 'msg' && t !== 'roster') return new Error('frame.t: unknown frame type');
+  if (t !== 'challenge' && t !== 'welcome' && t !== 'join' && t !== 'leave' && t !== 'msg' && t !== 'roster' && t !== 'state') return new Error('frame.t: unknown frame type');
   return serverChecks[t](raw, 'frame') as ServerFrame | Error;
 }
 

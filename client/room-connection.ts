@@ -10,9 +10,9 @@
  * last one showed and knew (RoomSession `carry`), and whose hello is vouched
  * for by the previous identity's signing key (PROTOCOL.md §6.4).
  */
-import { CLOSE, LOGS_URL_LIFETIME_MS, decodeServerFrame } from './protocol';
+import { CLOSE, LOGS_URL_LIFETIME_MS, decodeServerFrame, parseSecretFragment } from './protocol';
 import { deriveRoomKeys, generateIdentity, signLogsRequest, type Identity, type RoomKeys } from './crypto';
-import { RoomSession, type Carry, type RoomView } from './room';
+import { RoomSession, type Carry, type MembershipEvent, type RoomView } from './room';
 import type { FileSource } from './files';
 import { REFRESH_MS, ROSTER_STATEMENT_MS } from './timing';
 import { closeReason, isRetryable, reconnectDelayMs } from './connection';
@@ -24,6 +24,8 @@ export type Phase =
   /** The connection was lost; the next attempt is at `retryAt` (epoch ms). */
   | { kind: 'reconnecting'; reason: string; retryAt: number }
   | { kind: 'left' }
+  /** A member removed or turned this tab away: final, no reconnect (PROTOCOL.md §12). */
+  | { kind: 'ended'; reason: string }
   /** Closed for a reason retrying cannot fix (or before the first join). */
   | { kind: 'closed'; reason: string };
 
@@ -40,6 +42,8 @@ export interface RoomConnectionOptions {
   openSocket: (roomId: string) => SocketLike;
   /** Called after every change of phase or view. */
   onChange: () => void;
+  /** The room moved to a new link secret (b64) after a removal: the invite and the tab's history follow. */
+  onMove?: (secret: string) => void;
 }
 
 
@@ -70,7 +74,10 @@ export class RoomConnection {
     if (bye !== null) this.socket?.send(bye);
   };
 
-  constructor(private readonly secret: Uint8Array, private readonly options: RoomConnectionOptions) {
+  /** Set while moving to a new link, so the next session says so instead of "reconnected". */
+  private isMoving = false;
+
+  constructor(private secret: Uint8Array, private readonly options: RoomConnectionOptions) {
     this.prepared = this.prepare();
     void this.prepared.then(([keys]) => {
       this.roomId = keys.roomId;
@@ -127,6 +134,23 @@ export class RoomConnection {
   setVerified(fp: string, isVerified: boolean): void {
     this.session?.setVerified(fp, isVerified);
     this.options.onChange();
+  }
+
+  /** Room decisions (PROTOCOL.md §12); ignored while offline or when this tab may not decide. */
+  setSwitch(which: 'lobby' | 'lock', on: boolean): Promise<void> {
+    return this.session?.setSwitch(which, on) ?? Promise.resolve();
+  }
+
+  letIn(fp: string): Promise<void> {
+    return this.session?.letIn(fp) ?? Promise.resolve();
+  }
+
+  turnAway(fp: string): Promise<void> {
+    return this.session?.turnAway(fp) ?? Promise.resolve();
+  }
+
+  removeMember(fp: string): Promise<void> {
+    return this.session?.removeFromRoom(fp) ?? Promise.resolve();
   }
 
   /**
@@ -193,10 +217,13 @@ export class RoomConnection {
   private open(keys: RoomKeys, identity: Identity): void {
     const ws = this.options.openSocket(keys.roomId);
     const isReconnect = this.past !== null;
-    const room = new RoomSession(keys, identity, this.name, (frame) => ws.send(frame), {
+    const isMove = this.isMoving;
+    this.isMoving = false;
+    const room: RoomSession = new RoomSession(keys, identity, this.name, (frame) => ws.send(frame), {
       onChange: this.options.onChange,
       sendBinary: (frame) => ws.send(frame),
-      ...(this.past === null ? {} : { carry: this.past.carry }),
+      onMembership: (event) => this.decided(room, event),
+      ...(this.past === null ? {} : { carry: { ...this.past.carry, isMove } }),
     });
     this.socket?.close(CLOSE.NORMAL);
     this.socket = ws;
@@ -229,13 +256,53 @@ export class RoomConnection {
       if (this.session !== room && this.socket === ws) {
         this.session = room;
         this.attempt = 0;
-        if (isReconnect) room.notice(`Reconnected after the connection was lost (${this.lostReason()}). Your previous key vouched for your new one, so verified marks carry over.`);
+        if (isMove) room.notice('You are in the room’s new link now. Each member’s previous key vouches for their new one, so verified marks carry over.');
+        else if (isReconnect) room.notice(`Reconnected after the connection was lost (${this.lostReason()}). Your previous key vouched for your new one, so verified marks carry over.`);
         this.startRefresh(room);
         this.setPhase({ kind: 'joined' });
       }
       void room.receive(event.data);
     };
     ws.onclose = (event) => this.closed(ws, event.code, event.reason);
+  }
+
+  /**
+   * The room decided about this tab: removed or turned away ends it for good
+   * (no reconnect, the old link leads nowhere new); a move takes this tab,
+   * its verified marks and its timeline to the new link secret.
+   */
+  private decided(room: RoomSession, event: MembershipEvent): void {
+    if (this.session !== room) return;
+    if (event.kind !== 'move') {
+      const reason = event.kind === 'removed' ? `${event.by} removed you from the room` : `${event.by} turned you away`;
+      this.sayGoodbye();
+      this.stop();
+      this.setPhase({ kind: 'ended', reason });
+      return;
+    }
+    const secret = parseSecretFragment(event.secret);
+    if (secret instanceof Error) return;
+    this.past = { view: room.view(), carry: room.carryOver() };
+    this.sayGoodbye();
+    // The old socket goes quietly: its close is not a lost connection.
+    const old = this.socket;
+    this.socket = null;
+    this.session = null;
+    clearInterval(this.refreshTimer);
+    old?.close(CLOSE.NORMAL, 'moved');
+    this.secret = secret;
+    // Keep the identity made ahead (it has no room in it); derive the new link's keys.
+    const identity = this.prepared.then(([, id]) => id);
+    this.prepared = Promise.all([deriveRoomKeys(secret), identity]);
+    void this.prepared.then(([keys]) => {
+      this.roomId = keys.roomId;
+      this.options.onChange();
+    }, () => undefined);
+    this.isMoving = true;
+    this.attempt = 0;
+    this.options.onMove?.(event.secret);
+    this.setPhase({ kind: 'reconnecting', reason: 'moving to the room’s new link', retryAt: Date.now() });
+    this.connect();
   }
 
   private closed(ws: SocketLike, code: number, serverReason: string): void {

@@ -7,7 +7,7 @@
  * (sender-ledger.ts), and what the tab shows (timeline.ts).
  */
 import { nanoid } from 'nanoid';
-import { decodeServerFrame, encodeClientFrame, type Envelope, type Hello, type RosterConfirm } from './protocol';
+import { MOVE_PREFIX, decodeServerFrame, encodeClientFrame, moveBody, parseMoveBody, toB64u, type Envelope, type Hello, type RosterConfirm, type RoomStatement } from './protocol';
 import {
   openHello,
   isWrapFor,
@@ -21,22 +21,43 @@ import {
   verifyContinuity,
   verifyEnvelope,
   verifyRosterConfirm,
+  randomBytes,
   type Identity,
   type PeerKeys,
   type RoomKeys,
 } from './crypto';
 import { Roster, type Agreement, type Member, type RosterMemory } from './roster';
-import { MAX_CLOCK_SKEW_MS, ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS } from './timing';
+import { MAX_CLOCK_SKEW_MS, REFRESH_MS, ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS } from './timing';
 import { SenderLedger, type LedgerState } from './sender-ledger';
 import { Timeline, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
 import { COUNTER_OF, noticeFor, type RejectReason, type Verdict } from './verdicts';
 import { emojiCode } from './verify';
 import { cleanName } from './names';
 import { FileManager, type FileSource } from './files';
+import { Membership, signRoomStatement, verifyRoomStatement, type MembershipCarry, type Standing } from './room-state';
 
 export type { Member } from './roster';
 export { noticeText, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
 export type { RejectReason, Verdict } from './verdicts';
+export type { Standing } from './room-state';
+
+/** The room's state as this tab sees it (PROTOCOL.md §12). */
+export interface MembershipView {
+  /** "Ask to join" is on: newcomers wait until a member lets them in. */
+  lobby: boolean;
+  locked: boolean;
+  /** Where I stand. A newcomer that has not heard the room's state yet is waiting too. */
+  me: Standing;
+  /** May I let in, turn away, remove, switch the lobby or the lock? */
+  canDecide: boolean;
+}
+
+/** What the room decided about this tab, for the connection to act on. */
+export type MembershipEvent =
+  /** A member removed someone and moved the others to a new link secret (b64). */
+  | { kind: 'move'; secret: string; removed: string; by: string; isMine: boolean }
+  | { kind: 'removed'; by: string }
+  | { kind: 'turned-away'; by: string };
 
 export interface RoomView {
   members: Member[];
@@ -45,6 +66,7 @@ export interface RoomView {
   /** Does every member see the member list I see? */
   agreement: Agreement;
   isAllVerified: boolean;
+  membership: MembershipView;
 }
 
 /**
@@ -58,6 +80,9 @@ export interface Carry extends RosterMemory {
   blocked: BlockedCounts;
   ledger: LedgerState;
   previous: Identity;
+  membership: MembershipCarry;
+  /** This session starts in the room's new link after a removal, not after a lost connection. */
+  isMove?: boolean;
 }
 
 export interface RoomSessionOptions {
@@ -67,6 +92,8 @@ export interface RoomSessionOptions {
   carry?: Carry;
   /** Sends a binary addressed frame (file chunks and their notes, PROTOCOL.md §11); without it, files cannot move. */
   sendBinary?: (frame: Uint8Array<ArrayBuffer>) => void;
+  /** The room removed or turned me away, or moved to a new link. */
+  onMembership?: (event: MembershipEvent) => void;
 }
 
 
@@ -76,6 +103,18 @@ export class RoomSession {
   private readonly ledger: SenderLedger;
   private readonly timeline: Timeline;
   private readonly previous: Identity | undefined;
+  private readonly membership: Membership;
+  private readonly onMembership: (event: MembershipEvent) => void;
+  private readonly isMove: boolean;
+  private isStateDirty = false;
+  private roomStatementCount = 0;
+  /** Removed, turned away or moved on: frames after that are not this session's business. */
+  private hasEnded = false;
+  /** My move is on its way: one per session, the room follows the first in relay order anyway. */
+  private isMoveSent = false;
+  private lastStateAt = -Infinity;
+  /** Names of everyone admitted to my roster, gone ones too: a removal is told by name after its goodbye. */
+  private readonly namesSeen = new Map<string, string>();
   /** A signed "I am leaving" statement kept ready, so closing a tab can send it without waiting for WebCrypto. */
   private bye: string | null = null;
   /** My messages not yet acknowledged by anyone's statement: key, seq, when sent. */
@@ -117,12 +156,17 @@ export class RoomSession {
       now: this.now,
       onTamper: (fp) => this.reject('undecryptable', 'file chunk failed its check', this.whoIs(fp)),
     });
+    this.membership = new Membership(carry?.membership);
+    this.onMembership = options.onMembership ?? (() => {});
+    this.isMove = carry?.isMove === true;
+    // My new key stands where my previous one stood (the others check the same vouching).
+    if (carry !== undefined) this.membership.succeed(carry.previous.fp, identity.fp);
   }
 
   /** What the next connection of this tab takes over; own messages never confirmed are marked so. */
   carryOver(): Carry {
     const { entries, blocked } = this.timeline.carry();
-    return { timeline: entries, blocked, ...this.roster.memory(), ledger: this.ledger.state(), previous: this.identity };
+    return { timeline: entries, blocked, ...this.roster.memory(), ledger: this.ledger.state(), previous: this.identity, membership: this.membership.carry() };
   }
 
   /**
@@ -143,9 +187,88 @@ export class RoomSession {
     await this.flushRosterStatement();
   }
 
+  // ---- membership decisions (PROTOCOL.md §12) ------------------------------
+
+  /** Switches "Ask to join" or "Lock room". */
+  setSwitch(which: 'lobby' | 'lock', on: boolean): Promise<void> {
+    return this.decide(() => {
+      if (this.membership[which].on === on) return;
+      this.membership.flip(which, on, this.identity.fp, this.presentIn());
+      this.notice(which === 'lobby'
+        ? (on ? 'You turned on Ask to join: newcomers wait until someone in the room lets them in.' : 'You turned off Ask to join: anyone with the link can join.')
+        : (on ? 'You locked the room: nobody new can join.' : 'You unlocked the room.'));
+    });
+  }
+
+  /** Lets a waiting newcomer in: from now on everyone encrypts for them. */
+  letIn(fp: string): Promise<void> {
+    return this.decide(() => {
+      if (this.membership.standing(fp) !== 'waiting') return;
+      this.membership.letIn(fp);
+      this.notice('You let {who} in.', 'info', this.whoIs(fp));
+    });
+  }
+
+  turnAway(fp: string): Promise<void> {
+    return this.decide(() => {
+      if (this.membership.standing(fp) !== 'waiting') return;
+      this.membership.turnAway(fp);
+      this.notice('You turned {who} away.', 'info', this.whoIs(fp));
+    });
+  }
+
+  /**
+   * Removes a member: a signed removal everyone sees (the removed member
+   * too), then a fresh link secret inside a message encrypted for everyone
+   * else. The room moves when that message comes back in relay order.
+   */
+  removeFromRoom(fp: string): Promise<void> {
+    return this.enqueue(async () => {
+      if (!this.canDecide() || fp === this.identity.fp || !this.roster.has(fp) || this.membership.standing(fp) !== 'in') return;
+      this.membership.remove(fp);
+      this.membership.pendingRemovals.add(fp);
+      await this.stateChanged();
+      await this.sendMove(fp);
+    });
+  }
+
+  /** Makes a decision and states it; ignored unless I may decide (in, and informed). */
+  private decide(change: () => void): Promise<void> {
+    return this.enqueue(async () => {
+      if (!this.canDecide()) return;
+      change();
+      await this.stateChanged();
+    });
+  }
+
+  private canDecide(): boolean {
+    return !this.hasEnded && this.membership.isInformed && this.membership.standing(this.identity.fp) === 'in';
+  }
+
+  /** Present members who are in: whom I encrypt for. */
+  private presentIn(): string[] {
+    return this.roster.fps().filter((fp) => this.membership.standing(fp) === 'in');
+  }
+
+  /** The keys of everyone I encrypt a message or a file offer for (§12.1); throws while I am not let in myself. */
+  private recipientKeys(): PeerKeys[] {
+    if (this.membership.standing(this.identity.fp) !== 'in') throw new Error('you are waiting to be let in');
+    return this.roster.allKeys().filter((k) => this.membership.standing(k.fp) === 'in');
+  }
+
+  private async sendMove(removed: string): Promise<void> {
+    this.isMoveSent = true;
+    const recipients = this.roster.allKeys().filter((k) => k.fp !== removed && this.membership.standing(k.fp) === 'in');
+    const { env, wraps } = await sealMessage(this.keys, this.identity, { msgId: nanoid(), seq: this.nextSeq, ts: this.now(), body: moveBody(toB64u(randomBytes(32)), removed) }, recipients);
+    this.nextSeq += 1;
+    this.send(encodeClientFrame({ t: 'msg', env, wraps }));
+    await this.prepareGoodbye();
+  }
+
   /** Signs and sends the roster this tab sees. Called on every change and periodically. */
   confirmRoster(): Promise<void> {
     this.isRosterDirty = true;
+    this.isStateDirty = true;
     return this.enqueue(() => this.flushRosterStatement());
   }
 
@@ -167,9 +290,11 @@ export class RoomSession {
   /** Encrypts `body` for everyone in the roster and hands it to the relay. */
   post(body: string): Promise<void> {
     return this.enqueue(async () => {
+      const recipients = this.recipientKeys();
+      // U+0000 first marks a room change (a move), never a chat message.
+      if (body.startsWith('\u0000')) throw new Error('a message cannot start with a NUL character');
       const msgId = nanoid();
       const ts = this.now();
-      const recipients = this.roster.allKeys();
       const seq = this.nextSeq;
       const { env, wraps } = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body }, recipients);
       this.nextSeq += 1;
@@ -184,14 +309,14 @@ export class RoomSession {
 
   /**
    * Encrypts a file (outside the queue: a big one takes a moment), then
-   * offers it to everyone in the roster in a signed message (PROTOCOL.md §11.1).
+   * offers it to everyone let in, as a message is, in a signed message (PROTOCOL.md §11.1).
    */
   async sendFile(source: FileSource): Promise<void> {
     const prepared = await this.files.prepare(source);
     return this.enqueue(async () => {
+      const recipients = this.recipientKeys();
       const msgId = nanoid();
       const ts = this.now();
-      const recipients = this.roster.allKeys();
       const seq = this.nextSeq;
       const { env, wraps } = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body: prepared.text, kind: 'file' }, recipients);
       this.nextSeq += 1;
@@ -211,12 +336,15 @@ export class RoomSession {
   }
 
   view(): RoomView {
+    const standing = (fp: string) => this.membership.standing(fp);
+    const me = !this.membership.isInformed && standing(this.identity.fp) === 'in' ? 'waiting' : standing(this.identity.fp);
     this.snapshot ??= {
-      members: this.roster.members(),
+      members: this.roster.members(standing),
       timeline: this.timeline.entries(),
       blocked: { ...this.timeline.blocked },
       agreement: this.roster.agreement(),
-      isAllVerified: this.roster.isAllVerified(),
+      isAllVerified: this.roster.isAllVerified((fp) => standing(fp) === 'in'),
+      membership: { lobby: this.membership.lobby.on, locked: this.membership.lock.on, me, canDecide: this.canDecide() },
     };
     return this.snapshot;
   }
@@ -227,6 +355,14 @@ export class RoomSession {
    * "not confirmed", whatever the relay echoed back to me.
    */
   refresh(): void {
+    // A removal another one overtook is repeated here once everyone who moved has arrived (or after the grace period).
+    const due = this.membership.dueRemoval(this.roster.fps(), this.now() - this.joinedAt >= ROSTER_AGREE_GRACE_MS);
+    if (due !== undefined && this.canDecide() && !this.isMoveSent) {
+      void this.enqueue(async () => {
+        if (!this.hasEnded && this.roster.has(due)) await this.sendMove(due);
+      });
+    }
+    if (this.isStateDirty) void this.enqueue(() => this.flushRoomStatement());
     const confirmed = this.roster.confirmedSeq();
     const now = this.now();
     const stale: string[] = [];
@@ -265,6 +401,7 @@ export class RoomSession {
   }
 
   private async process(text: string): Promise<Verdict[]> {
+    if (this.hasEnded) return [];
     const frame = decodeServerFrame(text);
     if (frame instanceof Error) return [this.reject('malformed', frame.message)];
     switch (frame.t) {
@@ -275,6 +412,8 @@ export class RoomSession {
         // The relay sends one welcome; a later one would add members without a "joined" notice.
         if (this.hasWelcome) return [this.reject('malformed', 'second welcome')];
         this.hasWelcome = true;
+        // Nobody else here: this tab starts the room (or carries its state), so it knows the state.
+        if (frame.members.length === 0) this.membership.isInformed = true;
         const verdicts: Verdict[] = [];
         for (const hello of frame.members) verdicts.push(await this.admit(hello, false));
         return verdicts;
@@ -288,6 +427,8 @@ export class RoomSession {
         return [await this.accept(frame.env, frame.wrap)];
       case 'roster':
         return [await this.acceptStatement(frame.rc)];
+      case 'state':
+        return [await this.acceptRoomStatement(frame.st)];
     }
   }
 
@@ -302,12 +443,41 @@ export class RoomSession {
     if (name instanceof Error) return this.reject('bad-hello', name.message);
     const { prev, name: _raw, ...keys } = peer;
     const continues = prev === undefined ? undefined : await this.checkContinuity(prev, peer.fp);
+    if (continues !== undefined) this.membership.succeed(continues, peer.fp);
+    // A key claiming to continue a removed one is not let in, checked or not: the claim can only shut its maker out.
+    if (prev !== undefined && this.membership.standing(prev.fp) === 'removed') this.membership.remove(peer.fp);
     const outcome = await this.addMember(keys, name, false, continues);
     const who = { fp: peer.fp, name };
-    if (outcome === 'continued') this.notice('{who} reconnected (their previous key vouched for the new one).', 'info', who);
+    await this.afterAdmission(peer.fp, prev?.fp);
+    if (outcome === 'continued') this.notice(this.isMove ? '{who} is in the new link with you (their previous key vouched for the new one).' : '{who} reconnected (their previous key vouched for the new one).', 'info', who);
     else if (outcome === 'rejoined-new-key') this.notice('{who} rejoined with a new key — verify again.', 'warning', who, true);
-    else if (isNew) this.notice('{who} joined. Compare safety codes to know it is really them.', 'info', who, true);
+    else if (isNew && this.membership.standing(peer.fp) === 'in') this.notice('{who} joined. Compare safety codes to know it is really them.', 'info', who, true);
+    if (this.membership.standing(peer.fp) === 'waiting' && this.membership.standing(this.identity.fp) === 'in') {
+      this.notice('{who} is asking to join. Compare their safety code, then let them in or turn them away.', 'warning', who, true);
+    }
     return { ok: true };
+  }
+
+  /**
+   * A new member is in my roster: while the room is locked its knock is
+   * turned away at once; a successor of a member I removed, whose removal
+   * another one overtook, is removed again here.
+   */
+  private async afterAdmission(fp: string, prev: string | undefined): Promise<void> {
+    if (prev !== undefined) this.membership.arrived(prev);
+    if (!this.canDecide()) return;
+    if (prev !== undefined && this.membership.pendingRemovals.has(prev)) {
+      this.membership.pendingRemovals.delete(prev);
+      this.membership.pendingRemovals.add(fp);
+      this.membership.remove(fp);
+      await this.stateChanged();
+      return;
+    }
+    if (this.membership.lock.on && this.membership.standing(fp) === 'waiting') {
+      this.membership.turnAway(fp);
+      this.notice('The room is locked: {who} was turned away.', 'info', { fp, name: this.roster.nameOf(fp) ?? '' });
+      await this.stateChanged();
+    }
   }
 
   /**
@@ -323,6 +493,7 @@ export class RoomSession {
 
   private async addMember(keys: PeerKeys, name: string, isSelf: boolean, continues?: string) {
     const outcome = this.roster.add(keys, name, isSelf, continues);
+    this.namesSeen.set(keys.fp, name);
     await this.rosterChanged();
     // The code takes thousands of hashes (WebCrypto runs them off the UI
     // thread): fill it in later, never hold up the roster for it.
@@ -349,12 +520,121 @@ export class RoomSession {
   }
 
   private async rosterChanged(): Promise<void> {
-    this.myRosterHash = await rosterHash(this.roster.fps());
+    // Messages carry the hash of whom they were encrypted for: compare with whom I encrypt for.
+    this.myRosterHash = await rosterHash(this.presentIn());
     this.isRosterDirty = true;
+    this.isStateDirty = true;
     this.changed();
   }
 
+  /** My room state changed (by me or by a merged statement): recipients, notices, and a statement. */
+  private async stateChanged(): Promise<void> {
+    this.myRosterHash = await rosterHash(this.presentIn());
+    this.isStateDirty = true;
+    this.changed();
+    await this.flushRoomStatement();
+  }
+
+  /**
+   * Sends my room statement if my state or roster changed. A roster change
+   * alone (`isUrgent` false) sends at most one a second, the rest at the next
+   * refresh: a burst of joins must not make a burst of statements the
+   * relay's rate limit would refuse. Decisions and merged changes go at once.
+   */
+  private async flushRoomStatement(isUrgent = true): Promise<void> {
+    if (!this.isAnnounced || !this.isStateDirty || this.hasEnded) return;
+    if (!isUrgent && this.now() - this.lastStateAt < REFRESH_MS) return;
+    // Waiting, I have nothing to decide; my statement would only be ignored.
+    if (this.membership.isInformed && this.membership.standing(this.identity.fp) !== 'in') return;
+    this.isStateDirty = false;
+    this.lastStateAt = this.now();
+    this.roomStatementCount += 1;
+    const st = await signRoomStatement(this.keys, this.identity, this.roomStatementCount, this.membership.statementFacts(this.roster.fps()));
+    this.send(encodeClientFrame({ t: 'state', st }));
+  }
+
+  /**
+   * Room statement checks (PROTOCOL.md §12.3), in order: room, sender in my
+   * roster, signature, a newer counter, and a sender who is in. Only then is
+   * the state merged; what changed is told, and acted on when it is about me.
+   */
+  private async acceptRoomStatement(st: RoomStatement): Promise<Verdict> {
+    if (st.room !== this.keys.roomId) return this.reject('wrong-room', 'room statement room differs');
+    const keys = this.roster.keysOf(st.sender);
+    if (keys === undefined) return this.rejectStatement('unknown-sender', 'room statement from outside the roster', st.sender);
+    const who = this.whoIs(st.sender);
+    if (!(await verifyRoomStatement(st, keys.sigPub))) return this.rejectStatement('bad-signature', 'room statement signature invalid', st.sender, who);
+    if (!this.membership.isFresh(st.sender, st.n)) return this.rejectStatement('replay', 'old room statement', st.sender, who);
+    const standing = this.membership.standing(st.sender);
+    // A newcomer states what it knows before it knows it waits: no decision, and no alarm either.
+    if (standing === 'waiting') return { ok: false, reason: 'not-admitted', detail: 'room statement from someone waiting to be let in' };
+    if (standing !== 'in') return this.rejectStatement('not-admitted', 'room statement from someone not let in', st.sender, who);
+    const before = this.standings();
+    const factsBefore = this.factsKey();
+    const lobby = this.membership.lobby;
+    const lock = this.membership.lock;
+    this.membership.merge(st);
+    this.membership.isInformed = true;
+    this.tellChanges(before, who);
+    if (this.membership.lobby !== lobby) this.switchNotice('lobby', this.membership.lobby.on, this.membership.lobby.by);
+    if (this.membership.lock !== lock) this.switchNotice('lock', this.membership.lock.on, this.membership.lock.by);
+    this.myRosterHash = await rosterHash(this.presentIn());
+    this.changed();
+    const mine = this.membership.standing(this.identity.fp);
+    if (mine === 'removed' || mine === 'turned-away') {
+      this.hasEnded = true;
+      const by = this.labelOf(st.sender);
+      this.notice(mine === 'removed' ? '{who} removed you from the room.' : '{who} turned you away.', 'warning', who);
+      this.onMembership({ kind: mine, by });
+      return { ok: true };
+    }
+    // While locked, knocks that were waiting are turned away, by every member who is in.
+    if (this.canDecide() && this.membership.lock.on) {
+      for (const fp of this.roster.fps()) if (this.membership.standing(fp) === 'waiting') this.membership.turnAway(fp);
+    }
+    // Restate only what changed my state: statements answering statements would never end.
+    if (this.factsKey() !== factsBefore) this.isStateDirty = true;
+    await this.flushRoomStatement();
+    return { ok: true };
+  }
+
+  private factsKey(): string {
+    return JSON.stringify(this.membership.statementFacts(this.roster.fps()));
+  }
+
+  private standings(): Map<string, Standing> {
+    return new Map(this.roster.fps().map((fp) => [fp, this.membership.standing(fp)]));
+  }
+
+  /** Notices for what a merged statement changed about the members present. */
+  private tellChanges(before: ReadonlyMap<string, Standing>, by: Who): void {
+    for (const [fp, was] of before) {
+      const now = this.membership.standing(fp);
+      if (now === was) continue;
+      const isMe = fp === this.identity.fp;
+      const subject = isMe ? 'you' : this.labelOf(fp);
+      if (now === 'in' && isMe) this.notice('{who} let you in. You can read and write from now on.', 'info', by);
+      else if (now === 'in') this.notice(`{who} let ${subject} in.`, 'info', by);
+      else if (now === 'waiting') this.notice(isMe ? 'Waiting for someone in the room to let you in.' : `${subject} is waiting for someone to let them in.`, 'info', isMe ? undefined : { fp, name: this.roster.nameOf(fp) ?? '' });
+      else if (now === 'turned-away' && !isMe) this.notice(`{who} turned ${subject} away.`, 'info', by);
+      else if (now === 'removed' && !isMe) this.notice(`{who} removed ${subject}.`, 'info', by);
+    }
+  }
+
+  private switchNotice(which: 'lobby' | 'lock', on: boolean, byFp: string): void {
+    const who = this.whoIs(byFp);
+    const text = which === 'lobby'
+      ? (on ? '{who} turned on Ask to join: newcomers wait until someone in the room lets them in.' : '{who} turned off Ask to join: anyone with the link can join.')
+      : (on ? '{who} locked the room: nobody new can join.' : '{who} unlocked the room.');
+    this.notice(text, 'info', who);
+  }
+
+  private labelOf(fp: string): string {
+    return this.roster.members().find((m) => m.fp === fp)?.label ?? this.namesSeen.get(fp) ?? 'someone';
+  }
+
   private async flushRosterStatement(): Promise<void> {
+    await this.flushRoomStatement(false);
     if (!this.isAnnounced || !this.isRosterDirty) return;
     this.isRosterDirty = false;
     this.statementCount += 1;
@@ -436,6 +716,8 @@ export class RoomSession {
     // 5. my wrap is the one the signed list holds for me, and the signature by the sender's own key covers everything
     if (!isMyWrap) return this.reject('bad-signature', 'wrap does not match its signed hash', sender);
     if (!isSigned) return this.reject('bad-signature', 'signature invalid', sender);
+    // 5a. the sender is in: a waiting, turned away or removed member's words are never shown (§12.3)
+    if (this.membership.standing(env.sender) !== 'in') return this.rejectStatement('not-admitted', 'sender is not let in', env.sender, sender);
     // 6. replay, 7. window
     const seen = this.ledger.check(env.sender, env.seq, env.msgId);
     if (seen.kind === 'replay') return this.reject('replay', 'seen before', sender);
@@ -448,6 +730,8 @@ export class RoomSession {
     if (recorded.isLate || recorded.filledGap) this.notice('The next message from {who} arrived late, out of order.', 'warning', sender);
     // 9. am I a recipient? Just after my own join, a sender may not have seen my hello yet.
     if (!env.recipients.includes(this.identity.fp)) {
+      // Waiting to be let in: nobody encrypts for me yet, and that is no alarm.
+      if (this.membership.standing(this.identity.fp) === 'waiting') return { ok: false, reason: 'excluded', detail: 'waiting to be let in' };
       if (this.now() - this.joinedAt < ROSTER_AGREE_GRACE_MS) {
         this.notice('{who} sent a message just before you joined; it was not encrypted for you.', 'info', sender);
         return { ok: false, reason: 'excluded', detail: 'sent before my join reached the sender' };
@@ -460,6 +744,8 @@ export class RoomSession {
     if (inner.sender !== env.sender || inner.room !== env.room || inner.seq !== env.seq) {
       return this.reject('inner-mismatch', 'inner header differs', sender);
     }
+    if (inner.body.startsWith(MOVE_PREFIX)) return this.followMove(inner.body, sender, env);
+    if (inner.body.startsWith('\u0000')) return this.reject('malformed', 'unknown room change', sender);
     const isOwn = sender.fp === this.identity.fp;
     const now = this.now();
     const isClockOff = Math.abs(env.ts - now) > MAX_CLOCK_SKEW_MS;
@@ -474,6 +760,27 @@ export class RoomSession {
     if (this.roster.noteRosterHash(sender.fp, env.rosterHash === this.myRosterHash)) {
       this.notice('{who} sees a different member list.', 'warning', sender);
     }
+    return { ok: true };
+  }
+
+  /**
+   * A member removed someone and gave everyone else a new link secret. The
+   * first such message in relay order is the one the room follows (the
+   * relay sends messages to everyone in one order, the sender's echo too);
+   * a remover whose removal was overtaken repeats it in the new room.
+   */
+  private followMove(body: string, sender: Who, env: Envelope): Verdict {
+    const move = parseMoveBody(body);
+    if (move instanceof Error || move.removed === sender.fp) return this.reject('malformed', 'move is malformed', sender);
+    const isMine = sender.fp === this.identity.fp;
+    this.membership.remove(move.removed);
+    this.membership.pendingRemovals.delete(move.removed);
+    // Whom the new room should see arrive before a removal this one overtook is repeated there.
+    this.membership.expect(env.recipients.filter((fp) => fp !== this.identity.fp));
+    this.hasEnded = true;
+    const removedLabel = move.removed === this.identity.fp ? 'you' : this.labelOf(move.removed);
+    this.notice(isMine ? `You removed ${removedLabel}. Moving everyone else to a new link…` : `{who} removed ${removedLabel}. Moving to the room’s new link…`, 'info', isMine ? undefined : sender);
+    this.onMembership({ kind: 'move', secret: move.secret, removed: move.removed, by: this.labelOf(sender.fp), isMine });
     return { ok: true };
   }
 

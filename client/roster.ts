@@ -7,6 +7,7 @@ import type { PeerKeys } from './crypto';
 import { diffRosters, displayLabels, isSameRoster, type Emoji, type RosterDiff } from './verify';
 import { nameSkeleton } from './names';
 import { ACK_STALE_MS, ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS } from './timing';
+import type { Standing } from './room-state';
 
 
 export type Trust = 'unverified' | 'verified' | 'changed';
@@ -26,6 +27,8 @@ export interface Member {
   code: SafetyCodeView | null;
   isSelf: boolean;
   trust: Trust;
+  /** In the room, waiting to be let in, turned away or removed (room-state.ts). */
+  standing?: Standing;
 }
 
 export type Agreement =
@@ -310,7 +313,7 @@ export class Roster {
     return displayLabels([...this.records.values()].map((r) => ({ fp: r.fp, name: r.name, digits: r.code?.digits ?? null })));
   }
 
-  members(): Member[] {
+  members(standingOf: (fp: string) => Standing = () => 'in'): Member[] {
     const labels = this.labels();
     return [...this.records.values()].map((r) => ({
       fp: r.fp,
@@ -320,12 +323,13 @@ export class Roster {
       code: r.code,
       isSelf: r.isSelf,
       trust: this.verified.has(r.fp) ? 'verified' : this.changedKeys.has(r.fp) ? 'changed' : 'unverified',
+      standing: standingOf(r.fp),
     }));
   }
 
   /** Every other member verified, and each one live (a replayed hello of a verified member is silent, never "all verified"). */
-  isAllVerified(): boolean {
-    const others = [...this.records.values()].filter((r) => !r.isSelf);
+  isAllVerified(isIn: (fp: string) => boolean = () => true): boolean {
+    const others = [...this.records.values()].filter((r) => !r.isSelf && isIn(r.fp));
     const agreement = this.agreement();
     return others.length > 0 && others.every((r) => this.verified.has(r.fp)) && agreement.kind !== 'silent';
   }

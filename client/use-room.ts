@@ -10,6 +10,7 @@ import { blobSource } from './files';
 
 export type { Phase } from './room-connection';
 export { hasWebCrypto, readOrCreateLink, type Link } from './link';
+import { replaceLink } from './link';
 
 export interface RoomHandle {
   phase: Phase;
@@ -27,6 +28,12 @@ export interface RoomHandle {
   setVerified: (fp: string, isVerified: boolean) => void;
   /** A fresh signed path to this room's server log, valid for a short while; null when not in the room. */
   logsUrl: () => Promise<string | null>;
+  /** The invite link after a move to a new link secret; null while it is the one the page was opened with. */
+  movedUrl: string | null;
+  setSwitch: (which: 'lobby' | 'lock', on: boolean) => void;
+  letIn: (fp: string) => void;
+  turnAway: (fp: string) => void;
+  remove: (fp: string) => void;
 }
 
 /** The page's socket to this server, behind the small interface the connection uses. */
@@ -48,7 +55,12 @@ function openBrowserSocket(roomId: string): SocketLike {
 
 export function useRoom(secret: Uint8Array): RoomHandle {
   const [, setTick] = useState(0);
-  const connection = useMemo(() => new RoomConnection(secret, { openSocket: openBrowserSocket, onChange: () => setTick((n) => n + 1) }), [secret]);
+  const [movedUrl, setMovedUrl] = useState<string | null>(null);
+  const connection = useMemo(() => new RoomConnection(secret, {
+    openSocket: openBrowserSocket,
+    onChange: () => setTick((n) => n + 1),
+    onMove: (next) => setMovedUrl(replaceLink(next)),
+  }), [secret]);
   useEffect(() => () => connection.dispose(), [connection]);
   return {
     phase: connection.phase,
@@ -66,5 +78,10 @@ export function useRoom(secret: Uint8Array): RoomHandle {
     notice: (text) => connection.notice(text),
     setVerified: (fp, isVerified) => connection.setVerified(fp, isVerified),
     logsUrl: () => connection.logsUrl(),
+    movedUrl,
+    setSwitch: (which, on) => void connection.setSwitch(which, on),
+    letIn: (fp) => void connection.letIn(fp),
+    turnAway: (fp) => void connection.turnAway(fp),
+    remove: (fp) => void connection.removeMember(fp),
   };
 }

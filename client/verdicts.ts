@@ -17,7 +17,8 @@ export type RejectReason =
   | 'undecryptable'
   | 'inner-mismatch'
   | 'bad-hello'
-  | 'stale-hello';
+  | 'stale-hello'
+  | 'not-admitted';
 
 export const COUNTER_OF: Record<RejectReason, keyof BlockedCounts> = {
   'malformed': 'tampered',
@@ -32,6 +33,7 @@ export const COUNTER_OF: Record<RejectReason, keyof BlockedCounts> = {
   'inner-mismatch': 'tampered',
   'bad-hello': 'forged',
   'stale-hello': 'replayed',
+  'not-admitted': 'forged',
 };
 
 export function noticeFor(reason: RejectReason): string {
@@ -48,6 +50,7 @@ export function noticeFor(reason: RejectReason): string {
     case 'inner-mismatch': return `A message from {who} did not match its envelope and was blocked.`;
     case 'bad-hello': return 'Someone tried to join without a valid key or this room’s link, and was blocked.';
     case 'stale-hello': return `An old join announcement of {who}, who has left, was replayed and blocked.`;
+    case 'not-admitted': return `{who} is not let into the room: what they sent was not shown or followed.`;
   }
 }
 

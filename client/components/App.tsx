@@ -10,6 +10,7 @@ import { RoomStatus } from './RoomStatus';
 import { SecurityPanel } from './SecurityPanel';
 import { Attention } from './Attention';
 import { ConnectionBanner } from './ConnectionBanner';
+import { MembershipSwitches } from './Membership';
 
 export function App() {
   return hasWebCrypto() ? <Linked /> : <InsecureContext />;
@@ -66,6 +67,7 @@ function Room({ link }: { link: Link }) {
         <p class="lede">An end-to-end encrypted room. Share the link; nothing is stored.</p>
         {phase.kind === 'closed' && <p role="alert" class="banner">Could not join: {phase.reason}.</p>}
         {phase.kind === 'left' && <p class="banner">You left the room.</p>}
+        {phase.kind === 'ended' && <p role="alert" class="banner">{phase.reason}.</p>}
         <JoinForm isBusy={phase.kind === 'joining'} onJoin={room.join} />
         <div class="invite">
           <CopyLink url={link.url} />
@@ -76,6 +78,9 @@ function Room({ link }: { link: Link }) {
   }
 
   const others = view.members.filter((m) => !m.isSelf);
+  const url = room.movedUrl ?? link.url;
+  const isWaiting = view.membership.me === 'waiting';
+  const waiting = view.membership.canDecide ? others.filter((m) => m.standing === 'waiting').length : 0;
   const labels = new Map(view.members.map((m) => [m.fp, m.label]));
   return (
     <div class={`room${phase.kind === 'joined' ? '' : ' offline'}`}>
@@ -90,13 +95,19 @@ function Room({ link }: { link: Link }) {
           onToggleRoster={() => setRosterOpen(!isRosterOpen)}
         />
         <div class="actions">
-          <CopyLink url={link.url} />
-          <Attention entries={view.timeline} labels={labels} />
+          <CopyLink url={url} />
+          <Attention entries={view.timeline} labels={labels} waiting={waiting} />
           <a class="button quiet" href="/" target="_blank" rel="noopener">New room</a>
         </div>
         <button type="button" class="quiet" onClick={room.leave}>Leave</button>
       </header>
-      <Roster members={view.members} onVerify={room.setVerified} isOpen={isRosterOpen}>
+      <Roster
+        members={view.members}
+        onVerify={room.setVerified}
+        isOpen={isRosterOpen}
+        {...(view.membership.canDecide ? { decisions: { letIn: room.letIn, turnAway: room.turnAway, remove: room.remove } } : {})}
+      >
+        <MembershipSwitches membership={view.membership} onSwitch={room.setSwitch} />
         <SecurityPanel blocked={view.blocked} />
       </Roster>
       <section
@@ -111,8 +122,9 @@ function Room({ link }: { link: Link }) {
         }}
       >
         <ConnectionBanner phase={phase} onRejoin={room.rejoin} />
+        {isWaiting && phase.kind === 'joined' && <p role="status" class="banner waiting">Waiting for someone in the room to let you in.</p>}
         <Timeline entries={view.timeline} members={view.members} onShowMember={showMember} />
-        <Composer onSend={room.send} onNotice={room.notice} isOnline={phase.kind === 'joined'} onAttach={room.sendFiles} />
+        <Composer onSend={room.send} onNotice={room.notice} isOnline={phase.kind === 'joined'} onAttach={room.sendFiles} isWaiting={isWaiting} />
       </section>
       {room.roomId !== null && <ServerView logsUrl={room.logsUrl} version={view.timeline.length} />}
     </div>

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { TimelineEntry as Entry } from '../room';
-import { arrivals, notificationOf, titleWithUnread } from '../attention';
+import { KNOCK_NOTIFICATION_TITLE, arrivals, notificationOf, titleWithKnocks, titleWithUnread } from '../attention';
 
 const BASE_TITLE = document.title;
 /** Absent on iOS Safari (outside home-screen apps) and in some embedded browsers. */
@@ -21,7 +21,7 @@ function requestPermission(): Promise<NotificationPermission> {
  * for by a click, desktop notifications that say only "New message in Hush"
  * unless the person chose to show the text.
  */
-export function Attention({ entries, labels }: { entries: Entry[]; labels: Map<string, string> }) {
+export function Attention({ entries, labels, waiting = 0 }: { entries: Entry[]; labels: Map<string, string>; waiting?: number }) {
   // Read once: Notification.permission asks the browser each time (in Chromium a few ms), and this renders with every frame.
   const [permission, setPermission] = useState<Permission>(() => (isSupported ? Notification.permission : 'unsupported'));
   const [isOn, setOn] = useState(false);
@@ -49,8 +49,22 @@ export function Attention({ entries, labels }: { entries: Entry[]; labels: Map<s
   }, [entries]);
 
   useEffect(() => {
-    document.title = titleWithUnread(BASE_TITLE, unread);
-  }, [unread]);
+    document.title = titleWithKnocks(titleWithUnread(BASE_TITLE, unread), waiting);
+  }, [unread, waiting]);
+
+  // A new knock: a notification (if turned on) even while the tab is in view but not focused. No sound.
+  const knocks = useRef(0);
+  useEffect(() => {
+    const isMore = waiting > knocks.current;
+    knocks.current = waiting;
+    if (!isMore || !isOn || permission !== 'granted' || (document.visibilityState === 'visible' && document.hasFocus())) return;
+    try {
+      const note = new Notification(KNOCK_NOTIFICATION_TITLE, { body: '', tag: 'hush-knock', icon: '/favicon.svg' });
+      note.onclick = () => { focus(); note.close(); };
+    } catch {
+      setPermission('unsupported');
+    }
+  }, [waiting]);
 
   useEffect(() => {
     const onVisibility = () => { if (document.visibilityState === 'visible') setUnread(0); };

@@ -13,16 +13,18 @@ interface Props {
   isOnline: boolean;
   /** Files picked with "Attach file" or pasted (PROTOCOL.md §11). */
   onAttach?: (files: File[]) => void;
+  /** Not let in yet: nobody would read it, so nothing can be written. */
+  isWaiting?: boolean;
 }
 
 /** Enter sends, Shift+Enter starts a new line; /me and /help are handled here (commands.ts). */
-export function Composer({ onSend, onNotice, isOnline, onAttach }: Props) {
+export function Composer({ onSend, onNotice, isOnline, onAttach, isWaiting = false }: Props) {
   const [text, setText] = useState('');
   const [error, setError] = useState('');
   const box = useRef<HTMLTextAreaElement>(null);
   const picker = useRef<HTMLInputElement>(null);
-  // Ready to type on entering the room (autofocus only works once per page load).
-  useEffect(() => box.current?.focus(), []);
+  // Ready to type on entering the room (autofocus only works once per page load), and once let in.
+  useEffect(() => { if (!isWaiting) box.current?.focus(); }, [isWaiting]);
   const size = utf8.encode(text).length;
   const isTooLong = size > MAX_BODY_BYTES;
   const submit = () => {
@@ -50,7 +52,8 @@ export function Composer({ onSend, onNotice, isOnline, onAttach }: Props) {
         rows={2}
         ref={box}
         value={text}
-        placeholder="Write a message · /help"
+        placeholder={isWaiting ? 'You can write once someone lets you in' : 'Write a message · /help'}
+        disabled={isWaiting}
         aria-describedby="composer-hint"
         onInput={(e) => { setText(e.currentTarget.value); setError(''); }}
         onPaste={(e) => {
@@ -73,10 +76,10 @@ export function Composer({ onSend, onNotice, isOnline, onAttach }: Props) {
           if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
         }}
       />
-      <button type="submit" disabled={text.trim() === '' || isTooLong || !isOnline}>Send</button>
+      <button type="submit" disabled={text.trim() === '' || isTooLong || !isOnline || isWaiting}>Send</button>
       {onAttach !== undefined && (
         <>
-          <button type="button" class="small quiet attach" disabled={!isOnline} onClick={() => picker.current?.click()}>Attach file</button>
+          <button type="button" class="small quiet attach" disabled={!isOnline || isWaiting} onClick={() => picker.current?.click()}>Attach file</button>
           <input
             ref={picker}
             type="file"

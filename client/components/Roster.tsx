@@ -12,15 +12,29 @@ const TRUST_TEXT = {
 
 export const memberElementId = (fp: string): string => `member-${fp}`;
 
+/** What a member who is in may decide about the others (PROTOCOL.md §12); absent while I may not. */
+export interface Decisions {
+  letIn: (fp: string) => void;
+  turnAway: (fp: string) => void;
+  remove: (fp: string) => void;
+}
+
+const STANDING_TEXT = {
+  'waiting': 'Waiting to be let in',
+  'turned-away': 'Turned away',
+  'removed': 'Removed',
+} as const;
+
 interface Props {
   members: Member[];
   onVerify: (fp: string, isVerified: boolean) => void;
+  decisions?: Decisions;
   /** On a narrow screen the roster is a panel; this opens it (wide screens always show it). */
   isOpen: boolean;
   children?: ComponentChildren;
 }
 
-export function Roster({ members, onVerify, isOpen, children }: Props) {
+export function Roster({ members, onVerify, decisions, isOpen, children }: Props) {
   return (
     <aside id="roster" class={`roster${isOpen ? ' open' : ''}`}>
       <h2 id="participants-title">Participants</h2>
@@ -29,24 +43,27 @@ export function Roster({ members, onVerify, isOpen, children }: Props) {
         this code”. The emoji are a quick check only: matching emoji do not prove who it is.
       </p>
       <ul aria-label="Participants">
-        {members.map((m) => <Entry key={m.fp} member={m} onVerify={onVerify} />)}
+        {members.map((m) => <Entry key={m.fp} member={m} onVerify={onVerify} decisions={decisions} />)}
       </ul>
       {children}
     </aside>
   );
 }
 
-function Entry({ member: m, onVerify }: { member: Member; onVerify: (fp: string, isVerified: boolean) => void }) {
+function Entry({ member: m, onVerify, decisions }: { member: Member; onVerify: (fp: string, isVerified: boolean) => void; decisions: Decisions | undefined }) {
   const [isQrOpen, setQrOpen] = useState(false);
+  const [isConfirming, setConfirming] = useState(false);
+  const standing = m.standing ?? 'in';
   const [copied, setCopied] = useState(false);
   const digits = m.code === null ? null : groupDigits(m.code.digits);
   const isSuffixed = m.label !== m.name;
   return (
-    <li id={memberElementId(m.fp)} tabIndex={-1} data-fp={m.fp} data-trust={m.isSelf ? 'self' : m.trust} class={`member ${m.trust}`}>
+    <li id={memberElementId(m.fp)} tabIndex={-1} data-fp={m.fp} data-trust={m.isSelf ? 'self' : m.trust} data-standing={standing} class={`member ${m.trust} ${standing}`}>
       <span class="who">
         <span class="name" title={isSuffixed ? LABEL_SUFFIX_NOTE : undefined}>{m.label}</span>
         {m.isSelf && <span class="you"> (you)</span>}
       </span>
+      {standing !== 'in' && <span class="standing">{STANDING_TEXT[standing]}</span>}
       {isSuffixed && <span class="hint look-alike">Name looks like another member’s: the # number only tells them apart, it is not a check.</span>}
       {m.code === null ? (
         <span class="code pending">computing safety code…</span>
@@ -86,6 +103,22 @@ function Entry({ member: m, onVerify }: { member: Member; onVerify: (fp: string,
           ) : (
             <button type="button" class="small" onClick={() => onVerify(m.fp, true)} aria-label={`I compared the code of ${m.label}`} title="All 30 digits match what they read out or show in their QR">I compared this code</button>
           ))}
+          {decisions !== undefined && standing === 'waiting' && (
+            <>
+              <button type="button" class="small" onClick={() => decisions.letIn(m.fp)}>Let {m.label} in</button>
+              <button type="button" class="small quiet" onClick={() => decisions.turnAway(m.fp)}>Turn {m.label} away</button>
+            </>
+          )}
+          {decisions !== undefined && standing === 'in' && !isConfirming && (
+            <button type="button" class="small quiet" onClick={() => setConfirming(true)}>Remove {m.label}</button>
+          )}
+          {decisions !== undefined && standing === 'in' && isConfirming && (
+            <span class="confirm" role="group" aria-label={`Remove ${m.label}?`}>
+              <span class="hint">They stop reading at once; everyone else moves to a new link.</span>
+              <button type="button" class="small danger" onClick={() => { setConfirming(false); decisions.remove(m.fp); }}>Yes, remove {m.label}</button>
+              <button type="button" class="small quiet" onClick={() => setConfirming(false)}>Cancel</button>
+            </span>
+          )}
         </span>
       )}
     </li>
