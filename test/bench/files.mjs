@@ -8,6 +8,8 @@
 //
 // Reported, not asserted: MiB/s per receiver, server CPU per MiB relayed,
 // server peak RSS growth during the transfer, sender and receiver CPU per MiB.
+// Then the same in Chromium (files-browser.mjs): one page sends a file to
+// another, each page's renderer CPU per MiB and MiB/s.
 //
 // `node test/bench/files.mjs` runs it alone (after `node build.mjs`).
 import * as esbuild from 'esbuild';
@@ -19,6 +21,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
+import { runBrowserFilesBench } from './files-browser.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -181,11 +184,29 @@ async function run(client, count) {
 export const FILES_TITLE = `## Files (${FILE_MIB} MiB through the relay, Node clients running the client core)`;
 
 export function filesTable(results) {
-  const f = (n, d = 1) => n.toFixed(d);
-  return [
+  const f = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+  const node = results.filter((r) => r.receivers !== undefined);
+  const b = results.find((r) => r.browser !== undefined)?.browser;
+  const lines = [
     '| Receivers | MiB/s per receiver (mean, slowest) | seal (encrypt + hash) | server CPU ms/MiB relayed | server peak RSS growth | sender CPU ms/MiB sent | receiver CPU ms/MiB | all complete, refusals |',
     '|---|---|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.receivers} | ${f(r.mibPerSReceiverMean)}, ${f(r.mibPerSReceiverMin)} | ${f(r.sealMs / 1000, 2)} s | ${f(r.serverCpuMsPerMib, 2)} | ${f(r.serverRssGrowthMib)} MiB | ${f(r.senderCpuMsPerMib, 2)} | ${f(r.receiverCpuMsPerMib, 2)} | ${r.ok ? 'yes' : 'NO'}, ${r.refused} |`),
+    ...node.map((r) => `| ${r.receivers} | ${f(r.mibPerSReceiverMean)}, ${f(r.mibPerSReceiverMin)} | ${f(r.sealMs / 1000, 2)} s | ${f(r.serverCpuMsPerMib, 2)} | ${f(r.serverRssGrowthMib)} MiB | ${f(r.senderCpuMsPerMib, 2)} | ${f(r.receiverCpuMsPerMib, 2)} | ${r.ok ? 'yes' : 'NO'}, ${r.refused} |`),
+  ];
+  if (b === undefined) return lines.join('\n');
+  return [
+    ...lines,
+    '',
+    `### In Chromium: a ${b.mib} MiB random file from one page to another (Chromium ${b.chromium}, headless)`,
+    '',
+    'Two pages of the app in one room, each in its own browser context and so its own renderer process. The sender attaches the file with the file chooser;',
+    `measured from just before the file is chosen until the receiver's card says "Received and checked." and the sender's says "Sent to 1 of 1.".`,
+    'Renderer CPU: utime + stime of that page\'s renderer process (/proc), all its threads (WebCrypto runs off the main thread); in brackets, main-thread task time (CDP Performance.getMetrics TaskDuration:',
+    'wall time of its tasks, so under load it can exceed the CPU time).',
+    'The other Chromium processes (browser, network service) serve both pages.',
+    '',
+    '| MiB/s (file chosen → received and checked) | sender renderer CPU ms/MiB (main-thread tasks) | receiver renderer CPU ms/MiB (main-thread tasks) | other Chromium processes CPU ms/MiB | wall time until the sender sees it delivered |',
+    '|---|---|---|---|---|',
+    `| ${f(b.mibPerS)} | ${f(b.senderCpuMsPerMib)} (${f(b.senderMainMsPerMib)}) | ${f(b.receiverCpuMsPerMib)} (${f(b.receiverMainMsPerMib)}) | ${f(b.otherCpuMsPerMib)} | ${f(b.wallMs / 1000, 2)} s |`,
   ].join('\n');
 }
 
@@ -196,6 +217,7 @@ export async function runFilesBench(log = console.log) {
     log(`files: ${FILE_MIB} MiB to ${count} receiver(s)…`);
     results.push(await run(client, count));
   }
+  if (process.env.BENCH_FILES_BROWSER !== '0') results.push({ browser: await runBrowserFilesBench(startHush, log) });
   return results;
 }
 

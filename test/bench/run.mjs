@@ -12,7 +12,8 @@
 // BENCH_ENGINES=0 (no per-engine part), BENCH_ENGINE_RUNS (default 5), BENCH_ONLY=engines (only the per-engine
 // part: its section of results.md is replaced, the rest kept), FIREFOX_PATH, WEBKIT_DRIVER_PATH, XVFB_PATH,
 // BENCH_FILES=0 (no files part), BENCH_ONLY=files (only the files part, test/bench/files.mjs, its section
-// replaced likewise), BENCH_FILE_MIB (default 100).
+// replaced likewise), BENCH_FILE_MIB (default 100), BENCH_BROWSER_FILE_MIB (the file sent between two Chromium pages, default 32),
+// BENCH_FILES_BROWSER=0 (files part without the Chromium pages).
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
