@@ -10,8 +10,8 @@ export default {
   // verify and open functions, the receiver's check lists, the sender ledger,
   // and roster agreement. Line ranges keep a run within about half an hour.
   mutate: [
-    'client/protocol.ts:82-160',
-    'client/protocol.ts:292-500',
+    'client/protocol.ts:83-170',
+    'client/protocol.ts:323-690',
     'client/crypto.ts:85-100',
     'client/crypto.ts:189-300',
     'client/crypto.ts:367-410',

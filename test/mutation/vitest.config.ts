@@ -8,6 +8,7 @@ export default defineConfig({
   test: {
     include: [
       'test/unit/protocol.test.ts',
+      'test/unit/protocol-guards.test.ts',
       'test/unit/crypto.test.ts',
       'test/unit/room.test.ts',
       'test/unit/attacks.test.ts',
