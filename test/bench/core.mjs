@@ -10,17 +10,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-export async function loadCore() {
-  const dir = mkdtempSync(join(tmpdir(), 'hush-bench-core-'));
-  const outfile = join(dir, 'core.mjs');
+/** Bundles `contents` (TypeScript importing from the repository root) into a temporary ES module and imports it. */
+export async function importBundled(contents, name) {
+  const dir = mkdtempSync(join(tmpdir(), `hush-bench-${name}-`));
+  const outfile = join(dir, `${name}.mjs`);
   try {
     await esbuild.build({
-      stdin: {
-        contents: "export * from './client/crypto.ts'; export * from './client/protocol.ts';",
-        resolveDir: ROOT,
-        loader: 'ts',
-        sourcefile: 'bench-core.ts',
-      },
+      stdin: { contents, resolveDir: ROOT, loader: 'ts', sourcefile: `bench-${name}.ts` },
       outfile,
       bundle: true,
       platform: 'node',
@@ -33,3 +29,5 @@ export async function loadCore() {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export const loadCore = () => importBundled("export * from './client/crypto.ts'; export * from './client/protocol.ts';", 'core');

@@ -12,16 +12,14 @@
 // another, each page's renderer CPU per MiB and MiB/s.
 //
 // `node test/bench/files.mjs` runs it alone (after `node build.mjs`).
-import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { runBrowserFilesBench } from './files-browser.mjs';
+import { importBundled } from './core.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -29,29 +27,8 @@ const MIB = 2 ** 20;
 const FILE_MIB = Number(process.env.BENCH_FILE_MIB || 100);
 const CLK_TCK = 100;
 
-async function loadClient() {
-  const dir = mkdtempSync(join(tmpdir(), 'hush-bench-files-'));
-  const outfile = join(dir, 'client.mjs');
-  try {
-    await esbuild.build({
-      stdin: {
-        contents: "export { RoomSession } from './client/room.ts'; export { bytesSource } from './client/files.ts'; export { deriveRoomKeys, generateIdentity } from './client/crypto.ts';",
-        resolveDir: ROOT,
-        loader: 'ts',
-        sourcefile: 'bench-files.ts',
-      },
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      logLevel: 'warning',
-    });
-    return await import(pathToFileURL(outfile).href);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const loadClient = () =>
+  importBundled("export { RoomSession } from './client/room.ts'; export { bytesSource } from './client/files.ts'; export { deriveRoomKeys, generateIdentity } from './client/crypto.ts';", 'files');
 
 /** One member: a RoomSession on a `ws` socket from `address`, binary frames to its files. */
 async function joinMember(client, origin, secret, name, address) {
