@@ -162,7 +162,9 @@ export async function runServerBench(fixturesPath, p, log, onPhase = () => {}) {
     const info = await loadgen.run('setup', { fixturesPath }, 60_000);
     log(`  load generator ready: ${info.rooms} rooms × ${info.members} members, ${info.perSender} envelopes per member; pinned: ${hasTaskset ? `servers on core ${SERVER_CPU}, load generator on core ${LOAD_CPU}` : 'no (taskset missing)'}`);
     const results = {};
-    for (const kind of KINDS) {
+    // BENCH_SERVER_KINDS=bare,hush: only those servers (a quicker before/after of one of them).
+    const only = process.env.BENCH_SERVER_KINDS ? process.env.BENCH_SERVER_KINDS.split(',') : KINDS;
+    for (const kind of KINDS.filter((k) => only.includes(k))) {
       onPhase(kind);
       results[kind] = await benchOne(kind, loadgen, p, log);
     }
