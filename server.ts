@@ -211,8 +211,8 @@ interface Conn {
   /** The hello's signing key, imported on its first signed /logs request. */
   sigKey: KeyObject | null;
   frames: Bucket;
-  /** File notes (PROTOCOL.md §11.4). */
-  notes: Bucket;
+  /** File notes (PROTOCOL.md §11.4). Null until the first: a bucket made full then is the one made full at open, refilled. */
+  notes: Bucket | null;
   /** The raw fp, stamped into every addressed frame this connection sends. */
   fpRaw: Buffer | null;
   /**
@@ -232,8 +232,15 @@ interface LogEntry {
    * frame, before the hello: `hello` holds the rest.
    */
   json: Buffer;
-  /** A hello entry's member's hello bytes, the connection's own (not a copy), written out escaped when /logs is built. */
+  /**
+   * A hello entry's member's hello bytes, the connection's own (not a copy), written out
+   * escaped when /logs is built, behind the head made then from `at` and `sender` (so the
+   * entry holds no bytes of its own: one per member, kept as long as the member stays).
+   */
   hello: Buffer | null;
+  /** A hello entry's server time and member (the connection's fp string, not a copy); 0 and '' for others. */
+  at: number;
+  sender: string;
   /**
    * Where a msg entry's upload starts in `json`, or -1. Such an entry holds its line up to
    * the opening quote of `frame` and then a copy of the upload's bytes as received: the upload
@@ -353,6 +360,7 @@ function dropLogEntry(room: Room, entry: LogEntry): void {
   // Release the bytes now: the queue still holds the entry until it is swept out.
   entry.json = EMPTY;
   entry.hello = null;
+  entry.sender = '';
 }
 
 function invalidateLogBody(room: Room): void {
@@ -409,55 +417,81 @@ const HELLO_LINE_END = Buffer.from('}"}');
 
 function appendLog(room: Room, type: 'msg' | 'leave', sender: string, frame: string): void {
   const json = keptBytes(JSON.stringify({ at: Date.now(), type, sender, size: frame.length, frame }));
-  pushLogEntry(room, { json, hello: null, uploadAt: -1, bytes: json.length, isDropped: false });
+  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt: -1, bytes: json.length, isDropped: false });
 }
 
-/** A character JSON.stringify would write as more than itself inside a string, other than the quote. */
-const NEEDS_ESCAPE_BUT_QUOTE = /[\\\x00-\x1f]/;
 const STRING_END = Buffer.from('"}');
+const BACKSLASH = 0x5c;
+/**
+ * The bytes of a parsed JSON text that JSON.stringify writes as two inside a string, each
+ * with the letter after its backslash: the quote, the backslash, and the only control
+ * characters JSON lets through, the whitespace between tokens (clients send none).
+ */
+const ESCAPES = new Map([[QUOTE, QUOTE], [BACKSLASH, BACKSLASH], [0x09, 0x74], [0x0a, 0x6e], [0x0d, 0x72]]);
 
-/** Quotes in `bytes`, found natively (a JS loop over a 7 KB upload per message costs more than the rest of the entry). */
-function quotesIn(bytes: Buffer): number {
+/** How many times `byte` is in `bytes`, found natively (memchr): a JS loop over a 7 KB upload per message costs more than the rest of its entry. */
+function countOf(bytes: Buffer, byte: number): number {
   let n = 0;
-  for (let i = bytes.indexOf(QUOTE); i !== -1; i = bytes.indexOf(QUOTE, i + 1)) n += 1;
+  for (let i = bytes.indexOf(byte); i !== -1; i = bytes.indexOf(byte, i + 1)) n += 1;
+  return n;
+}
+
+function escapesIn(bytes: Buffer): number {
+  let n = 0;
+  for (const byte of ESCAPES.keys()) n += countOf(bytes, byte);
   return n;
 }
 
 /**
  * A msg entry: the line appendLog writes for the upload `text`, but kept as the
- * upload's bytes behind the line's head, to be escaped when /logs is built. An
- * upload with a backslash or a control character (JSON allows whitespace
- * between tokens; clients send none) is written out whole now, as appendLog does.
+ * upload's bytes behind the line's head, to be escaped when /logs is built.
+ * The upload parsed as JSON, so it holds no control character but whitespace.
  */
 function appendUploadLog(room: Room, sender: string, text: string, upload: ArrayBuffer): void {
-  if (NEEDS_ESCAPE_BUT_QUOTE.test(text)) return appendLog(room, 'msg', sender, text);
   const head = `{"at":${Date.now()},"type":"msg","sender":"${sender}","size":${text.length},"frame":"`;
   const bytes = Buffer.from(upload);
   // One allocation of exactly the entry's size (see keptBytes), holding the head and the upload.
   const json = Buffer.allocUnsafeSlow(head.length + bytes.length);
   const uploadAt = json.write(head, 0, 'latin1');
   bytes.copy(json, uploadAt);
-  pushLogEntry(room, { json, hello: null, uploadAt, bytes: json.length + quotesIn(bytes) + STRING_END.length, isDropped: false });
+  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt, bytes: json.length + escapesIn(bytes) + STRING_END.length, isDropped: false });
 }
 
-/** `bytes` with a backslash before every quote, copied natively in runs between the quotes. */
-function quotesEscaped(bytes: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(bytes.length + quotesIn(bytes));
-  let from = 0;
+/**
+ * A parsed JSON text's bytes as JSON.stringify writes them inside a string. The usual
+ * upload has quotes only: copied natively in runs between them.
+ */
+function jsonEscaped(bytes: Buffer): Buffer {
+  const extra = escapesIn(bytes);
+  const quotes = countOf(bytes, QUOTE);
+  const out = Buffer.allocUnsafe(bytes.length + extra);
   let o = 0;
-  for (let i = bytes.indexOf(QUOTE); i !== -1; i = bytes.indexOf(QUOTE, i + 1)) {
-    o += bytes.copy(out, o, from, i);
-    out[o++] = 0x5c;
-    from = i;
+  if (extra === quotes) {
+    let from = 0;
+    for (let i = bytes.indexOf(QUOTE); i !== -1; i = bytes.indexOf(QUOTE, i + 1)) {
+      o += bytes.copy(out, o, from, i);
+      out[o++] = BACKSLASH;
+      from = i;
+    }
+    bytes.copy(out, o, from);
+    return out;
   }
-  bytes.copy(out, o, from);
+  for (const b of bytes) {
+    const letter = ESCAPES.get(b);
+    if (letter === undefined) {
+      out[o++] = b;
+    } else {
+      out[o++] = BACKSLASH;
+      out[o++] = letter;
+    }
+  }
   return out;
 }
 
 /** A relayed file chunk: who to whom, how big, and which file only as a hash of its id. Never its bytes. */
 function appendChunkLog(room: Room, sender: string, to: string, size: number, fileId: Uint8Array): void {
   const json = keptBytes(JSON.stringify({ at: Date.now(), type: 'chunk', sender, to, size, file: sha256(fileId).toString('hex').slice(0, 16) }));
-  pushLogEntry(room, { json, hello: null, uploadAt: -1, bytes: json.length, isDropped: false });
+  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt: -1, bytes: json.length, isDropped: false });
 }
 
 /**
@@ -466,10 +500,14 @@ function appendChunkLog(room: Room, sender: string, to: string, size: number, fi
  * hello bytes instead of a second, escaped copy of them.
  */
 function appendHelloLog(room: Room, sender: string, hello: Buffer): void {
-  const size = JOIN_HEAD.length + hello.length + OBJECT_END.length;
-  const json = keptBytes(`{"at":${Date.now()},"type":"hello","sender":"${sender}","size":${size},"frame":"${JOIN_HEAD.toString('latin1').replaceAll('"', '\\"')}`);
-  pushLogEntry(room, { json, hello, uploadAt: -1, bytes: json.length + hello.length + countQuotes(hello) + HELLO_LINE_END.length, isDropped: false });
+  const at = Date.now();
+  const head = helloLogHead(at, sender, hello);
+  pushLogEntry(room, { json: EMPTY, hello, at, sender, uploadAt: -1, bytes: head.length + hello.length + countQuotes(hello) + HELLO_LINE_END.length, isDropped: false });
 }
+
+/** A hello entry's line up to its hello: the entry's keys, then the join frame's head, escaped. */
+const helloLogHead = (at: number, sender: string, hello: Buffer): string =>
+  `{"at":${at},"type":"hello","sender":"${sender}","size":${JOIN_HEAD.length + hello.length + OBJECT_END.length},"frame":"${JOIN_HEAD.toString('latin1').replaceAll('"', '\\"')}`;
 
 function pushLogEntry(room: Room, entry: LogEntry): void {
   room.log.push(entry);
@@ -738,10 +776,11 @@ function logBodyOf(roomId: string, room: Room): Body {
   for (const [i, e] of room.log.entries()) {
     if (i > 0) parts.push(COMMA);
     if (e.uploadAt >= 0) {
-      parts.push(e.json.subarray(0, e.uploadAt), quotesEscaped(e.json.subarray(e.uploadAt)), STRING_END);
+      parts.push(e.json.subarray(0, e.uploadAt), jsonEscaped(e.json.subarray(e.uploadAt)), STRING_END);
       continue;
     }
-    parts.push(e.json);
+    if (e.hello !== null) parts.push(Buffer.from(helloLogHead(e.at, e.sender, e.hello), 'latin1'));
+    else parts.push(e.json);
     if (e.hello !== null) parts.push(escapedHello(e.hello), HELLO_LINE_END);
   }
   parts.push(LIST_END);
@@ -1056,6 +1095,7 @@ function onAddressed(ws: WebSocket<Conn>, conn: Conn, room: Room, message: Array
   }
   if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
   if (frame.kind === 'note') {
+    conn.notes ??= { tokens: RATE_NOTE_BURST, at: performance.now() };
     if (!take(conn.notes, RATE_NOTES_PER_S, RATE_NOTE_BURST)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many file notes - slow down', 'note_rate');
     if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
   }
@@ -1145,7 +1185,7 @@ app
       peer.conns += 1;
       metrics.connectionsOpened += 1;
       const now = performance.now();
-      const conn: Conn = { roomId, peer, openedAt: now, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, sigKey: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, notes: { tokens: RATE_NOTE_BURST, at: now }, fpRaw: null, credit: null, topic: '', isClosed: false };
+      const conn: Conn = { roomId, peer, openedAt: now, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, sigKey: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, notes: null, fpRaw: null, credit: null, topic: '', isClosed: false };
       res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {

@@ -73,6 +73,8 @@ async function benchOne(kind, loadgen, p, log) {
       log(`  ${kind}: ${idle.connections} idle connections joined in ${(idle.ms / 1000).toFixed(1)} s; RSS ${(before.rss / 2 ** 20).toFixed(1)} → ${(after.rss / 2 ** 20).toFixed(1)} MiB`);
       await loadgen.run('close', { set: 'idle' }, 120_000);
       await waitQuiet(server.pid);
+      // BENCH_IDLE_ONLY=1: only the idle-memory figure (for trying changes to the memory per member).
+      if (process.env.BENCH_IDLE_ONLY === '1') return out;
     }
 
     await loadgen.run('connect', { kind, port: server.port, set: 'load' });

@@ -31,10 +31,11 @@ try {
   const fixturesPath = join(dir, 'fixtures.json');
   writeFileSync(fixturesPath, JSON.stringify(fx));
   pinSelf('0');
-  const s = await runServerBench(fixturesPath, P, log);
+  const s = await runServerBench(fixturesPath, { ...P, profileS: process.env.BENCH_IDLE_ONLY === '1' ? 0 : P.profileS }, log);
   const a = s.results.bare;
   const r = (x, b) => (b ? `${(x / b).toFixed(2)}×` : '–');
   for (const [kind, o] of Object.entries(s.results)) {
+    if (o.fixed === undefined) { log(`${kind}: idle ${o.idle.bytesPerConn.toFixed(0)} B/conn (${r(o.idle.bytesPerConn, a?.idle?.bytesPerConn)})`); continue; }
     log(`${kind}: fixed ${o.fixed.serverCpuUsPerDelivery.toFixed(2)} µs/delivery (${r(o.fixed.serverCpuUsPerDelivery, a?.fixed.serverCpuUsPerDelivery)}), lost ${o.fixed.lost}; ` +
       `saturation ${o.saturation.deliveriesPerS.toFixed(0)}/s ${o.saturation.serverCpuUsPerDelivery.toFixed(2)} µs/delivery (${r(o.saturation.serverCpuUsPerDelivery, a?.saturation.serverCpuUsPerDelivery)}), lost ${o.saturation.lost}` +
       (o.idle ? `; idle ${o.idle.bytesPerConn.toFixed(0)} B/conn (${r(o.idle.bytesPerConn, a?.idle?.bytesPerConn)})` : ''));
