@@ -211,12 +211,17 @@ interface Conn {
   /** The hello's signing key, imported on its first signed /logs request. */
   sigKey: KeyObject | null;
   frames: Bucket;
-  /** File notes (PROTOCOL.md §11.4). */
-  notes: Bucket;
+  /** File notes (PROTOCOL.md §11.4). Null until the first: a bucket made full then is the one made full at open, refilled. */
+  notes: Bucket | null;
   /** The raw fp, stamped into every addressed frame this connection sends. */
   fpRaw: Buffer | null;
-  /** Chunk frames this member asked each other member for and has not been sent yet (at most MAX_PULL_CREDIT each). */
-  credit: Map<string, number>;
+  /**
+   * Chunk frames this member asked each other member for and has not been sent yet (at most
+   * MAX_PULL_CREDIT each). Null until its first request: most members never ask for a file.
+   */
+  credit: Map<string, number> | null;
+  /** The uWS topic only this member is subscribed to, set by its hello: its message frames are published there (see `deliver`). */
+  topic: string;
   isClosed: boolean;
 }
 
@@ -227,8 +232,21 @@ interface LogEntry {
    * frame, before the hello: `hello` holds the rest.
    */
   json: Buffer;
-  /** A hello entry's member's hello bytes, the connection's own (not a copy), written out escaped when /logs is built. */
+  /**
+   * A hello entry's member's hello bytes, the connection's own (not a copy), written out
+   * escaped when /logs is built, behind the head made then from `at` and `sender` (so the
+   * entry holds no bytes of its own: one per member, kept as long as the member stays).
+   */
   hello: Buffer | null;
+  /** A hello entry's server time and member (the connection's fp string, not a copy); 0 and '' for others. */
+  at: number;
+  sender: string;
+  /**
+   * Where a msg entry's upload starts in `json`, or -1. Such an entry holds its line up to
+   * the opening quote of `frame` and then a copy of the upload's bytes as received: the upload
+   * is escaped as a JSON string only when /logs is built, not for every message relayed.
+   */
+  uploadAt: number;
   /** What the entry counts as: the length of its line in /logs. */
   bytes: number;
   isDropped: boolean;
@@ -244,6 +262,8 @@ interface Body {
 }
 
 interface Room {
+  /** The room's id, also its uWS topic: every member is subscribed to it (see `broadcast`). */
+  id: string;
   members: Map<string, WebSocket<Conn>>;
   /** Every open socket, including those that have not said hello yet. */
   sockets: Set<WebSocket<Conn>>;
@@ -262,6 +282,8 @@ interface Room {
 }
 
 const rooms = new Map<string, Room>();
+/** Member topics made so far: each member's topic name is this count when it joined, so none is used twice. */
+let topicsMade = 0;
 const peers = new Map<string, Peer>();
 /** Every room's log entries, oldest first, so the budget can drop the oldest of all. Dropped ones are skipped and swept out. */
 const logQueue: { room: Room; entry: LogEntry }[] = [];
@@ -338,6 +360,7 @@ function dropLogEntry(room: Room, entry: LogEntry): void {
   // Release the bytes now: the queue still holds the entry until it is swept out.
   entry.json = EMPTY;
   entry.hello = null;
+  entry.sender = '';
 }
 
 function invalidateLogBody(room: Room): void {
@@ -394,13 +417,81 @@ const HELLO_LINE_END = Buffer.from('}"}');
 
 function appendLog(room: Room, type: 'msg' | 'leave', sender: string, frame: string): void {
   const json = keptBytes(JSON.stringify({ at: Date.now(), type, sender, size: frame.length, frame }));
-  pushLogEntry(room, { json, hello: null, bytes: json.length, isDropped: false });
+  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt: -1, bytes: json.length, isDropped: false });
+}
+
+const STRING_END = Buffer.from('"}');
+const BACKSLASH = 0x5c;
+/**
+ * The bytes of a parsed JSON text that JSON.stringify writes as two inside a string, each
+ * with the letter after its backslash: the quote, the backslash, and the only control
+ * characters JSON lets through, the whitespace between tokens (clients send none).
+ */
+const ESCAPES = new Map([[QUOTE, QUOTE], [BACKSLASH, BACKSLASH], [0x09, 0x74], [0x0a, 0x6e], [0x0d, 0x72]]);
+
+/** How many times `byte` is in `bytes`, found natively (memchr): a JS loop over a 7 KB upload per message costs more than the rest of its entry. */
+function countOf(bytes: Buffer, byte: number): number {
+  let n = 0;
+  for (let i = bytes.indexOf(byte); i !== -1; i = bytes.indexOf(byte, i + 1)) n += 1;
+  return n;
+}
+
+function escapesIn(bytes: Buffer): number {
+  let n = 0;
+  for (const byte of ESCAPES.keys()) n += countOf(bytes, byte);
+  return n;
+}
+
+/**
+ * A msg entry: the line appendLog writes for the upload `text`, but kept as the
+ * upload's bytes behind the line's head, to be escaped when /logs is built.
+ * The upload parsed as JSON, so it holds no control character but whitespace.
+ */
+function appendUploadLog(room: Room, sender: string, text: string, upload: ArrayBuffer): void {
+  const head = `{"at":${Date.now()},"type":"msg","sender":"${sender}","size":${text.length},"frame":"`;
+  const bytes = Buffer.from(upload);
+  // One allocation of exactly the entry's size (see keptBytes), holding the head and the upload.
+  const json = Buffer.allocUnsafeSlow(head.length + bytes.length);
+  const uploadAt = json.write(head, 0, 'latin1');
+  bytes.copy(json, uploadAt);
+  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt, bytes: json.length + escapesIn(bytes) + STRING_END.length, isDropped: false });
+}
+
+/**
+ * A parsed JSON text's bytes as JSON.stringify writes them inside a string. The usual
+ * upload has quotes only: copied natively in runs between them.
+ */
+function jsonEscaped(bytes: Buffer): Buffer {
+  const extra = escapesIn(bytes);
+  const quotes = countOf(bytes, QUOTE);
+  const out = Buffer.allocUnsafe(bytes.length + extra);
+  let o = 0;
+  if (extra === quotes) {
+    let from = 0;
+    for (let i = bytes.indexOf(QUOTE); i !== -1; i = bytes.indexOf(QUOTE, i + 1)) {
+      o += bytes.copy(out, o, from, i);
+      out[o++] = BACKSLASH;
+      from = i;
+    }
+    bytes.copy(out, o, from);
+    return out;
+  }
+  for (const b of bytes) {
+    const letter = ESCAPES.get(b);
+    if (letter === undefined) {
+      out[o++] = b;
+    } else {
+      out[o++] = BACKSLASH;
+      out[o++] = letter;
+    }
+  }
+  return out;
 }
 
 /** A relayed file chunk: who to whom, how big, and which file only as a hash of its id. Never its bytes. */
 function appendChunkLog(room: Room, sender: string, to: string, size: number, fileId: Uint8Array): void {
   const json = keptBytes(JSON.stringify({ at: Date.now(), type: 'chunk', sender, to, size, file: sha256(fileId).toString('hex').slice(0, 16) }));
-  pushLogEntry(room, { json, hello: null, bytes: json.length, isDropped: false });
+  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt: -1, bytes: json.length, isDropped: false });
 }
 
 /**
@@ -409,10 +500,14 @@ function appendChunkLog(room: Room, sender: string, to: string, size: number, fi
  * hello bytes instead of a second, escaped copy of them.
  */
 function appendHelloLog(room: Room, sender: string, hello: Buffer): void {
-  const size = JOIN_HEAD.length + hello.length + OBJECT_END.length;
-  const json = keptBytes(`{"at":${Date.now()},"type":"hello","sender":"${sender}","size":${size},"frame":"${JOIN_HEAD.toString('latin1').replaceAll('"', '\\"')}`);
-  pushLogEntry(room, { json, hello, bytes: json.length + hello.length + countQuotes(hello) + HELLO_LINE_END.length, isDropped: false });
+  const at = Date.now();
+  const head = helloLogHead(at, sender, hello);
+  pushLogEntry(room, { json: EMPTY, hello, at, sender, uploadAt: -1, bytes: head.length + hello.length + countQuotes(hello) + HELLO_LINE_END.length, isDropped: false });
 }
+
+/** A hello entry's line up to its hello: the entry's keys, then the join frame's head, escaped. */
+const helloLogHead = (at: number, sender: string, hello: Buffer): string =>
+  `{"at":${at},"type":"hello","sender":"${sender}","size":${JOIN_HEAD.length + hello.length + OBJECT_END.length},"frame":"${JOIN_HEAD.toString('latin1').replaceAll('"', '\\"')}`;
 
 function pushLogEntry(room: Room, entry: LogEntry): void {
   room.log.push(entry);
@@ -680,7 +775,12 @@ function logBodyOf(roomId: string, room: Room): Body {
   const parts: Buffer[] = [Buffer.from(`{"roomId":"${roomId}","entries":[`)];
   for (const [i, e] of room.log.entries()) {
     if (i > 0) parts.push(COMMA);
-    parts.push(e.json);
+    if (e.uploadAt >= 0) {
+      parts.push(e.json.subarray(0, e.uploadAt), jsonEscaped(e.json.subarray(e.uploadAt)), STRING_END);
+      continue;
+    }
+    if (e.hello !== null) parts.push(Buffer.from(helloLogHead(e.at, e.sender, e.hello), 'latin1'));
+    else parts.push(e.json);
     if (e.hello !== null) parts.push(escapedHello(e.hello), HELLO_LINE_END);
   }
   parts.push(LIST_END);
@@ -806,18 +906,26 @@ function serveMetrics(res: HttpResponse, req: HttpRequest): void {
  */
 function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string | ArrayBuffer | Buffer): void {
   const bytes = typeof frame === 'string' ? frame.length : frame.byteLength;
-  const slow: WebSocket<Conn>[] = [];
+  let slow: WebSocket<Conn>[] | null = null;
+  let sent = 0;
   for (const ws of room.members.values()) {
     if (ws === except) continue;
     if (ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) {
-      slow.push(ws);
+      // Off the room's topic before the publish, so it is skipped for this frame.
+      ws.unsubscribe(room.id);
+      (slow ??= []).push(ws);
       continue;
     }
-    ws.send(frame, false);
-    metrics.deliveries += 1;
-    metrics.bytesSent += bytes;
+    sent += 1;
   }
-  for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
+  // One publish to the room's topic: uWS writes it to every subscriber, in C++, in the
+  // order of everything else sent to each (uWS keeps publishes and sends in order).
+  // From the excepted member's socket, the publish skips that member.
+  if (except === null) app.publish(room.id, frame, false);
+  else except.publish(room.id, frame, false);
+  metrics.deliveries += sent;
+  metrics.bytesSent += sent * bytes;
+  if (slow !== null) for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 }
 
 /**
@@ -844,27 +952,30 @@ function deliver(room: Room, env: Envelope, wraps: Wraps): void {
   const size = deliveryScratch.write('"}', wrapAt + WRAP_B64_LEN, 'latin1') + wrapAt + WRAP_B64_LEN;
   const withWrap = deliveryScratch.subarray(0, size);
   let withoutWrap: string | null = null;
-  const slow: WebSocket<Conn>[] = [];
+  let slow: WebSocket<Conn>[] | null = null;
   for (const [fp, ws] of room.members) {
     if (ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) {
-      slow.push(ws);
+      (slow ??= []).push(ws);
       continue;
     }
+    // Published to the member's own topic, not sent: uWS queues it and writes each
+    // member's queue once per event-loop turn, so messages that arrive together
+    // cost one write per member, not one each.
+    const topic = ws.getUserData().topic;
     const wrap = wraps[fp];
     if (wrap === undefined) {
       withoutWrap ??= `${head}}`;
-      const frame = withoutWrap;
-      ws.cork(() => ws.send(frame, false));
-      metrics.bytesSent += frame.length;
+      app.publish(topic, withoutWrap, false);
+      metrics.bytesSent += withoutWrap.length;
     } else {
       // Checked: exactly WRAP_B64_LEN base64url characters.
       deliveryScratch.write(wrap, wrapAt, 'latin1');
-      ws.cork(() => ws.send(withWrap, false));
+      app.publish(topic, withWrap, false);
       metrics.bytesSent += size;
     }
     metrics.deliveries += 1;
   }
-  for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
+  if (slow !== null) for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 }
 
 const WELCOME_HEAD = Buffer.from('{"t":"welcome","members":[');
@@ -921,12 +1032,15 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door
   conn.hello = keptBytes(JSON.stringify(hello));
   const join = Buffer.concat([JOIN_HEAD, conn.hello, OBJECT_END]);
   conn.fp = fp;
-  conn.fpRaw = Buffer.from(fp, 'base64url');
   // The challenge is answered: nothing else needs it.
   conn.nonce = '';
   ws.send(welcomeOf(room), false);
   broadcast(room, null, join);
   room.members.set(fp, ws);
+  // After the join's publish, so the newcomer is not sent its own join.
+  ws.subscribe(room.id);
+  conn.topic = `#${(topicsMade++).toString(36)}`;
+  ws.subscribe(conn.topic);
   appendHelloLog(room, fp, conn.hello);
   logEvent('join', { room: roomTag(conn.roomId), members: room.members.size });
 }
@@ -962,7 +1076,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   metrics.messagesRelayed += 1;
   deliver(room, frame.env, frame.wraps);
   // The log keeps the upload whole: every wrap, as the sender sent it.
-  appendLog(room, 'msg', conn.fp, text);
+  appendUploadLog(room, conn.fp, text, message);
 }
 
 /**
@@ -980,8 +1094,9 @@ function onAddressed(ws: WebSocket<Conn>, conn: Conn, room: Room, message: Array
     if (frame.message.startsWith('binary frame')) return refuse(ws, CLOSE.UNSUPPORTED, 'binary frames are not accepted', 'binary');
     return refuse(ws, CLOSE.POLICY, frame.message, 'malformed');
   }
-  if (conn.fp === null || conn.fpRaw === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
+  if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
   if (frame.kind === 'note') {
+    conn.notes ??= { tokens: RATE_NOTE_BURST, at: performance.now() };
     if (!take(conn.notes, RATE_NOTES_PER_S, RATE_NOTE_BURST)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many file notes - slow down', 'note_rate');
     if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
   }
@@ -997,13 +1112,16 @@ function onAddressed(ws: WebSocket<Conn>, conn: Conn, room: Room, message: Array
   }
   const granted = target.getUserData().credit;
   if (frame.kind === 'chunk') {
-    const left = granted.get(conn.fp) ?? 0;
-    if (left < 1) return refuse(ws, CLOSE.POLICY, 'file chunk that was not asked for', 'unrequested_chunk');
+    const left = granted?.get(conn.fp) ?? 0;
+    if (granted === null || left < 1) return refuse(ws, CLOSE.POLICY, 'file chunk that was not asked for', 'unrequested_chunk');
     granted.set(conn.fp, left - 1);
   } else if (frame.op === NOTE_OP.WANT) {
+    conn.credit ??= new Map();
     conn.credit.set(to, Math.min(MAX_PULL_CREDIT, (conn.credit.get(to) ?? 0) + frame.grant));
   }
   const out = Buffer.from(message);
+  // Made on the first addressed frame: most members never send one.
+  conn.fpRaw ??= Buffer.from(conn.fp, 'base64url');
   conn.fpRaw.copy(out, 1);
   if (target.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) return refuse(target, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
   target.send(out, true);
@@ -1026,7 +1144,7 @@ function onClose(ws: WebSocket<Conn>, code: number): void {
   if (conn.fp !== null && room.members.get(conn.fp) === ws) {
     room.members.delete(conn.fp);
     room.departed.add(conn.fp);
-    for (const m of room.members.values()) m.getUserData().credit.delete(conn.fp);
+    for (const m of room.members.values()) m.getUserData().credit?.delete(conn.fp);
     const leave = encodeServerFrame({ t: 'leave', fp: conn.fp });
     // While shutting down everyone is being closed: "X left" would only be noise before "server restarting".
     if (listenSocket !== null) broadcast(room, null, leave);
@@ -1049,7 +1167,10 @@ app
     maxPayloadLength: HARD_FRAME_LIMIT_BYTES,
     idleTimeout: IDLE_TIMEOUT_S,
     sendPingsAutomatically: true,
-    maxBackpressure: MAX_BACKPRESSURE_BYTES,
+    // Twice ours, as a backstop only: frames are published and uWS writes them at the end of
+    // the event-loop turn, after our check, so a turn can queue past our limit; uWS's own
+    // close (1006, no reason, nothing logged) must not pre-empt our logged slow_consumer.
+    maxBackpressure: 2 * MAX_BACKPRESSURE_BYTES,
     closeOnBackpressureLimit: 1,
     compression: uws.DISABLED,
 
@@ -1065,7 +1186,7 @@ app
       peer.conns += 1;
       metrics.connectionsOpened += 1;
       const now = performance.now();
-      const conn: Conn = { roomId, peer, openedAt: now, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, sigKey: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, notes: { tokens: RATE_NOTE_BURST, at: now }, fpRaw: null, credit: new Map(), isClosed: false };
+      const conn: Conn = { roomId, peer, openedAt: now, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, sigKey: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, notes: null, fpRaw: null, credit: null, topic: '', isClosed: false };
       res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
@@ -1076,9 +1197,11 @@ app
         if (rooms.size >= MAX_ROOMS) return refuse(ws, CLOSE.SERVER_FULL, 'server is full - try again later', 'server_full');
         // Logs give way to everything else; a room that would not fit even without them is refused.
         if (fixedMemory() + ROOM_OVERHEAD_BYTES > MEMORY_BUDGET_BYTES) return refuse(ws, CLOSE.SERVER_FULL, 'server is full - try again later', 'memory_budget');
-        room = { members: new Map(), sockets: new Set(), log: [], logBytes: 0, logBody: null, departed: new Set(), verifiedReaders: new Map() };
+        room = { id: conn.roomId, members: new Map(), sockets: new Set(), log: [], logBytes: 0, logBody: null, departed: new Set(), verifiedReaders: new Map() };
         rooms.set(conn.roomId, room);
       }
+      // The room's copy of the id: one string per room, not one per connection.
+      conn.roomId = room.id;
       room.sockets.add(ws);
       ws.send(encodeServerFrame({ t: 'challenge', nonce: conn.nonce }), false);
       logEvent('open', { room: roomTag(conn.roomId) });

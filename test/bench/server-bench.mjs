@@ -73,6 +73,8 @@ async function benchOne(kind, loadgen, p, log) {
       log(`  ${kind}: ${idle.connections} idle connections joined in ${(idle.ms / 1000).toFixed(1)} s; RSS ${(before.rss / 2 ** 20).toFixed(1)} → ${(after.rss / 2 ** 20).toFixed(1)} MiB`);
       await loadgen.run('close', { set: 'idle' }, 120_000);
       await waitQuiet(server.pid);
+      // BENCH_IDLE_ONLY=1: only the idle-memory figure (for trying changes to the memory per member).
+      if (process.env.BENCH_IDLE_ONLY === '1') return out;
     }
 
     await loadgen.run('connect', { kind, port: server.port, set: 'load' });
@@ -162,7 +164,9 @@ export async function runServerBench(fixturesPath, p, log, onPhase = () => {}) {
     const info = await loadgen.run('setup', { fixturesPath }, 60_000);
     log(`  load generator ready: ${info.rooms} rooms × ${info.members} members, ${info.perSender} envelopes per member; pinned: ${hasTaskset ? `servers on core ${SERVER_CPU}, load generator on core ${LOAD_CPU}` : 'no (taskset missing)'}`);
     const results = {};
-    for (const kind of KINDS) {
+    // BENCH_SERVER_KINDS=bare,hush: only those servers (a quicker before/after of one of them).
+    const only = process.env.BENCH_SERVER_KINDS ? process.env.BENCH_SERVER_KINDS.split(',') : KINDS;
+    for (const kind of KINDS.filter((k) => only.includes(k))) {
       onPhase(kind);
       results[kind] = await benchOne(kind, loadgen, p, log);
     }

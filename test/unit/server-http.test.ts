@@ -164,6 +164,32 @@ describe('/logs', () => {
   }));
 });
 
+describe('/logs entries', () => {
+  it('shows each upload exactly as received, also one with whitespace between its tokens, and the join frame of each hello', () => withServer({}, async (server) => {
+    const link = linkDoor();
+    const roomId = link.roomId;
+    const member = await TestSocket.open(`ws://127.0.0.1:${server.port}/ws/${roomId}`);
+    const signer = shapedSigner();
+    const { hello, door, fp } = shapedHello(link, await member.nonce, signer);
+    member.send(encodeClientFrame({ t: 'hello', hello, door }));
+    const compact = encodeClientFrame(shapedUpload(roomId, fp, 1));
+    // JSON allows whitespace between tokens; a newline and a tab must come out escaped in the log's JSON.
+    const spaced = JSON.stringify(JSON.parse(encodeClientFrame(shapedUpload(roomId, fp, 2))), null, '\t');
+    member.send(compact);
+    member.send(spaced);
+    await member.next((f) => f.includes('"seq":2'));
+    const answer = await get(server.port, shapedLogsPath(roomId, fp, signer), { host: `127.0.0.1:${server.port}` });
+    expect(answer.status).toBe(200);
+    const log = JSON.parse(answer.body) as { entries: { type: string; sender: string; size: number; frame: string }[] };
+    expect(log.entries.map((e) => [e.type, e.sender])).toEqual([['hello', fp], ['msg', fp], ['msg', fp]]);
+    expect(JSON.parse(log.entries[0]?.frame ?? '')).toEqual({ t: 'join', hello: JSON.parse(JSON.stringify(hello)) });
+    expect(log.entries[1]?.frame).toBe(compact);
+    expect(log.entries[2]?.frame).toBe(spaced);
+    for (const e of log.entries) expect(e.size).toBe(e.frame.length);
+    await member.close();
+  }));
+});
+
 describe('/metrics', () => {
   it('is not there without METRICS_TOKEN', () => withServer({ METRICS_TOKEN: '' }, async (server) => {
     expect((await get(server.port, '/metrics', { host: `127.0.0.1:${server.port}` })).status).toBe(404);
