@@ -172,7 +172,8 @@ export function joinRoom(link: string, options: JoinOptions): Room {
       return () => set.delete(l);
     },
     joined,
-    send: (body) => connection.send(body),
+    // Refused while this tab is not (yet) known to be let in, as the page disables its composer: an uninformed newcomer in an Ask-to-join room may not know it is waiting.
+    send: (body) => (connection.view()?.membership.me ?? 'in') === 'in' ? connection.send(body) : Promise.reject(new Error('you are waiting to be let in')),
     verify: (fpOrLabel) => {
       const member = findMember(room.members(), fpOrLabel);
       if (member instanceof Error) return member;
