@@ -48,6 +48,16 @@ function pipelined(port: number, localAddress: string, text: string): Promise<st
   });
 }
 
+/** A member who has sent its hello (with the link's door) to a new room on the server at `port`, and its signing key for /logs. */
+async function joinedMember(port: number) {
+  const link = linkDoor();
+  const member = await TestSocket.open(`ws://127.0.0.1:${port}/ws/${link.roomId}`);
+  const signer = shapedSigner();
+  const { hello, door, fp } = shapedHello(link, await member.nonce, signer);
+  member.send(encodeClientFrame({ t: 'hello', hello, door }));
+  return { member, roomId: link.roomId, fp, signer, hello };
+}
+
 const newRoomId = async () => (await deriveRoomKeys(randomBytes(32))).roomId;
 
 describe('host names and origins (DNS rebinding)', () => {
@@ -137,12 +147,7 @@ describe('HTTP requests per address', () => {
 
 describe('/logs', () => {
   it('sends a multi-megabyte log whole to a client that reads it slowly, and the same bytes to the next', () => withServer({ RATE_BURST_FRAMES: '1000', RATE_FRAMES_PER_S: '1000' }, async (server) => {
-    const link = linkDoor();
-    const roomId = link.roomId;
-    const member = await TestSocket.open(`ws://127.0.0.1:${server.port}/ws/${roomId}`);
-    const signer = shapedSigner();
-    const { hello, door, fp } = shapedHello(link, await member.nonce, signer);
-    member.send(encodeClientFrame({ t: 'hello', hello, door }));
+    const { member, roomId, fp, signer } = await joinedMember(server.port);
     const logs = () => shapedLogsPath(roomId, fp, signer);
     for (let seq = 1; seq <= 60; seq++) member.send(encodeClientFrame(shapedUpload(roomId, fp, seq, 49, 4368)));
     await expect.poll(() => member.frames.filter((f) => f.startsWith('{"t":"msg"')).length, { timeout: 10_000 }).toBe(60);
@@ -166,12 +171,7 @@ describe('/logs', () => {
 
 describe('/logs entries', () => {
   it('shows each upload exactly as received, also one with whitespace between its tokens, and the join frame of each hello', () => withServer({}, async (server) => {
-    const link = linkDoor();
-    const roomId = link.roomId;
-    const member = await TestSocket.open(`ws://127.0.0.1:${server.port}/ws/${roomId}`);
-    const signer = shapedSigner();
-    const { hello, door, fp } = shapedHello(link, await member.nonce, signer);
-    member.send(encodeClientFrame({ t: 'hello', hello, door }));
+    const { member, roomId, fp, signer, hello } = await joinedMember(server.port);
     const compact = encodeClientFrame(shapedUpload(roomId, fp, 1));
     // JSON allows whitespace between tokens; a newline and a tab must come out escaped in the log's JSON.
     const spaced = JSON.stringify(JSON.parse(encodeClientFrame(shapedUpload(roomId, fp, 2))), null, '\t');
