@@ -155,11 +155,29 @@ async function doorKeyOf(seed: Uint8Array): Promise<{ doorPub: Uint8Array<ArrayB
   return { doorPub, doorKey: await subtle.importKey('pkcs8', pkcs8, 'Ed25519', false, ['sign']) };
 }
 
+/** How many door seeds are tried before giving up: each is refused with probability 1/256, so 32 never all are. */
+const DOOR_SEED_TRIES = 32;
+
+/**
+ * The door key's seed: the first of HKDF(S, "v1/door-key"), HKDF(S, "v1/door-key|1"), … whose
+ * first byte is not zero. WebKitGTK's WebCrypto refuses (DataError) a PKCS#8 Ed25519 seed that
+ * starts with a zero byte, so one link in 256 could not be opened there; every client skips
+ * such a seed, so the room id is the same in every engine.
+ */
+export async function doorSeedOf(secret: Uint8Array): Promise<Uint8Array> {
+  const none = new Uint8Array(0);
+  for (let k = 0; k < DOOR_SEED_TRIES; k++) {
+    const seed = await hkdf(secret, none, k === 0 ? ROOM_LABELS.doorSeed : `${ROOM_LABELS.doorSeed}|${k}`, 32);
+    if (seed[0] !== 0) return seed;
+  }
+  throw new Error('no door seed without a leading zero');
+}
+
 export async function deriveRoomKeys(secret: Uint8Array): Promise<RoomKeys> {
   if (secret.length !== SECRET_BYTES) throw new Error(`room secret must be ${SECRET_BYTES} bytes`);
   const none = new Uint8Array(0);
   const [doorSeed, kHello, kName, msgSalt] = await Promise.all([
-    hkdf(secret, none, ROOM_LABELS.doorSeed, 32),
+    doorSeedOf(secret),
     hkdf(secret, none, ROOM_LABELS.kHello, 32),
     hkdf(secret, none, ROOM_LABELS.kName, 32),
     hkdf(secret, none, ROOM_LABELS.msgSalt, 32),

@@ -77,6 +77,21 @@ describe.each(ENGINES)('in %s', (name) => {
     await expectNoErrors(alice, bob, carol);
   });
 
+  it('opens a link whose first door seed starts with a zero byte (WebKitGTK refuses such an Ed25519 key) and talks with a Chromium member', async () => {
+    // Secret 131: HKDF(S, "v1/door-key") starts with 00, so the door seed is the next one (PROTOCOL.md §2).
+    const link = `${server.origin}/#AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIM`;
+    const alice = await open(name, link);
+    await join(alice, 'Alice');
+    const bob = await open('chromium', link);
+    await join(bob, 'Bob');
+    await waitForRoster(alice, 2);
+    await send(alice, `hello from ${name}`);
+    await bob.waitForText(`hello from ${name}`, '[role=log]');
+    await send(bob, 'hello from Chromium');
+    expect(await messages(alice, 2)).toEqual([`Alice: hello from ${name}`, 'Bob: hello from Chromium']);
+    await expectNoErrors(alice, bob);
+  });
+
   it('"I compared this code" marks that member verified in this tab only', async () => {
     const alice = await open(name, `${server.origin}/`);
     await join(alice, 'Alice');

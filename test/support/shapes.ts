@@ -43,7 +43,9 @@ const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 
 /** A link's door (a random link unless `secret` is given). */
 export function linkDoor(secret: Uint8Array = randomBytes(32)): LinkDoor {
-  const seed = Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), 'v1/door-key', 32));
+  // The first seed without a leading zero byte, as the client's doorSeedOf (PROTOCOL.md §2).
+  let seed = Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), 'v1/door-key', 32));
+  for (let k = 1; seed[0] === 0; k++) seed = Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), `v1/door-key|${k}`, 32));
   const doorKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
   const pub = Buffer.from(createPublicKey(doorKey).export({ format: 'jwk' }).x ?? '', 'base64url');
   return { secret, roomId: roomIdWith(sha256, pub), doorPub: toB64u(pub), doorKey };

@@ -1,10 +1,11 @@
-import { createHash, createHmac, createPublicKey, hkdfSync, verify } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, verify } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ROOM_LABELS,
   decryptName,
   deriveRoomKeys,
   displayableFingerprint,
+  doorSeedOf,
   encryptName,
   generateIdentity,
   hkdf,
@@ -59,6 +60,25 @@ describe('room key derivation (HKDF-SHA256, secret = 00 01 … 1f)', () => {
 
   it('refuses a secret of the wrong size', async () => {
     await expect(deriveRoomKeys(new Uint8Array(16))).rejects.toThrow(/32 bytes/);
+  });
+
+  // WebKitGTK refuses an Ed25519 seed whose first byte is zero, so such a seed is skipped
+  // (PROTOCOL.md §2): secret 131 (big-endian in the last 4 bytes) has one, 136329 two in a row.
+  const secretOf = (n: number) => { const s = new Uint8Array(32); new DataView(s.buffer).setUint32(28, n); return s; };
+  it.each([
+    [0, 'b02c1f3c0fe34a0ac06002a181ae8962ef43fc0b73df08971d2fb7a70b3be8fc'],
+    [131, 'e45ce3123349246613a4c0126e513775fae4ab863f9d29e1ff1882ed86ca4425'],
+    [136329, '39454a861d2a854a741168a8f8b8ce0184ff5d2b358766487e2b91a89de9d4af'],
+  ])('takes the first door seed without a leading zero byte (secret %i)', async (n, expected) => {
+    const secret = secretOf(n);
+    const labels = ['v1/door-key', 'v1/door-key|1', 'v1/door-key|2'];
+    const tried = labels.map((label) => Buffer.from(hkdfSync('sha256', secret, new Uint8Array(0), label, 32)).toString('hex'));
+    expect(tried.slice(0, tried.indexOf(expected)).every((seed) => seed.startsWith('00'))).toBe(true);
+    expect(Buffer.from(await doorSeedOf(secret)).toString('hex')).toBe(expected);
+    // And the room's door key is the Ed25519 key of that seed, as Node derives it.
+    const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(expected, 'hex')]);
+    const nodePub = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' }).subarray(12);
+    expect((await deriveRoomKeys(secret)).doorPub).toBe(toB64u(nodePub));
   });
 });
 
