@@ -14,6 +14,8 @@ export default defineConfig({
       'test/unit/attacks.test.ts',
       'test/unit/insider.test.ts',
       'test/unit/ledger.test.ts',
+      'test/unit/membership.test.ts',
+      'test/unit/verify.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
