@@ -216,6 +216,9 @@ export interface Identity {
   fp: string;
 }
 
+/** What of an earlier identity vouches for the next one (PROTOCOL.md §6.4): its fingerprint and signing key. */
+export type Vouching = Pick<Identity, 'fp' | 'sigPriv'>;
+
 /** A checked member's public keys. */
 export interface PeerKeys {
   encPub: CryptoKey;
@@ -321,7 +324,7 @@ export async function decryptName(keys: RoomKeys, encSpki: string, sigSpki: stri
  * A join announcement. `previous`: this tab's identity of its last
  * connection, which then vouches for the new keys (PROTOCOL.md §6.4).
  */
-export async function makeHello(keys: RoomKeys, id: Identity, name: string, previous?: Identity): Promise<Hello> {
+export async function makeHello(keys: RoomKeys, id: Identity, name: string, previous?: Vouching): Promise<Hello> {
   const unsigned = {
     v: PROTOCOL_VERSION,
     roomId: keys.roomId,

@@ -3,7 +3,7 @@
  * then kept out of the address bar.
  */
 import { parseSecretFragment, toB64u } from './protocol';
-import { newRoomSecret } from './crypto';
+import { newRoomSecret, randomBytes } from './crypto';
 
 /** The link: the secret from the fragment, or a fresh one for a new room. */
 export interface Link {
@@ -13,11 +13,25 @@ export interface Link {
 
 /** Where a reload finds the room once the fragment has left the address bar: this tab's history entry. */
 const STATE_KEY = 'hushRoom';
+/** This tab's token there: it names the key the tab keeps across a reload (tab-keys.ts). */
+const TAB_KEY = 'hushTab';
 
-function secretInHistory(): string | null {
+function inHistory(key: string): string | null {
   const state: unknown = history.state;
-  return typeof state === 'object' && state !== null && STATE_KEY in state && typeof state[STATE_KEY] === 'string' ? state[STATE_KEY] : null;
+  if (typeof state !== 'object' || state === null) return null;
+  const value: unknown = (state as Record<string, unknown>)[key];
+  return typeof value === 'string' ? value : null;
 }
+
+const secretInHistory = (): string | null => inHistory(STATE_KEY);
+
+/** The tab's entry: its room's secret and its token (kept across reloads, made on first use). */
+function writeHistory(secretText: string): void {
+  history.replaceState({ [STATE_KEY]: secretText, [TAB_KEY]: inHistory(TAB_KEY) ?? toB64u(randomBytes(16)) }, '', location.pathname + location.search);
+}
+
+/** This tab's token (after readOrCreateLink). */
+export const tabToken = (): string => inHistory(TAB_KEY) ?? '';
 
 /**
  * Reads the secret from the fragment (after a reload, from this tab's history
@@ -30,7 +44,7 @@ export function readOrCreateLink(): Link | Error {
   const secret = parseSecretFragment(fragment);
   if (secret instanceof Error) return secret;
   const text = toB64u(secret);
-  history.replaceState({ [STATE_KEY]: text }, '', location.pathname + location.search);
+  writeHistory(text);
   return { secret, url: `${location.origin}/#${text}` };
 }
 
@@ -41,6 +55,6 @@ export const hasWebCrypto = (): boolean => globalThis.isSecureContext && globalT
  * history entry and the invite follow it, so a reload stays in the new room.
  */
 export function replaceLink(secretText: string): string {
-  history.replaceState({ [STATE_KEY]: secretText }, '', location.pathname + location.search);
+  writeHistory(secretText);
   return `${location.origin}/#${secretText}`;
 }

@@ -12,9 +12,9 @@
  */
 import { CLOSE, LOGS_URL_LIFETIME_MS, decodeServerFrame, parseSecretFragment } from './protocol';
 import { deriveRoomKeys, generateIdentity, signLogsRequest, type Identity, type RoomKeys } from './crypto';
-import { RoomSession, type Carry, type MembershipEvent, type RoomView } from './room';
+import { RoomSession, type Carry, type MembershipEvent, type Resume, type RoomView } from './room';
 import type { FileSource } from './files';
-import { REFRESH_MS, ROSTER_STATEMENT_MS } from './timing';
+import { KEPT_KEY_REWRITE_MS, REFRESH_MS, ROSTER_STATEMENT_MS } from './timing';
 import { closeReason, isRetryable, reconnectDelayMs } from './connection';
 
 export type Phase =
@@ -44,6 +44,20 @@ export interface RoomConnectionOptions {
   onChange: () => void;
   /** The room moved to a new link secret (b64) after a removal: the invite and the tab's history follow. */
   onMove?: (secret: string) => void;
+  /** Where this tab keeps its signing key across a reload (browsers: tab-keys.ts); without it a reload is a new identity. */
+  keep?: TabKeyStore;
+}
+
+/** A tab's signing key kept for its next page load, and the room it is for (tab-keys.ts). */
+export interface KeptKey extends Resume {
+  roomId: string;
+}
+
+/** One tab's kept key: taken (and so deleted) once, written while in the room, dropped on leave. */
+export interface TabKeyStore {
+  take(): Promise<KeptKey | null>;
+  put(kept: KeptKey): Promise<void>;
+  drop(): Promise<void>;
 }
 
 
@@ -77,7 +91,11 @@ export class RoomConnection {
   /** Set while moving to a new link, so the next session says so instead of "reconnected". */
   private isMoving = false;
 
+  /** The key this tab kept before a reload (taken at once, so a duplicate tab cannot take it too); used by the first join only. */
+  private kept: Promise<KeptKey | null>;
+
   constructor(private secret: Uint8Array, private readonly options: RoomConnectionOptions) {
+    this.kept = options.keep?.take().catch(() => null) ?? Promise.resolve(null);
     this.prepared = this.prepare();
     void this.prepared.then(([keys]) => {
       this.roomId = keys.roomId;
@@ -106,6 +124,7 @@ export class RoomConnection {
   leave(): void {
     this.sayGoodbye();
     this.stop();
+    this.dropKept();
     this.setPhase({ kind: 'left' });
   }
 
@@ -133,6 +152,7 @@ export class RoomConnection {
 
   setVerified(fp: string, isVerified: boolean): void {
     this.session?.setVerified(fp, isVerified);
+    if (this.session !== null) this.keepKey(this.session);
     this.options.onChange();
   }
 
@@ -207,14 +227,17 @@ export class RoomConnection {
     const keysAndIdentity = this.prepared;
     // A tab identity is used for one connection only: the next one gets new keys.
     this.prepared = this.prepare();
-    void keysAndIdentity.then(([keys, identity]) => {
-      if (mine === this.generation) this.open(keys, identity);
+    // The key kept before a reload vouches for the first connection only (later ones carry their own).
+    const kept = this.past === null ? this.kept : Promise.resolve(null);
+    this.kept = Promise.resolve(null);
+    void Promise.all([keysAndIdentity, kept]).then(([[keys, identity], resume]) => {
+      if (mine === this.generation) this.open(keys, identity, resume?.roomId === keys.roomId ? resume : undefined);
     }, (err: unknown) => {
       if (mine === this.generation) this.setPhase({ kind: 'closed', reason: `encryption could not start (${errorText(err)})` });
     });
   }
 
-  private open(keys: RoomKeys, identity: Identity): void {
+  private open(keys: RoomKeys, identity: Identity, resume?: Resume): void {
     const ws = this.options.openSocket(keys.roomId);
     const isReconnect = this.past !== null;
     const isMove = this.isMoving;
@@ -223,7 +246,7 @@ export class RoomConnection {
       onChange: this.options.onChange,
       sendBinary: (frame) => ws.send(frame),
       onMembership: (event) => this.decided(room, event),
-      ...(this.past === null ? {} : { carry: { ...this.past.carry, isMove } }),
+      ...(this.past === null ? (resume === undefined ? {} : { resume }) : { carry: { ...this.past.carry, isMove } }),
     });
     this.socket?.close(CLOSE.NORMAL);
     this.socket = ws;
@@ -258,6 +281,8 @@ export class RoomConnection {
         this.attempt = 0;
         if (isMove) room.notice('You are in the room’s new link now. Each member’s previous key vouches for their new one, so verified marks carry over.');
         else if (isReconnect) room.notice(`Reconnected after the connection was lost (${this.lostReason()}). Your previous key vouched for your new one, so verified marks carry over.`);
+        else if (resume !== undefined) room.notice('Back after reloading the page. Your key from before the reload vouched for your new one, so verified marks carry over.');
+        this.keepKey(room);
         this.startRefresh(room);
         this.setPhase({ kind: 'joined' });
       }
@@ -277,6 +302,7 @@ export class RoomConnection {
       const reason = event.kind === 'removed' ? `${event.by} removed you from the room` : `${event.by} turned you away`;
       this.sayGoodbye();
       this.stop();
+      this.dropKept();
       this.setPhase({ kind: 'ended', reason });
       return;
     }
@@ -329,7 +355,17 @@ export class RoomConnection {
       ticks += 1;
       room.refresh();
       if (ticks % (ROSTER_STATEMENT_MS / REFRESH_MS) === 0) void room.confirmRoster();
+      if (ticks % (KEPT_KEY_REWRITE_MS / REFRESH_MS) === 0) this.keepKey(room);
     }, REFRESH_MS);
+  }
+
+  /** Writes this session's key for a reload of the tab (a failure only means the reload is a new identity). */
+  private keepKey(room: RoomSession): void {
+    this.options.keep?.put({ roomId: room.keys.roomId, ...room.resumeAfterReload() }).catch(() => undefined);
+  }
+
+  private dropKept(): void {
+    this.options.keep?.drop().catch(() => undefined);
   }
 }
 

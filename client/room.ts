@@ -25,6 +25,7 @@ import {
   type Identity,
   type PeerKeys,
   type RoomKeys,
+  type Vouching,
 } from './crypto';
 import { Roster, type Agreement, type Member, type RosterMemory } from './roster';
 import { MAX_CLOCK_SKEW_MS, REFRESH_MS, ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS } from './timing';
@@ -94,6 +95,17 @@ export interface RoomSessionOptions {
   sendBinary?: (frame: Uint8Array<ArrayBuffer>) => void;
   /** The room removed or turned me away, or moved to a new link. */
   onMembership?: (event: MembershipEvent) => void;
+  /**
+   * After a reload of the tab (no carry): the signing key the tab kept from its
+   * last identity, which vouches for this one, and the members it had verified.
+   */
+  resume?: Resume;
+}
+
+/** What a tab keeps across a reload (tab-keys.ts): nothing a message could be read with. */
+export interface Resume {
+  previous: Vouching;
+  verified: readonly string[];
 }
 
 
@@ -102,7 +114,7 @@ export class RoomSession {
   private readonly roster: Roster;
   private readonly ledger: SenderLedger;
   private readonly timeline: Timeline;
-  private readonly previous: Identity | undefined;
+  private readonly previous: Vouching | undefined;
   private readonly membership: Membership;
   private readonly onMembership: (event: MembershipEvent) => void;
   private readonly isMove: boolean;
@@ -147,8 +159,10 @@ export class RoomSession {
     const carry = options.carry;
     this.ledger = new SenderLedger(carry?.ledger);
     this.timeline = new Timeline(this.now, carry === undefined ? undefined : { entries: carry.timeline, blocked: carry.blocked });
-    this.previous = carry?.previous;
+    const resume = carry === undefined ? options.resume : undefined;
+    this.previous = carry?.previous ?? resume?.previous;
     if (carry !== undefined) this.roster.remember(carry);
+    if (resume !== undefined) this.roster.remember({ known: new Map(), verified: resume.verified, departed: [], keys: new Map() });
     this.files = new FileManager({
       keys,
       selfFp: identity.fp,
@@ -160,13 +174,18 @@ export class RoomSession {
     this.onMembership = options.onMembership ?? (() => {});
     this.isMove = carry?.isMove === true;
     // My new key stands where my previous one stood (the others check the same vouching).
-    if (carry !== undefined) this.membership.succeed(carry.previous.fp, identity.fp);
+    if (this.previous !== undefined) this.membership.succeed(this.previous.fp, identity.fp);
   }
 
   /** What the next connection of this tab takes over; own messages never confirmed are marked so. */
   carryOver(): Carry {
     const { entries, blocked } = this.timeline.carry();
     return { timeline: entries, blocked, ...this.roster.memory(), ledger: this.ledger.state(), previous: this.identity, membership: this.membership.carry() };
+  }
+
+  /** What a reload of this tab takes over (tab-keys.ts): my signing key, to vouch for the next one, and whom I verified. */
+  resumeAfterReload(): Resume {
+    return { previous: { fp: this.identity.fp, sigPriv: this.identity.sigPriv }, verified: this.roster.memory().verified };
   }
 
   /**

@@ -58,3 +58,16 @@ export const NOTICE_COALESCE_MS = 60_000;
 /** Reconnect backoff: 1 s, 2 s, 4 s … up to 30 s, each with jitter so a restarted server is not hit by every tab at once. */
 export const RECONNECT_BASE_MS = 1_000;
 export const RECONNECT_MAX_MS = 30_000;
+
+/**
+ * A tab in a room rewrites the key it keeps for a reload (tab-keys.ts) this
+ * often: a 60th refresh, and once a minute is as often as a throttled
+ * background tab runs its timers.
+ */
+export const KEPT_KEY_REWRITE_MS = 60 * REFRESH_MS;
+
+/**
+ * A kept key not rewritten for this long belongs to a tab that closed: the
+ * next Hush page that opens in this browser deletes it. Five rewrites.
+ */
+export const KEPT_KEY_MAX_AGE_MS = 5 * KEPT_KEY_REWRITE_MS;

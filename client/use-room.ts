@@ -10,7 +10,8 @@ import { blobSource } from './files';
 
 export type { Phase } from './room-connection';
 export { hasWebCrypto, readOrCreateLink, type Link } from './link';
-import { replaceLink } from './link';
+import { replaceLink, tabToken } from './link';
+import { browserTabKeys } from './tab-keys';
 
 export interface RoomHandle {
   phase: Phase;
@@ -60,6 +61,8 @@ export function useRoom(secret: Uint8Array): RoomHandle {
     openSocket: openBrowserSocket,
     onChange: () => setTick((n) => n + 1),
     onMove: (next) => setMovedUrl(replaceLink(next)),
+    // Where IndexedDB is missing or refuses (some private windows), a reload is a new identity, as before.
+    ...(globalThis.indexedDB === undefined || tabToken() === '' ? {} : { keep: browserTabKeys(tabToken()) }),
   }), [secret]);
   useEffect(() => () => connection.dispose(), [connection]);
   return {

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { decodeClientFrame, encodeServerFrame, fingerprintWith, toB64u, type Hello } from '../../client/protocol';
 import { randomBytes } from '../../client/crypto';
-import { RoomConnection, type SocketLike } from '../../client/room-connection';
+import { RoomConnection, type SocketLike, type TabKeyStore } from '../../client/room-connection';
 import { noticeText, type RoomView } from '../../client/room';
 import { relayTo } from './members';
 
@@ -140,9 +140,10 @@ export interface Person {
   me: () => string;
 }
 
-export function person(relay: MemRelay, secret: Uint8Array, name: string): Person {
+/** `keep`: where the person's tab keeps its key across a reload (the page's is IndexedDB). */
+export function person(relay: MemRelay, secret: Uint8Array, name: string, keep?: TabKeyStore): Person {
   const moves: string[] = [];
-  const connection = new RoomConnection(secret, { openSocket: relay.openSocket, onChange: () => undefined, onMove: (s) => moves.push(s) });
+  const connection = new RoomConnection(secret, { openSocket: relay.openSocket, onChange: () => undefined, onMove: (s) => moves.push(s), ...(keep === undefined ? {} : { keep }) });
   connection.join(name);
   const view = (): RoomView => {
     const v = connection.view();
