@@ -1,11 +1,28 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfusables } from '../../client/names';
-import { SAS_EMOJI, diffRosters, displayLabels, emojiCode, groupDigits } from '../../client/verify';
+import { LABEL_SUFFIX_NOTE, SAS_EMOJI, diffRosters, displayLabels, emojiCode, groupDigits, isSameRoster } from '../../client/verify';
 
 describe('emoji form of a safety code', () => {
   it('has 64 distinct emoji with distinct names', () => {
     expect(new Set(SAS_EMOJI.map(([s]) => s)).size).toBe(64);
     expect(new Set(SAS_EMOJI.map(([, n]) => n)).size).toBe(64);
+    for (const entry of SAS_EMOJI) {
+      expect(entry).toHaveLength(2);
+      expect(entry[0]).toMatch(/^\p{Extended_Pictographic}\uFE0F?$/u);
+    }
+  });
+
+  it('is the Matrix SAS table, index by index', () => {
+    // The names of the Matrix specification's SAS emoji table, indices 0–63.
+    expect(SAS_EMOJI.map(([, n]) => n).join(',')).toBe([
+      'Dog,Cat,Lion,Horse,Unicorn,Pig,Elephant,Rabbit,Panda,Rooster,Penguin,Turtle,Fish,Octopus,Butterfly,Flower',
+      'Tree,Cactus,Mushroom,Globe,Moon,Cloud,Fire,Banana,Apple,Strawberry,Corn,Pizza,Cake,Heart,Smiley,Robot',
+      'Hat,Glasses,Spanner,Santa,Thumbs Up,Umbrella,Hourglass,Clock,Gift,Light Bulb,Book,Pencil,Paperclip,Scissors,Lock,Key',
+      'Hammer,Telephone,Flag,Train,Bicycle,Aeroplane,Rocket,Trophy,Ball,Guitar,Trumpet,Bell,Anchor,Headphones,Folder,Pin',
+    ].join(','));
+    expect(SAS_EMOJI.map(([s]) => s).join('')).toBe(
+      '🐶🐱🦁🐎🦄🐷🐘🐰🐼🐓🐧🐢🐟🐙🦋🌷🌳🌵🍄🌏🌙☁️🔥🍌🍎🍓🌽🍕🎂❤️😀🤖🎩👓🔧🎅👍☂️⌛⏰🎁💡📕✏️📎✂️🔒🔑🔨☎️🏁🚂🚲✈️🚀🏆⚽🎸🎺🔔⚓🎧📁📌',
+    );
   });
 
   it.each([
@@ -35,6 +52,8 @@ describe('roster comparison', () => {
     [['a', 'b'], ['a', 'x'], ['x'], ['b']],
   ])('mine %j vs theirs %j: +%j −%j', (mine, theirs, plus, minus) => {
     expect(diffRosters(mine, theirs)).toEqual({ plus, minus });
+    // The same list only when nothing is missing on either side.
+    expect(isSameRoster(diffRosters(mine, theirs))).toBe(plus.length === 0 && minus.length === 0);
   });
 });
 
@@ -87,5 +106,18 @@ describe('labels', () => {
 
   it('groups digits in fives', () => {
     expect(groupDigits('123456789012345678901234567890')).toBe('12345 67890 12345 67890 12345 67890');
+    expect(groupDigits('')).toBe('');
+  });
+
+  it('stops lengthening at the whole code when two look-alikes show the same one', () => {
+    const labels = displayLabels([
+      { fp: 'f1', name: 'Alice', digits: '1234567890' },
+      { fp: 'f2', name: '\u0410lice', digits: '1234567890' },
+    ]);
+    expect([...labels.values()]).toEqual(['Alice #1234567890', '\u0410lice #1234567890']);
+  });
+
+  it('says a suffix is not proof of who someone is', () => {
+    expect(LABEL_SUFFIX_NOTE).toContain('not proof of who they are');
   });
 });
