@@ -59,6 +59,8 @@ function Room({ link }: { link: Link }) {
     // After the panel has rendered open.
     setTimeout(() => document.getElementById(memberElementId(fp))?.focus());
   }, []);
+  // The same object while the handle's callbacks are, so the roster's rows need not render again for it.
+  const decisions = useMemo(() => ({ letIn: room.letIn, turnAway: room.turnAway, remove: room.remove }), [room.letIn, room.turnAway, room.remove]);
 
   if (view === null || !isInRoom(phase)) {
     return (
@@ -105,7 +107,7 @@ function Room({ link }: { link: Link }) {
         members={view.members}
         onVerify={room.setVerified}
         isOpen={isRosterOpen}
-        {...(view.membership.canDecide ? { decisions: { letIn: room.letIn, turnAway: room.turnAway, remove: room.remove } } : {})}
+        {...(view.membership.canDecide ? { decisions } : {})}
       >
         <MembershipSwitches membership={view.membership} onSwitch={room.setSwitch} />
         <SecurityPanel blocked={view.blocked} />
