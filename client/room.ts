@@ -36,6 +36,7 @@ import { emojiCode } from './verify';
 import { cleanName } from './names';
 import { FileManager, type FileSource } from './files';
 import { Membership, signRoomStatement, verifyRoomStatement, type MembershipCarry, type Standing } from './room-state';
+import { keepView } from './stable-view';
 
 export type { Member } from './roster';
 export { noticeText, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
@@ -141,6 +142,8 @@ export class RoomSession {
   private nextSeq = 1;
   private queue: Promise<unknown> = Promise.resolve();
   private snapshot: RoomView | null = null;
+  /** The view last handed out: its unchanged parts are handed out again as the same objects (stable-view.ts). */
+  private lastView: RoomView | null = null;
   private readonly now: () => number;
   private readonly onChange: () => void;
   /** Files sent and received on this connection (PROTOCOL.md §11). */
@@ -357,14 +360,15 @@ export class RoomSession {
   view(): RoomView {
     const standing = (fp: string) => this.membership.standing(fp);
     const me = !this.membership.isInformed && standing(this.identity.fp) === 'in' ? 'waiting' : standing(this.identity.fp);
-    this.snapshot ??= {
+    this.snapshot ??= keepView(this.lastView, {
       members: this.roster.members(standing),
       timeline: this.timeline.entries(),
       blocked: { ...this.timeline.blocked },
       agreement: this.roster.agreement(),
       isAllVerified: this.roster.isAllVerified((fp) => standing(fp) === 'in'),
       membership: { lobby: this.membership.lobby.on, locked: this.membership.lock.on, me, canDecide: this.canDecide() },
-    };
+    });
+    this.lastView = this.snapshot;
     return this.snapshot;
   }
 

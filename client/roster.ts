@@ -309,8 +309,15 @@ export class Roster {
     return this.records.get(fp)?.name;
   }
 
+  /** The last labels and what they were made from: a confusables skeleton per name costs, and names rarely change. */
+  private labelsMade: { from: string; labels: Map<string, string> } | null = null;
+
   private labels(): Map<string, string> {
-    return displayLabels([...this.records.values()].map((r) => ({ fp: r.fp, name: r.name, digits: r.code?.digits ?? null })));
+    const named = [...this.records.values()].map((r) => ({ fp: r.fp, name: r.name, digits: r.code?.digits ?? null }));
+    // Lengths first, so no name can run into the next field.
+    const from = named.map((m) => `${m.fp} ${m.name.length} ${m.name} ${m.digits ?? ''}`).join('\n');
+    if (this.labelsMade?.from !== from) this.labelsMade = { from, labels: displayLabels(named) };
+    return this.labelsMade.labels;
   }
 
   members(standingOf: (fp: string) => Standing = () => 'in'): Member[] {

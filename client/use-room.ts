@@ -57,34 +57,43 @@ function openBrowserSocket(roomId: string): SocketLike {
 export function useRoom(secret: Uint8Array): RoomHandle {
   const [, setTick] = useState(0);
   const [movedUrl, setMovedUrl] = useState<string | null>(null);
-  const connection = useMemo(() => new RoomConnection(secret, {
-    openSocket: openBrowserSocket,
-    onChange: () => setTick((n) => n + 1),
-    onMove: (next) => setMovedUrl(replaceLink(next)),
-    // Where IndexedDB is missing or refuses (some private windows), a reload is a new identity, as before.
-    ...(globalThis.indexedDB === undefined || tabToken() === '' ? {} : { keep: browserTabKeys(tabToken()) }),
-  }), [secret]);
+  const connection = useMemo(() => {
+    // What the page shows last: a change that leaves phase, view and room id the same objects (most ticks
+    // of the room's clock) renders nothing.
+    let shown: [Phase, RoomView | null, string | null] | null = null;
+    const next = new RoomConnection(secret, {
+      openSocket: openBrowserSocket,
+      onChange: () => {
+        const now: [Phase, RoomView | null, string | null] = [next.phase, next.view(), next.roomId];
+        if (shown !== null && now.every((part, i) => part === shown?.[i])) return;
+        shown = now;
+        setTick((n) => n + 1);
+      },
+      onMove: (url) => setMovedUrl(replaceLink(url)),
+      // Where IndexedDB is missing or refuses (some private windows), a reload is a new identity, as before.
+      ...(globalThis.indexedDB === undefined || tabToken() === '' ? {} : { keep: browserTabKeys(tabToken()) }),
+    });
+    return next;
+  }, [secret]);
   useEffect(() => () => connection.dispose(), [connection]);
-  return {
-    phase: connection.phase,
-    view: connection.view(),
-    roomId: connection.roomId,
-    join: (name) => connection.join(name),
+  // One set of callbacks per connection, so what the page hands them to can skip rendering by identity.
+  const actions = useMemo(() => ({
+    join: (name: string) => connection.join(name),
     rejoin: () => connection.rejoin(),
     leave: () => connection.leave(),
-    send: (body) => connection.send(body),
-    sendFiles: (files) => {
+    send: (body: string) => connection.send(body),
+    sendFiles: (files: readonly File[]) => {
       for (const file of files) {
         connection.sendFile(blobSource(file, file.name)).catch((err: unknown) => connection.notice(`A file was not sent: ${err instanceof Error ? err.message : String(err)}.`));
       }
     },
-    notice: (text) => connection.notice(text),
-    setVerified: (fp, isVerified) => connection.setVerified(fp, isVerified),
+    notice: (text: string) => connection.notice(text),
+    setVerified: (fp: string, isVerified: boolean) => connection.setVerified(fp, isVerified),
     logsUrl: () => connection.logsUrl(),
-    movedUrl,
-    setSwitch: (which, on) => void connection.setSwitch(which, on),
-    letIn: (fp) => void connection.letIn(fp),
-    turnAway: (fp) => void connection.turnAway(fp),
-    remove: (fp) => void connection.removeMember(fp),
-  };
+    setSwitch: (which: 'lobby' | 'lock', on: boolean) => void connection.setSwitch(which, on),
+    letIn: (fp: string) => void connection.letIn(fp),
+    turnAway: (fp: string) => void connection.turnAway(fp),
+    remove: (fp: string) => void connection.removeMember(fp),
+  }), [connection]);
+  return { ...actions, phase: connection.phase, view: connection.view(), roomId: connection.roomId, movedUrl };
 }

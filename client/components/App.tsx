@@ -11,6 +11,17 @@ import { SecurityPanel } from './SecurityPanel';
 import { Attention } from './Attention';
 import { ConnectionBanner } from './ConnectionBanner';
 import { MembershipSwitches } from './Membership';
+import { memo } from './memo';
+
+// The room's parts around the conversation, rendered again only when what they show changed (a message arriving changes none of them).
+const Status = memo(RoomStatus);
+const Invite = memo(CopyLink);
+const Notify = memo(Attention);
+const Switches = memo(MembershipSwitches);
+const Blocked = memo(SecurityPanel);
+const Banner = memo(ConnectionBanner);
+const Write = memo(Composer);
+const Log = memo(ServerView);
 
 export function App() {
   return hasWebCrypto() ? <Linked /> : <InsecureContext />;
@@ -59,6 +70,11 @@ function Room({ link }: { link: Link }) {
     // After the panel has rendered open.
     setTimeout(() => document.getElementById(memberElementId(fp))?.focus());
   }, []);
+  const toggleRoster = useCallback(() => setRosterOpen((isOpen) => !isOpen), []);
+  const members = view?.members;
+  const labels = useMemo(() => new Map((members ?? []).map((m) => [m.fp, m.label])), [members]);
+  // The same object while the handle's callbacks are, so the roster's rows need not render again for it.
+  const decisions = useMemo(() => ({ letIn: room.letIn, turnAway: room.turnAway, remove: room.remove }), [room.letIn, room.turnAway, room.remove]);
 
   if (view === null || !isInRoom(phase)) {
     return (
@@ -81,22 +97,21 @@ function Room({ link }: { link: Link }) {
   const url = room.movedUrl ?? link.url;
   const isWaiting = view.membership.me === 'waiting';
   const waiting = view.membership.canDecide ? others.filter((m) => m.standing === 'waiting').length : 0;
-  const labels = new Map(view.members.map((m) => [m.fp, m.label]));
   return (
     <div class={`room${phase.kind === 'joined' ? '' : ' offline'}`}>
       <header class="bar">
         <h1>Hush</h1>
-        <RoomStatus
+        <Status
           count={view.members.length}
           agreement={view.agreement}
           verifiedCount={others.filter((m) => m.trust === 'verified').length}
           isAllVerified={view.isAllVerified}
           isRosterOpen={isRosterOpen}
-          onToggleRoster={() => setRosterOpen(!isRosterOpen)}
+          onToggleRoster={toggleRoster}
         />
         <div class="actions">
-          <CopyLink url={url} />
-          <Attention entries={view.timeline} labels={labels} waiting={waiting} />
+          <Invite url={url} />
+          <Notify entries={view.timeline} labels={labels} waiting={waiting} />
           <a class="button quiet" href="/" target="_blank" rel="noopener">New room</a>
         </div>
         <button type="button" class="quiet" onClick={room.leave}>Leave</button>
@@ -105,10 +120,10 @@ function Room({ link }: { link: Link }) {
         members={view.members}
         onVerify={room.setVerified}
         isOpen={isRosterOpen}
-        {...(view.membership.canDecide ? { decisions: { letIn: room.letIn, turnAway: room.turnAway, remove: room.remove } } : {})}
+        {...(view.membership.canDecide ? { decisions } : {})}
       >
-        <MembershipSwitches membership={view.membership} onSwitch={room.setSwitch} />
-        <SecurityPanel blocked={view.blocked} />
+        <Switches membership={view.membership} onSwitch={room.setSwitch} />
+        <Blocked blocked={view.blocked} />
       </Roster>
       <section
         class="chat"
@@ -121,12 +136,12 @@ function Room({ link }: { link: Link }) {
           if (phase.kind === 'joined') room.sendFiles(files);
         }}
       >
-        <ConnectionBanner phase={phase} onRejoin={room.rejoin} />
+        <Banner phase={phase} onRejoin={room.rejoin} />
         {isWaiting && phase.kind === 'joined' && <p role="status" class="banner waiting">Waiting for someone in the room to let you in.</p>}
         <Timeline entries={view.timeline} members={view.members} onShowMember={showMember} />
-        <Composer onSend={room.send} onNotice={room.notice} isOnline={phase.kind === 'joined'} onAttach={room.sendFiles} isWaiting={isWaiting} />
+        <Write onSend={room.send} onNotice={room.notice} isOnline={phase.kind === 'joined'} onAttach={room.sendFiles} isWaiting={isWaiting} />
       </section>
-      {room.roomId !== null && <ServerView logsUrl={room.logsUrl} version={view.timeline.length} />}
+      {room.roomId !== null && <Log logsUrl={room.logsUrl} version={view.timeline.length} />}
     </div>
   );
 }

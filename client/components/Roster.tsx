@@ -1,4 +1,4 @@
-import type { ComponentChildren } from 'preact';
+import { Component, type ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { Member } from '../roster';
 import { LABEL_SUFFIX_NOTE, groupDigits } from '../verify';
@@ -43,14 +43,35 @@ export function Roster({ members, onVerify, decisions, isOpen, children }: Props
         this code”. The emoji are a quick check only: matching emoji do not prove who it is.
       </p>
       <ul aria-label="Participants">
-        {members.map((m) => <Entry key={m.fp} member={m} onVerify={onVerify} decisions={decisions} />)}
+        {members.map((m) => <Row key={m.fp} member={m} onVerify={onVerify} decisions={decisions} />)}
       </ul>
       {children}
     </aside>
   );
 }
 
-function Entry({ member: m, onVerify, decisions }: { member: Member; onVerify: (fp: string, isVerified: boolean) => void; decisions: Decisions | undefined }) {
+interface EntryProps {
+  member: Member;
+  onVerify: (fp: string, isVerified: boolean) => void;
+  decisions: Decisions | undefined;
+}
+
+/**
+ * A member's row renders again only when its member, or what it may do,
+ * changed: the room keeps an unchanged member as the same object, so a
+ * message arriving renders no row (issue #19), in a room of 50 as of 2.
+ */
+class Row extends Component<EntryProps> {
+  override shouldComponentUpdate(next: EntryProps): boolean {
+    return next.member !== this.props.member || next.onVerify !== this.props.onVerify || next.decisions !== this.props.decisions;
+  }
+
+  override render() {
+    return <Entry {...this.props} />;
+  }
+}
+
+function Entry({ member: m, onVerify, decisions }: EntryProps) {
   const [isQrOpen, setQrOpen] = useState(false);
   const [isConfirming, setConfirming] = useState(false);
   const standing = m.standing ?? 'in';
