@@ -1,4 +1,4 @@
-import { createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, verify } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync, verify } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ROOM_LABELS,
@@ -6,7 +6,14 @@ import {
   deriveRoomKeys,
   displayableFingerprint,
   doorSeedOf,
+  ecdsaSign,
   encryptName,
+  importPeerKeys,
+  isWrapFor,
+  newRoomSecret,
+  openMessage,
+  sealMessage,
+  verifyContinuity,
   generateIdentity,
   hkdf,
   makeHello,
@@ -16,7 +23,7 @@ import {
   type Identity,
   type RoomKeys,
 } from '../../client/crypto';
-import { ENC_SPKI_BYTES, SIG_SPKI_BYTES, doorSignedBytes, enc, fromB64u, helloMacBytes, helloSignedBytes, toB64u, type Hello } from '../../client/protocol';
+import { ENC_SPKI_BYTES, MAX_BODY_BYTES, MAX_NAME_BYTES, PAD_BUCKET_BYTES, SIG_SPKI_BYTES, doorSignedBytes, enc, envelopeHeader, fromB64u, helloMacBytes, helloSignedBytes, toB64u, wrapLabel, type Envelope, type Hello } from '../../client/protocol';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
 const SECRET = Uint8Array.from({ length: 32 }, (_, i) => i);
@@ -171,5 +178,129 @@ describe('identity, names and hellos', () => {
     const sig = toB64u(new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, sigPair.privateKey, helloSignedBytes(unsigned))));
     const mac = toB64u(new Uint8Array(await crypto.subtle.sign('HMAC', keys.kHello, helloMacBytes({ ...unsigned, sig }))));
     expect(await openHello(keys, { ...unsigned, sig, mac })).toEqual(new Error('encryption key is not RSA-3072 with e = 65537'));
+  });
+});
+
+describe('signatures, names and messages at their edges', () => {
+  let keys: RoomKeys;
+  let alice: Identity;
+  let bob: Identity;
+  beforeAll(async () => {
+    keys = await deriveRoomKeys(SECRET);
+    [alice, bob] = await Promise.all([generateIdentity(), generateIdentity()]);
+  });
+  const P256_HALF_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n / 2n;
+
+  it('signs in low-s form every time, and Node verifies every signature', async () => {
+    const spki = Buffer.from(alice.sigSpki, 'base64url');
+    const pub = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    // About half of raw ECDSA signatures have a high s: 48 make missing the flip practically impossible.
+    for (let i = 0; i < 48; i++) {
+      const data = new TextEncoder().encode(`payload ${i}`);
+      const sig = Buffer.from(await ecdsaSign(alice.sigPriv, data), 'base64url');
+      expect(BigInt(`0x${sig.subarray(32).toString('hex')}`) <= P256_HALF_N).toBe(true);
+      expect(verify('sha256', data, { key: pub, dsaEncoding: 'ieee-p1363' }, sig)).toBe(true);
+    }
+  });
+
+  it('refuses to encrypt an empty name or one past the limit, and takes one at the limit', async () => {
+    await expect(encryptName(keys, alice.encSpki, alice.sigSpki, '')).rejects.toThrow(`a name is 1 to ${MAX_NAME_BYTES} bytes`);
+    await expect(encryptName(keys, alice.encSpki, alice.sigSpki, 'x'.repeat(MAX_NAME_BYTES + 1))).rejects.toThrow(`a name is 1 to ${MAX_NAME_BYTES} bytes`);
+    const atLimit = 'x'.repeat(MAX_NAME_BYTES);
+    expect(await decryptName(keys, alice.encSpki, alice.sigSpki, await encryptName(keys, alice.encSpki, alice.sigSpki, atLimit))).toBe(atLimit);
+    expect(await decryptName(keys, alice.encSpki, alice.sigSpki, await encryptName(keys, alice.encSpki, alice.sigSpki, 'x'))).toBe('x');
+  });
+
+  /** A name ciphertext of any plaintext, made as an insider with the link would (kName from the secret). */
+  const nameCtOf = (pt: Uint8Array) => {
+    const kName = hkdfSync('sha256', SECRET, new Uint8Array(0), 'v1/name', 32);
+    const iv = Buffer.alloc(12, 7);
+    const cipher = createCipheriv('aes-256-gcm', Buffer.from(kName), iv);
+    cipher.setAAD(enc('v1/name', keys.roomId, alice.encSpki, alice.sigSpki));
+    const ct = Buffer.concat([cipher.update(pt), cipher.final(), cipher.getAuthTag()]);
+    return toB64u(Buffer.concat([iv, ct]));
+  };
+  it.each([
+    ['a length of 0', () => new Uint8Array(1 + MAX_NAME_BYTES)],
+    ['a length past the limit', () => { const pt = new Uint8Array(1 + MAX_NAME_BYTES); pt[0] = MAX_NAME_BYTES + 1; return pt; }],
+    ['bytes after the name', () => { const pt = new Uint8Array(1 + MAX_NAME_BYTES); pt.set([3, 65, 66, 67, 1]); return pt; }],
+  ])('refuses a name whose padded plaintext has %s', async (_what, make) => {
+    expect(await decryptName(keys, alice.encSpki, alice.sigSpki, nameCtOf(make()))).toEqual(new Error('name is malformed'));
+    // The same construction with a well-formed plaintext opens: the refusal is the check's.
+    const good = new Uint8Array(1 + MAX_NAME_BYTES);
+    good.set([3, 65, 66, 67]);
+    expect(await decryptName(keys, alice.encSpki, alice.sigSpki, nameCtOf(good))).toBe('ABC');
+  });
+
+  it('seals a message of exactly the limit and refuses one byte more', async () => {
+    const bobKeys = await importPeerKeys(bob.encSpki, bob.sigSpki);
+    if (bobKeys instanceof Error) throw bobKeys;
+    const out = (body: string) => ({ msgId: 'm1', seq: 1, ts: 1, body });
+    await expect(sealMessage(keys, alice, out('x'.repeat(MAX_BODY_BYTES)), [bobKeys])).resolves.toBeDefined();
+    await expect(sealMessage(keys, alice, out('x'.repeat(MAX_BODY_BYTES + 1)), [bobKeys])).rejects.toThrow(`a message is at most ${MAX_BODY_BYTES} bytes`);
+  });
+
+  it('finds no wrap for someone the message is not for, and says so when opening without one', async () => {
+    const bobKeys = await importPeerKeys(bob.encSpki, bob.sigSpki);
+    if (bobKeys instanceof Error) throw bobKeys;
+    const { env, wraps } = await sealMessage(keys, alice, { msgId: 'm2', seq: 1, ts: 1, body: 'hi' }, [bobKeys]);
+    const bobWrap = wraps[bob.fp] ?? '';
+    expect(await isWrapFor(env, bob.fp, bobWrap)).toBe(true);
+    expect(await isWrapFor(env, alice.fp, bobWrap)).toBe(false);
+    expect(await openMessage(keys, alice, env, undefined)).toEqual(new Error('no key for me'));
+    expect(await openMessage(keys, bob, env, bobWrap)).toMatchObject({ body: 'hi', sender: alice.fp, seq: 1, kind: 'text' });
+  });
+
+  /** Re-encrypts an envelope's content for Bob with a plaintext of the test's choosing, as a sender with every key could. */
+  async function resealFor(env: Envelope, plaintext: Uint8Array<ArrayBuffer>): Promise<{ env: Envelope; wrap: string }> {
+    const k = crypto.getRandomValues(new Uint8Array(32));
+    const ikm = await crypto.subtle.importKey('raw', k, 'HKDF', false, ['deriveKey']);
+    const msgKey = await crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(keys.msgSalt), info: new TextEncoder().encode(`v1/msg-key|${env.msgId}`) }, ikm, { name: 'AES-GCM', length: 256 }, false, ['encrypt']);
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const aad = new Uint8Array(createHash('sha256').update(envelopeHeader(env)).digest());
+    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: aad }, msgKey, plaintext));
+    const bobKeys = await importPeerKeys(bob.encSpki, bob.sigSpki);
+    if (bobKeys instanceof Error) throw bobKeys;
+    const wrap = new Uint8Array(await crypto.subtle.encrypt({ name: 'RSA-OAEP', label: wrapLabel(env.room, env.msgId, bob.fp) }, bobKeys.encPub, k));
+    return { env: { ...env, iv: toB64u(iv), ct: toB64u(ct) }, wrap: toB64u(wrap) };
+  }
+  const padded = (inner: Uint8Array): Uint8Array<ArrayBuffer> => { const out = new Uint8Array(Math.ceil(inner.length / PAD_BUCKET_BYTES) * PAD_BUCKET_BYTES); out.set(inner); return out; };
+
+  it.each([
+    ['an unknown label', () => padded(enc('v1/outer', 'S', 'R', '1', 'hi')), 'inner encoding is malformed'],
+    ['a seq of 0', () => padded(enc('v1/inner', 'S', 'R', '0', 'hi')), 'inner encoding is malformed'],
+    ['a seq with a leading zero', () => padded(enc('v1/inner', 'S', 'R', '01', 'hi')), 'inner encoding is malformed'],
+    ['a seq of 17 digits', () => padded(enc('v1/inner', 'S', 'R', '12345678901234567', 'hi')), 'inner encoding is malformed'],
+    ['a seq with text after it', () => padded(enc('v1/inner', 'S', 'R', '1x', 'hi')), 'inner encoding is malformed'],
+    ['no padding to the bucket', () => enc('v1/inner', 'S', 'R', '1', 'hi'), 'ciphertext is not padded'],
+  ])('refuses a message whose plaintext has %s', async (_what, make, error) => {
+    const bobKeys = await importPeerKeys(bob.encSpki, bob.sigSpki);
+    if (bobKeys instanceof Error) throw bobKeys;
+    const { env } = await sealMessage(keys, alice, { msgId: 'm3', seq: 1, ts: 1, body: 'hi' }, [bobKeys]);
+    const bad = await resealFor(env, make());
+    expect(await openMessage(keys, bob, bad.env, bad.wrap)).toEqual(new Error(error));
+    // The same construction with a well-formed inner text opens, as a file offer or a chat message.
+    const file = await resealFor(env, padded(enc('v1/inner-file', 'S', 'R', '16', 'offer')));
+    expect(await openMessage(keys, bob, file.env, file.wrap)).toEqual({ sender: 'S', room: 'R', seq: 16, body: 'offer', kind: 'file' });
+  });
+
+  it('passes the hello’s continuity claim on, and it verifies only for the next identity', async () => {
+    const next = await generateIdentity();
+    const hello = await makeHello(keys, next, 'Alice', alice);
+    const opened = await openHello(keys, hello);
+    if (opened instanceof Error) throw opened;
+    expect(opened.prev?.fp).toBe(alice.fp);
+    const alicePub = await importPeerKeys(alice.encSpki, alice.sigSpki);
+    if (alicePub instanceof Error || opened.prev === undefined) throw new Error('no claim');
+    expect(await verifyContinuity(keys.roomId, opened.prev, alicePub.sigPub, next.fp)).toBe(true);
+    expect(await verifyContinuity(keys.roomId, opened.prev, alicePub.sigPub, bob.fp)).toBe(false);
+    const plain = await openHello(keys, await makeHello(keys, next, 'Alice'));
+    expect(plain instanceof Error ? plain : 'prev' in plain).toBe(false);
+  });
+
+  it('makes link secrets of 32 random bytes', () => {
+    const a = newRoomSecret();
+    expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(a).not.toBe(newRoomSecret());
   });
 });
