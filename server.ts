@@ -445,17 +445,15 @@ function escapesIn(bytes: Buffer): number {
  * A msg entry: the line appendLog writes for the upload (`size` its length as text), but kept as the
  * upload's bytes behind the line's head, to be escaped when /logs is built.
  * The upload parsed as JSON, so it holds no control character but whitespace.
- * `escapes`: how many bytes of it need a backslash, when the caller knows (an upload
- * scanUpload checked holds quotes only, and knows how many).
  */
-function appendUploadLog(room: Room, sender: string, size: number, upload: ArrayBuffer, escapes?: number): void {
+function appendUploadLog(room: Room, sender: string, size: number, upload: ArrayBuffer): void {
   const head = `{"at":${Date.now()},"type":"msg","sender":"${sender}","size":${size},"frame":"`;
   const bytes = Buffer.from(upload);
   // One allocation of exactly the entry's size (see keptBytes), holding the head and the upload.
   const json = Buffer.allocUnsafeSlow(head.length + bytes.length);
   const uploadAt = json.write(head, 0, 'latin1');
   bytes.copy(json, uploadAt);
-  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt, bytes: json.length + (escapes ?? escapesIn(bytes)) + STRING_END.length, isDropped: false });
+  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt, bytes: json.length + escapesIn(bytes) + STRING_END.length, isDropped: false });
 }
 
 /**
@@ -1108,7 +1106,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
   // The usual message upload, spelt as clients write it: checked in its bytes (upload.ts).
   // Anything else, valid or not, is decided by the full check below, as it always was.
-  const upload = scanUpload(Buffer.from(message));
+  const upload = scanUpload(new Uint8Array(message));
   if (upload !== null) return onUpload(ws, conn, room, message, upload);
   // uWS has already dropped any text frame that is not valid UTF-8.
   const text = Buffer.from(message).toString('utf8');
@@ -1142,7 +1140,7 @@ function onUpload(ws: WebSocket<Conn>, conn: Conn, room: Room, message: ArrayBuf
   metrics.messagesRelayed += 1;
   deliverUpload(room, message, upload);
   // All ASCII: its length in characters is its length in bytes.
-  appendUploadLog(room, conn.fp, message.byteLength, message, upload.quotes);
+  appendUploadLog(room, conn.fp, message.byteLength, message);
 }
 
 /**

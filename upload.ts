@@ -43,8 +43,6 @@ export interface UploadParts {
   envEnd: number;
   /** Where recipient i's wrap (WRAP_B64_LEN base64url characters) starts. */
   wrapAt: number[];
-  /** How many quotes the upload holds: its only bytes that need a backslash in a JSON string (for the log). */
-  quotes: number;
 }
 
 export const WRAP_B64_LEN = b64Len(WRAP_BYTES);
@@ -53,11 +51,8 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 /** Each byte's base64url value, or -1 for a byte outside the alphabet. */
 const B64_VALUE = new Int8Array(256).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) B64_VALUE[ALPHABET.charCodeAt(i)] = i;
-/** 1 for a byte in the alphabet: the loop over every byte of the ciphertext and the wraps reads this. */
-const IS_B64 = new Uint8Array(256);
-for (let i = 0; i < ALPHABET.length; i++) IS_B64[ALPHABET.charCodeAt(i)] = 1;
 
-const bytesOf = (text: string): Buffer => Buffer.from(text, 'latin1');
+const bytesOf = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const HEAD = bytesOf(`{"t":"msg","env":{"v":${PROTOCOL_VERSION},"room":"`);
 const SENDER = bytesOf('","sender":"');
 const SEQ = bytesOf('","seq":');
@@ -73,13 +68,11 @@ const WRAPS = bytesOf('"},"wraps":{');
 const WRAP_KEY_END = bytesOf('":"');
 
 const QUOTE = 0x22;
-/** Every quote of an upload is in these literals but two per fingerprint in `recipients` and four per wrap (`"fp":"wrap"`). */
-const LITERAL_QUOTES = [HEAD, SENDER, SEQ, MSG_ID, TS, ROSTER_HASH, RECIPIENTS, IV, CT, WRAP_HASHES, SIG, WRAPS].reduce((n, lit) => n + lit.filter((c) => c === QUOTE).length, 0);
 const COMMA = 0x2c;
 const CLOSE_BRACE = 0x7d;
 
 /** Whether `lit` is at `at` in `b`. */
-function isAt(b: Buffer, at: number, lit: Buffer): boolean {
+function isAt(b: Uint8Array, at: number, lit: Uint8Array): boolean {
   if (at + lit.length > b.length) return false;
   for (let i = 0; i < lit.length; i++) if (b[at + i] !== lit[i]) return false;
   return true;
@@ -90,10 +83,10 @@ function isAt(b: Buffer, at: number, lit: Buffer): boolean {
  * [minLen, maxLen]; else -1. Canonical as checkB64u: the alphabet, no length ≡ 1 mod 4, and
  * zero bits past the last byte.
  */
-function b64Run(b: Buffer, at: number, minLen: number, maxLen: number): number {
+function b64Run(b: Uint8Array, at: number, minLen: number, maxLen: number): number {
   const end = Math.min(b.length, at + maxLen + 1);
   let i = at;
-  while (i < end && IS_B64[b[i] as number] === 1) i++;
+  while (i < end && B64_VALUE[b[i] as number] !== -1) i++;
   const len = i - at;
   if (b[i] !== QUOTE || len < minLen || len > maxLen || len % 4 === 1) return -1;
   const spareBits = (len * 6) % 8;
@@ -102,9 +95,9 @@ function b64Run(b: Buffer, at: number, minLen: number, maxLen: number): number {
 }
 
 /** A run of `len` base64url-alphabet characters ended by a quote (a message id: no canonical check). */
-function isIdRun(b: Buffer, at: number, len: number): boolean {
+function isIdRun(b: Uint8Array, at: number, len: number): boolean {
   if (at + len >= b.length) return false;
-  for (let i = at; i < at + len; i++) if (IS_B64[b[i] as number] !== 1) return false;
+  for (let i = at; i < at + len; i++) if (B64_VALUE[b[i] as number] === -1) return false;
   return b[at + len] === QUOTE;
 }
 
@@ -112,7 +105,7 @@ function isIdRun(b: Buffer, at: number, len: number): boolean {
  * A JSON number at `at` as JSON.stringify writes an integer in [min, max]: "0", or digits
  * without a leading zero. Returns [value, end] or null.
  */
-function integerAt(b: Buffer, at: number, min: number, max: number): [number, number] | null {
+function integerAt(b: Uint8Array, at: number, min: number, max: number): [number, number] | null {
   let i = at;
   let n = 0;
   // 16 digits hold every value up to MAX_DATE_MS and Number.MAX_SAFE_INTEGER; a 17th is out of range.
@@ -122,21 +115,22 @@ function integerAt(b: Buffer, at: number, min: number, max: number): [number, nu
   return Number.isSafeInteger(n) && n >= min && n <= max ? [n, i] : null;
 }
 
+const latin1 = (b: Uint8Array, from: number, to: number): string => String.fromCharCode.apply(null, b.subarray(from, to) as unknown as number[]);
 
 /**
- * The parts of `b` (a view of the frame's bytes) if it is a message upload in the canonical spelling and every value in it
+ * The parts of `b` if it is a message upload in the canonical spelling and every value in it
  * passes the checks of client/protocol.ts (parseUpload); null otherwise, for the full check.
  */
-export function scanUpload(b: Buffer): UploadParts | null {
+export function scanUpload(b: Uint8Array): UploadParts | null {
   let at = HEAD.length;
   if (!isAt(b, 0, HEAD)) return null;
   if (b64Run(b, at, ROOM_ID_B64_LEN, ROOM_ID_B64_LEN) < 0) return null;
-  const room = b.toString('latin1', at, at + ROOM_ID_B64_LEN);
+  const room = latin1(b, at, at + ROOM_ID_B64_LEN);
   at += ROOM_ID_B64_LEN;
   if (!isAt(b, at, SENDER)) return null;
   at += SENDER.length;
   if (b64Run(b, at, FP_B64_LEN, FP_B64_LEN) < 0) return null;
-  const sender = b.toString('latin1', at, at + FP_B64_LEN);
+  const sender = latin1(b, at, at + FP_B64_LEN);
   at += FP_B64_LEN;
   if (!isAt(b, at, SEQ)) return null;
   const seq = integerAt(b, at + SEQ.length, 1, Number.MAX_SAFE_INTEGER);
@@ -159,7 +153,7 @@ export function scanUpload(b: Buffer): UploadParts | null {
   const recipientAt: number[] = [];
   for (;;) {
     if (recipients.length === MAX_MEMBERS_PER_ROOM || b[at] !== QUOTE || b64Run(b, at + 1, FP_B64_LEN, FP_B64_LEN) < 0) return null;
-    const fp = b.toString('latin1', at + 1, at + 1 + FP_B64_LEN);
+    const fp = latin1(b, at + 1, at + 1 + FP_B64_LEN);
     // Strictly ascending: sorted and unique.
     if (recipients.length > 0 && !((recipients[recipients.length - 1] as string) < fp)) return null;
     recipients.push(fp);
@@ -209,5 +203,5 @@ export function scanUpload(b: Buffer): UploadParts | null {
     at += WRAP_B64_LEN + 1;
   }
   if (at + 2 !== b.length || b[at] !== CLOSE_BRACE || b[at + 1] !== CLOSE_BRACE) return null;
-  return { room, sender, recipients, envEnd, wrapAt, quotes: LITERAL_QUOTES + 6 * recipients.length };
+  return { room, sender, recipients, envEnd, wrapAt };
 }
