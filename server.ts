@@ -20,6 +20,8 @@ import {
   MAX_LOGS_URL_LIFETIME_MS,
   MAX_MEMBERS_PER_ROOM,
   NONCE_BYTES,
+  WRAP_BYTES,
+  b64Len,
   decodeClientFrame,
   doorSignedBytes,
   encodeServerFrame,
@@ -37,7 +39,6 @@ import {
   type Hello,
   type Wraps,
 } from './client/protocol';
-import { WRAP_B64_LEN, scanUpload, type UploadParts } from './upload';
 
 // ---------------------------------------------------------------------------
 // config: every limit in one place, env-overridable, units in the names
@@ -442,12 +443,12 @@ function escapesIn(bytes: Buffer): number {
 }
 
 /**
- * A msg entry: the line appendLog writes for the upload (`size` its length as text), but kept as the
+ * A msg entry: the line appendLog writes for the upload `text`, but kept as the
  * upload's bytes behind the line's head, to be escaped when /logs is built.
  * The upload parsed as JSON, so it holds no control character but whitespace.
  */
-function appendUploadLog(room: Room, sender: string, size: number, upload: ArrayBuffer): void {
-  const head = `{"at":${Date.now()},"type":"msg","sender":"${sender}","size":${size},"frame":"`;
+function appendUploadLog(room: Room, sender: string, text: string, upload: ArrayBuffer): void {
+  const head = `{"at":${Date.now()},"type":"msg","sender":"${sender}","size":${text.length},"frame":"`;
   const bytes = Buffer.from(upload);
   // One allocation of exactly the entry's size (see keptBytes), holding the head and the upload.
   const json = Buffer.allocUnsafeSlow(head.length + bytes.length);
@@ -933,6 +934,7 @@ function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string | A
  * every wrap), so it fits in MAX_FRAME_BYTES.
  */
 const deliveryScratch = Buffer.allocUnsafe(MAX_FRAME_BYTES);
+const WRAP_B64_LEN = b64Len(WRAP_BYTES);
 
 /**
  * Sends a message to every member, the sender included (PROTOCOL.md §8.4):
@@ -968,57 +970,6 @@ function deliver(room: Room, env: Envelope, wraps: Wraps): void {
     } else {
       // Checked: exactly WRAP_B64_LEN base64url characters.
       deliveryScratch.write(wrap, wrapAt, 'latin1');
-      app.publish(topic, withWrap, false);
-      metrics.bytesSent += size;
-    }
-    metrics.deliveries += 1;
-  }
-  if (slow !== null) for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
-}
-
-const WRAP_OPEN = Buffer.from(',"wrap":"');
-const WRAP_CLOSE = Buffer.from('"}');
-
-/** Where `fp` is in the strictly ascending `sorted`, or -1. */
-function indexIn(sorted: readonly string[], fp: string): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const at = sorted[mid] as string;
-    if (at === fp) return mid;
-    if (at < fp) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
-
-/**
- * `deliver` for an upload checked in its bytes (upload.ts): the same frames, byte for byte,
- * copied out of the upload instead of serialised. Its head, `{"t":"msg","env":` and the
- * envelope, is copied once into the scratch buffer; per member only its wrap behind it.
- */
-function deliverUpload(room: Room, message: ArrayBuffer, upload: UploadParts): void {
-  const src = Buffer.from(message);
-  const wrapAt = src.copy(deliveryScratch, 0, 0, upload.envEnd) + WRAP_OPEN.copy(deliveryScratch, upload.envEnd);
-  const size = wrapAt + WRAP_B64_LEN + WRAP_CLOSE.copy(deliveryScratch, wrapAt + WRAP_B64_LEN);
-  const withWrap = deliveryScratch.subarray(0, size);
-  let withoutWrap: Buffer | null = null;
-  let slow: WebSocket<Conn>[] | null = null;
-  for (const [fp, ws] of room.members) {
-    if (ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) {
-      (slow ??= []).push(ws);
-      continue;
-    }
-    const topic = ws.getUserData().topic;
-    const i = indexIn(upload.recipients, fp);
-    if (i === -1) {
-      withoutWrap ??= Buffer.concat([src.subarray(0, upload.envEnd), OBJECT_END]);
-      app.publish(topic, withoutWrap, false);
-      metrics.bytesSent += withoutWrap.length;
-    } else {
-      const from = upload.wrapAt[i] as number;
-      src.copy(deliveryScratch, wrapAt, from, from + WRAP_B64_LEN);
       app.publish(topic, withWrap, false);
       metrics.bytesSent += size;
     }
@@ -1104,10 +1055,6 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   if (message.byteLength > MAX_FRAME_BYTES) return refuse(ws, CLOSE.TOO_BIG, 'frame too large', 'too_big');
   if (!take(conn.frames, RATE_FRAMES_PER_S, RATE_BURST_FRAMES)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages - slow down', 'rate');
   if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
-  // The usual message upload, spelt as clients write it: checked in its bytes (upload.ts).
-  // Anything else, valid or not, is decided by the full check below, as it always was.
-  const upload = scanUpload(new Uint8Array(message));
-  if (upload !== null) return onUpload(ws, conn, room, message, upload);
   // uWS has already dropped any text frame that is not valid UTF-8.
   const text = Buffer.from(message).toString('utf8');
   const frame = decodeClientFrame(text);
@@ -1129,18 +1076,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   metrics.messagesRelayed += 1;
   deliver(room, frame.env, frame.wraps);
   // The log keeps the upload whole: every wrap, as the sender sent it.
-  appendUploadLog(room, conn.fp, text.length, message);
-}
-
-/** A message upload that scanUpload checked: the same checks and refusals as in onMessage after decodeClientFrame. */
-function onUpload(ws: WebSocket<Conn>, conn: Conn, room: Room, message: ArrayBuffer, upload: UploadParts): void {
-  if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
-  if (upload.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'frame is for another room', 'wrong_room');
-  if (upload.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity", 'wrong_sender');
-  metrics.messagesRelayed += 1;
-  deliverUpload(room, message, upload);
-  // All ASCII: its length in characters is its length in bytes.
-  appendUploadLog(room, conn.fp, message.byteLength, message);
+  appendUploadLog(room, conn.fp, text, message);
 }
 
 /**
