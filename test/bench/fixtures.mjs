@@ -51,7 +51,8 @@ export async function makeRooms(core, identities, { rooms, members, perSender })
     const secret = core.randomBytes(32);
     const keys = await core.deriveRoomKeys(secret);
     // The load generator signs each connection's door itself (it gets the challenge), with Node's crypto.
-    const seed = await core.hkdf(secret, new Uint8Array(0), core.ROOM_LABELS.doorSeed, 32);
+    // The client's own seed (never one that starts with a zero byte, PROTOCOL.md §2), or one room in 256 is refused.
+    const seed = await core.doorSeedOf(secret);
     const door = { pub: keys.doorPub, pkcs8: Buffer.concat([ED25519_PKCS8_PREFIX, seed]).toString('base64url') };
     const hellos = await Promise.all(ids.map(async (id, m) => ({ hello: JSON.stringify(await core.makeHello(keys, id, `Member ${m + 1}`)), fp: id.fp })));
     const sealed = perSender === 0 ? [] : await Promise.all(ids.map((id) =>
