@@ -298,6 +298,33 @@ describe('signatures, names and messages at their edges', () => {
     expect(plain instanceof Error ? plain : 'prev' in plain).toBe(false);
   });
 
+  it('refuses a 3072-bit key with an even modulus, which imports but cannot encrypt', async () => {
+    const spki = Buffer.from(alice.encSpki, 'base64url');
+    // The modulus ends just before the exponent's 02 03 01 00 01: make it even.
+    spki[spki.length - 6] = (spki[spki.length - 6] ?? 0) & 0xfe;
+    expect(await importPeerKeys(toB64u(spki), alice.sigSpki)).toEqual(new Error('encryption key does not work'));
+    expect(await importPeerKeys(alice.encSpki, alice.sigSpki)).not.toBeInstanceOf(Error);
+  });
+
+  it('refuses a hello whose name was encrypted for other keys, even signed and MAC’d by its maker', async () => {
+    const good = await makeHello(keys, alice, 'Alice');
+    const { sig: _sig, mac: _mac, ...unsigned } = good;
+    const moved = { ...unsigned, nameCt: await encryptName(keys, bob.encSpki, bob.sigSpki, 'Alice') };
+    const sig = await ecdsaSign(alice.sigPriv, helloSignedBytes(moved));
+    const mac = toB64u(new Uint8Array(await crypto.subtle.sign('HMAC', keys.kHello, helloMacBytes({ ...moved, sig }))));
+    expect(await openHello(keys, { ...moved, sig, mac })).toEqual(new Error('name does not decrypt with this link'));
+    expect(await openHello(keys, good)).toMatchObject({ name: 'Alice', fp: alice.fp });
+  });
+
+  it('refuses a message whose inner encoding runs past its end', async () => {
+    const bobKeys = await importPeerKeys(bob.encSpki, bob.sigSpki);
+    if (bobKeys instanceof Error) throw bobKeys;
+    const { env } = await sealMessage(keys, alice, { msgId: 'm4', seq: 1, ts: 1, body: 'hi' }, [bobKeys]);
+    const plaintext = new Uint8Array(PAD_BUCKET_BYTES).fill(0xff);
+    const bad = await resealFor(env, plaintext);
+    expect(await openMessage(keys, bob, bad.env, bad.wrap)).toEqual(new Error('truncated encoding'));
+  });
+
   it('makes link secrets of 32 random bytes', () => {
     const a = newRoomSecret();
     expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/);
