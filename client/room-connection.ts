@@ -14,7 +14,7 @@ import { CLOSE, LOGS_URL_LIFETIME_MS, decodeServerFrame, parseSecretFragment } f
 import { deriveRoomKeys, generateIdentity, signLogsRequest, type Identity, type RoomKeys } from './crypto';
 import { RoomSession, type Carry, type MembershipEvent, type Resume, type RoomView } from './room';
 import type { FileSource } from './files';
-import { KEPT_KEY_REWRITE_MS, REFRESH_MS, ROSTER_STATEMENT_MS } from './timing';
+import { KEPT_KEY_REWRITE_MS, KEPT_KEY_WAIT_MS, REFRESH_MS, ROSTER_STATEMENT_MS } from './timing';
 import { closeReason, isRetryable, reconnectDelayMs } from './connection';
 
 export type Phase =
@@ -95,7 +95,11 @@ export class RoomConnection {
   private kept: Promise<KeptKey | null>;
 
   constructor(private secret: Uint8Array, private readonly options: RoomConnectionOptions) {
-    this.kept = options.keep?.take().catch(() => null) ?? Promise.resolve(null);
+    // A store that does not answer (IndexedDB can hang in some browsers) must never hold up a join.
+    this.kept = options.keep === undefined ? Promise.resolve(null) : Promise.race([
+      options.keep.take().catch(() => null),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), KEPT_KEY_WAIT_MS)),
+    ]);
     this.prepared = this.prepare();
     void this.prepared.then(([keys]) => {
       this.roomId = keys.roomId;
