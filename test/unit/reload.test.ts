@@ -71,6 +71,18 @@ function reload(bob: Person): void {
   bob.connection.dispose();
 }
 
+/** The verified pair, once Bob's key is kept, after Bob's page went away: what his next page would find. */
+async function reloadedPair() {
+  const store = tabStore();
+  const pair = await verifiedPair(store);
+  await pair.bob.until(() => store.record !== null, 'Bob keeping his key');
+  const oldFp = pair.bob.me();
+  reload(pair.bob);
+  const kept = store.record;
+  if (kept === null) throw new Error('no record');
+  return { ...pair, store, oldFp, kept };
+}
+
 describe('a reload of the tab', () => {
   it('keeps the verified marks both ways: the kept key vouches for the new one', async () => {
     const store = tabStore();
@@ -92,21 +104,14 @@ describe('a reload of the tab', () => {
   });
 
   it('without a kept key is a new key to the others, who must verify again', async () => {
-    const store = tabStore();
-    const { relay, secret, alice, bob } = await verifiedPair(store);
-    await bob.until(() => store.record !== null, 'Bob keeping his key');
-    const oldFp = bob.me();
-    reload(bob);
+    const { relay, secret, alice, store, oldFp } = await reloadedPair();
     store.record = null;
 
     await expectNewKey(relay, secret, alice, store, oldFp);
   });
 
   it('hands the kept key to one page only: a duplicate of the tab is a new key', async () => {
-    const store = tabStore();
-    const { relay, secret, alice, bob } = await verifiedPair(store);
-    await bob.until(() => store.record !== null, 'Bob keeping his key');
-    reload(bob);
+    const { relay, secret, alice, store } = await reloadedPair();
     const first = open(relay, secret, 'Bob', store);
     const duplicate = open(relay, secret, 'Bob', store);
     for (const p of [first, duplicate]) await p.until(() => p.view().members.length >= 2, 'joining');
@@ -116,26 +121,16 @@ describe('a reload of the tab', () => {
   });
 
   it('does not use a key kept for another room', async () => {
-    const store = tabStore();
-    const { relay, secret, alice, bob } = await verifiedPair(store);
-    await bob.until(() => store.record !== null, 'Bob keeping his key');
-    const oldFp = bob.me();
-    reload(bob);
-    if (store.record === null) throw new Error('no record');
-    store.record = { ...store.record, roomId: 'AAAAAAAAAAAAAAAAAAAAAA' };
+    const { relay, secret, alice, store, oldFp, kept } = await reloadedPair();
+    store.record = { ...kept, roomId: 'AAAAAAAAAAAAAAAAAAAAAA' };
 
     await expectNewKey(relay, secret, alice, store, oldFp);
   });
 
   it('does not pass on a verified mark when the kept key is not the previous identity’s', async () => {
-    const store = tabStore();
-    const { relay, secret, alice, bob } = await verifiedPair(store);
-    await bob.until(() => store.record !== null, 'Bob keeping his key');
-    const oldFp = bob.me();
-    reload(bob);
-    if (store.record === null) throw new Error('no record');
+    const { relay, secret, alice, store, oldFp, kept } = await reloadedPair();
     // The kept fp, but another key signs: the vouching does not verify.
-    store.record = { ...store.record, previous: { fp: store.record.previous.fp, sigPriv: (await generateIdentity()).sigPriv } };
+    store.record = { ...kept, previous: { fp: kept.previous.fp, sigPriv: (await generateIdentity()).sigPriv } };
 
     await expectNewKey(relay, secret, alice, store, oldFp);
   });
