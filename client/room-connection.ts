@@ -95,7 +95,7 @@ export class RoomConnection {
   private kept: Promise<KeptKey | null>;
 
   constructor(private secret: Uint8Array, private readonly options: RoomConnectionOptions) {
-    // A store that does not answer (IndexedDB can hang in some browsers) must never hold up a join.
+    // A store that does not answer must never hold up a join: past KEPT_KEY_WAIT_MS from page load, join without it.
     this.kept = options.keep === undefined ? Promise.resolve(null) : Promise.race([
       options.keep.take().catch(() => null),
       new Promise<null>((resolve) => setTimeout(() => resolve(null), KEPT_KEY_WAIT_MS)),

@@ -72,5 +72,5 @@ export const KEPT_KEY_REWRITE_MS = 60 * REFRESH_MS;
  */
 export const KEPT_KEY_MAX_AGE_MS = 5 * KEPT_KEY_REWRITE_MS;
 
-/** How long a join waits for the key kept before a reload; past it, the tab joins as a new identity. */
+/** How long after the page loads a join still waits for the key kept before a reload; past it, the tab joins as a new identity. */
 export const KEPT_KEY_WAIT_MS = 1_000;
