@@ -8,9 +8,9 @@
 import type { Member } from './roster';
 import type { RoomView } from './room';
 
-/** Same fields, each the same value or object (keys and safety codes are kept objects, so identity is enough). */
-function isSameMember(a: Member, b: Member): boolean {
-  const keys = Object.keys(b) as (keyof Member)[];
+/** Same fields, each the same value or object: what skipping by identity compares (keys and safety codes are kept objects, so identity is enough). */
+export function isShallowEqual<T extends object>(a: T, b: T): boolean {
+  const keys = Object.keys(b) as (keyof T)[];
   return keys.length === Object.keys(a).length && keys.every((k) => a[k] === b[k]);
 }
 
@@ -22,7 +22,7 @@ export function keepMembers(prev: readonly Member[], next: Member[]): Member[] {
   const before = new Map(prev.map((m) => [m.fp, m]));
   const kept = next.map((m) => {
     const old = before.get(m.fp);
-    return old !== undefined && isSameMember(old, m) ? old : m;
+    return old !== undefined && isShallowEqual(old, m) ? old : m;
   });
   return kept.length === prev.length && kept.every((m, i) => m === prev[i]) ? (prev as Member[]) : kept;
 }
@@ -43,6 +43,5 @@ export function keepView(prev: RoomView | null, next: RoomView): RoomView {
     agreement: keepData(prev.agreement, next.agreement),
     membership: keepData(prev.membership, next.membership),
   };
-  const parts = Object.keys(kept) as (keyof RoomView)[];
-  return parts.length === Object.keys(prev).length && parts.every((k) => kept[k] === prev[k]) ? prev : kept;
+  return isShallowEqual(prev, kept) ? prev : kept;
 }

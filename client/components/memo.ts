@@ -1,4 +1,5 @@
 import { Component, h, type ComponentType, type FunctionComponent } from 'preact';
+import { isShallowEqual } from '../stable-view';
 
 /**
  * `render` as a component that renders again only when a prop changed
@@ -10,8 +11,7 @@ import { Component, h, type ComponentType, type FunctionComponent } from 'preact
 export function memo<P extends object>(render: FunctionComponent<P>): ComponentType<P> {
   return class Memo extends Component<P> {
     override shouldComponentUpdate(next: P): boolean {
-      const keys = Object.keys(next) as (keyof P)[];
-      return keys.length !== Object.keys(this.props).length || keys.some((k) => next[k] !== this.props[k]);
+      return !isShallowEqual(this.props, next);
     }
 
     override render() {
