@@ -147,12 +147,22 @@ export function Timeline({ entries, members, onShowMember }: { entries: Entry[];
   // Keyed on what is shown of the members, not on the list's identity (see membersShownKey).
   const senders = useMemo(() => new Map(members.map((m) => [m.fp, m])), [shownOfMembers]);
   const labels = useMemo(() => new Map(members.map((m) => [m.fp, m.label])), [shownOfMembers]);
+  const frame = useRef(0);
+  // The scroll waits for the next frame, whose layout happens anyway: reading
+  // scrollHeight at once would force a layout for every entry as it arrives
+  // (entries arriving within one frame cost one layout). A reader who
+  // scrolls away before that frame stays where they went.
   const toEnd = () => {
-    const el = list.current;
-    if (el !== null) el.scrollTop = el.scrollHeight;
     isAtEnd.current = true;
     setUnseen(0);
+    if (frame.current !== 0) return;
+    frame.current = requestAnimationFrame(() => {
+      frame.current = 0;
+      const el = list.current;
+      if (el !== null && isAtEnd.current) el.scrollTop = el.scrollHeight;
+    });
   };
+  useEffect(() => () => cancelAnimationFrame(frame.current), []);
 
   useLayoutEffect(() => {
     const fresh = arrivals(entries, shown.current);
