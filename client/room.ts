@@ -28,7 +28,7 @@ import {
   type Vouching,
 } from './crypto';
 import { Roster, type Agreement, type Member, type RosterMemory } from './roster';
-import { MAX_CLOCK_SKEW_MS, REFRESH_MS, ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS } from './timing';
+import { BACK_SOON_MS, MAX_CLOCK_SKEW_MS, REFRESH_MS, ROSTER_AGREE_GRACE_MS, STATEMENT_STALE_MS } from './timing';
 import { SenderLedger, type LedgerState } from './sender-ledger';
 import { Timeline, type BlockedCounts, type TimelineEntry, type Who } from './timeline';
 import { COUNTER_OF, noticeFor, type RejectReason, type Verdict } from './verdicts';
@@ -472,13 +472,24 @@ export class RoomSession {
     const outcome = await this.addMember(keys, name, false, continues);
     const who = { fp: peer.fp, name };
     await this.afterAdmission(peer.fp, prev?.fp);
-    if (outcome === 'continued') this.notice(this.isMove ? '{who} is in the new link with you (their previous key vouched for the new one).' : '{who} reconnected (their previous key vouched for the new one).', 'info', who);
+    if (outcome === 'continued') this.notice(this.isMove ? '{who} is in the new link with you (their previous key vouched for the new one).' : this.backSoon(prev?.fp), 'info', who);
     else if (outcome === 'rejoined-new-key') this.notice('{who} rejoined with a new key — verify again.', 'warning', who, true);
     else if (isNew && this.membership.standing(peer.fp) === 'in') this.notice('{who} joined. Compare safety codes to know it is really them.', 'info', who, true);
     if (this.membership.standing(peer.fp) === 'waiting' && this.membership.standing(this.identity.fp) === 'in') {
       this.notice('{who} is asking to join. Compare their safety code, then let them in or turn them away.', 'warning', who, true);
     }
     return { ok: true };
+  }
+
+  /**
+   * The notice for a member back under a key its previous one vouched for.
+   * Its previous key's departure, moments ago, is the same tab coming back:
+   * that notice is taken back, and a signed goodbye then means a reload (or
+   * a restored tab), not a leave.
+   */
+  private backSoon(prevFp: string | undefined): string {
+    const gone = prevFp === undefined ? null : this.timeline.takeBackNotice(prevFp, [LEFT, LOST], BACK_SOON_MS);
+    return gone === LEFT ? '{who} reloaded the page (their previous key vouched for the new one).' : '{who} reconnected (their previous key vouched for the new one).';
   }
 
   /**
@@ -535,7 +546,7 @@ export class RoomSession {
     const gone = this.roster.remove(fp);
     if (gone === null) return;
     this.files.memberLeft(fp);
-    this.notice(gone.hasSaidBye ? '{who} left.' : '{who} lost connection.', 'info', { fp, name: gone.removedLabel });
+    this.notice(gone.hasSaidBye ? LEFT : LOST, 'info', { fp, name: gone.removedLabel });
     if (gone.successor !== null) {
       this.notice('{who} rejoined with a new key — verify again.', 'warning', { fp: gone.successor, name: gone.removed.name }, true);
     }
@@ -823,6 +834,9 @@ export class RoomSession {
     this.onChange();
   }
 }
+
+const LEFT = '{who} left.';
+const LOST = '{who} lost connection.';
 
 /** Timeline keys: message ids are unique per sender only, so the sender is part of the key. */
 const entryKey = (senderFp: string, msgId: string): string => `${senderFp}/${msgId}`;

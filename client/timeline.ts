@@ -95,6 +95,22 @@ export class Timeline {
     });
   }
 
+  /**
+   * Takes back the newest notice about `fp` if it is one of `texts` and at
+   * most `withinMs` old; returns the text taken back, or null.
+   */
+  takeBackNotice(fp: string, texts: readonly string[], withinMs: number): string | null {
+    let i = this.list.length - 1;
+    for (; i >= 0; i--) {
+      const e = this.list[i];
+      if (e?.kind === 'notice' && e.who?.fp === fp) break;
+    }
+    const entry = this.list[i];
+    if (entry?.kind !== 'notice' || !texts.includes(entry.text) || this.now() - entry.ts > withinMs) return null;
+    this.list = this.list.filter((_, j) => j !== i);
+    return entry.text;
+  }
+
   /** Messages from `who` that never arrived; a later `takeBackGap` revises the same notice. */
   gap(count: number, who: Who): void {
     this.count('gaps', count);

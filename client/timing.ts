@@ -54,6 +54,12 @@ export const MAX_TIMELINE_ENTRIES = 1_000;
  * frames is one counted line, and cannot push real messages out (issue 14).
  */
 export const NOTICE_COALESCE_MS = 60_000;
+/**
+ * A member who went ("left", "lost connection") and is back within this
+ * time, vouched for by the key that went, gets one notice: the departure
+ * notice is taken back (a reload or a network blip, not two events).
+ */
+export const BACK_SOON_MS = 60_000;
 
 /** Reconnect backoff: 1 s, 2 s, 4 s … up to 30 s, each with jitter so a restarted server is not hit by every tab at once. */
 export const RECONNECT_BASE_MS = 1_000;

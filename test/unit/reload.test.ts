@@ -103,6 +103,29 @@ describe('a reload of the tab', () => {
     await again.until(() => store.record?.previous.fp === again.me(), 'the new key kept');
   });
 
+  it('is one notice to the others, not a departure and a return', async () => {
+    const { relay, secret, alice, store } = await reloadedPair();
+    await alice.until(() => alice.notices().includes('Bob lost connection.'), 'the old socket closing');
+    open(relay, secret, 'Bob', store);
+    await alice.until(() => alice.notices().includes('Bob reconnected (their previous key vouched for the new one).'), 'the vouching notice');
+    expect(alice.notices()).not.toContain('Bob lost connection.');
+  });
+
+  it('reads as a reload when the page said its signed goodbye on the way out', async () => {
+    const store = tabStore();
+    const { relay, secret, alice, bob } = await verifiedPair(store);
+    await bob.until(() => store.record !== null, 'Bob keeping his key');
+    // What the page's pagehide handler does before the socket goes.
+    bob.connection['sayGoodbye']();
+    reload(bob);
+    await alice.until(() => alice.notices().includes('Bob left.'), 'the goodbye');
+
+    open(relay, secret, 'Bob', store);
+    await alice.until(() => alice.notices().includes('Bob reloaded the page (their previous key vouched for the new one).'), 'the reload notice');
+    expect(alice.notices()).not.toContain('Bob left.');
+    expect(trustOf(alice, 'Bob')).toBe('verified');
+  });
+
   it('without a kept key is a new key to the others, who must verify again', async () => {
     const { relay, secret, alice, store, oldFp } = await reloadedPair();
     store.record = null;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Timeline } from '../../client/timeline';
 import { encodeServerFrame } from '../../client/protocol';
 import { NOTICE_COALESCE_MS } from '../../client/timing';
 import { advance, makeRoom, messagesOf, noticesOf, post } from '../support/members';
@@ -33,5 +34,37 @@ describe('a flood of refused frames (issue 14)', () => {
     advance(NOTICE_COALESCE_MS);
     await alice.session.receive(junk);
     expect(noticesOf(alice)).toEqual(['A message that was not correctly formed was blocked. (×2)', 'A message that was not correctly formed was blocked.']);
+  });
+});
+
+describe('taking back a departure notice', () => {
+  const who = { fp: 'bob-fp', name: 'Bob' };
+  const LEFT = '{who} left.';
+  const texts = (t: Timeline) => t.entries().map((e) => (e.kind === 'notice' ? e.text : e.kind));
+
+  it('takes back the newest notice about the member when it is one of those asked for and recent enough', () => {
+    let now = 1_000;
+    const t = new Timeline(() => now);
+    t.notice(LEFT, 'info', who);
+    t.notice('{who} joined.', 'info', { fp: 'carol-fp', name: 'Carol' });
+    now += 60_000;
+    expect(t.takeBackNotice('bob-fp', ['{who} lost connection.', LEFT], 60_000)).toBe(LEFT);
+    expect(texts(t)).toEqual(['{who} joined.']);
+    // Nothing left to take back.
+    expect(t.takeBackNotice('bob-fp', [LEFT], 60_000)).toBeNull();
+  });
+
+  it('leaves a notice older than the window, of other words, or not the newest about the member', () => {
+    let now = 1_000;
+    const t = new Timeline(() => now);
+    t.notice(LEFT, 'info', who);
+    now += 60_001;
+    expect(t.takeBackNotice('bob-fp', [LEFT], 60_000)).toBeNull();
+    t.notice(LEFT, 'info', who);
+    t.notice('{who} sees a different member list.', 'warning', who);
+    expect(t.takeBackNotice('bob-fp', [LEFT], 60_000)).toBeNull();
+    expect(t.takeBackNotice('bob-fp', ['{who} sees a different member list.'], 60_000)).toBe('{who} sees a different member list.');
+    expect(t.takeBackNotice('carol-fp', [LEFT], 60_000)).toBeNull();
+    expect(texts(t)).toEqual([LEFT, LEFT]);
   });
 });
