@@ -21,11 +21,21 @@ const SETS: Record<string, string[]> = {
     'test/unit/names.test.ts',
     'test/unit/reload.test.ts',
     'test/unit/roster.test.ts',
+    'test/unit/room-checks.test.ts',
   ],
   verify: ['test/unit/verify.test.ts', 'test/unit/names.test.ts'],
   crypto: ['test/unit/crypto.test.ts', 'test/unit/protocol-guards.test.ts', 'test/unit/attacks.test.ts'],
   roster: ['test/unit/room.test.ts', 'test/unit/insider.test.ts', 'test/unit/roster.test.ts'],
   room: ['test/unit/room.test.ts', 'test/unit/insider.test.ts', 'test/unit/attacks.test.ts'],
+  // room.ts's checks with every test that drives a RoomSession: membership decisions, reloads, the receiver's verdicts.
+  'room-wide': [
+    'test/unit/room.test.ts',
+    'test/unit/insider.test.ts',
+    'test/unit/attacks.test.ts',
+    'test/unit/membership.test.ts',
+    'test/unit/reload.test.ts',
+    'test/unit/room-checks.test.ts',
+  ],
 };
 const set = SETS[process.env.HUSH_MUTATION_TESTS ?? 'all'];
 if (set === undefined) throw new Error(`HUSH_MUTATION_TESTS: one of ${Object.keys(SETS).join(', ')}`);

@@ -1,0 +1,142 @@
+/**
+ * The receiver's checks in client/room.ts one at a time, against the real
+ * client core: the verdict each frame gets, and what the person sees (the
+ * notice's words, its tone, whether it offers to verify). Written for the
+ * mutants of room.ts that no other test killed (npm run test:mutation).
+ */
+import { describe, expect, it } from 'vitest';
+import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, signRosterConfirm } from '../../client/crypto';
+import { encodeServerFrame, toB64u, type RosterConfirm } from '../../client/protocol';
+import { noticeFor } from '../../client/verdicts';
+import { makeMember, makeRoom, noticesOf, post, type TestMember } from '../support/members';
+
+const pair = async () => {
+  const room = await makeRoom(['Alice', 'Bob']);
+  const [alice, bob] = room.members as [TestMember, TestMember];
+  return { room, alice, bob };
+};
+const statement = (rc: RosterConfirm) => encodeServerFrame({ t: 'roster', rc });
+const lastStatementOf = (m: TestMember): RosterConfirm => {
+  const frame = [...m.sent].reverse().find((f) => f.includes('"t":"roster"'));
+  if (frame === undefined) throw new Error('no statement sent');
+  return (JSON.parse(frame) as { rc: RosterConfirm }).rc;
+};
+/** The same statement with one character of its signature changed: still well formed, no longer signed. */
+const unsigned = (rc: RosterConfirm): RosterConfirm => ({ ...rc, sig: (rc.sig.startsWith('A') ? 'B' : 'A') + rc.sig.slice(1) });
+const noticeEntries = (m: TestMember) => m.session.view().timeline.flatMap((e) => (e.kind === 'notice' ? [e] : []));
+const waitFor = async (what: string, pred: () => boolean) => {
+  for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!pred()) throw new Error(`${what} did not happen`);
+};
+
+describe('roster statements', () => {
+  it('refuses a statement signed for another room as addressed to another room', async () => {
+    const { alice, bob } = await pair();
+    const elsewhere = await deriveRoomKeys(randomBytes(32));
+    // Bob's own key signs it, so only the room check can tell.
+    const rc = await signRosterConfirm(elsewhere, bob.identity, 1, 0, [alice.identity.fp, bob.identity.fp]);
+    expect(await alice.session.receive(statement(rc))).toEqual([{ ok: false, reason: 'wrong-room', detail: 'statement room differs' }]);
+  });
+
+  it('refuses a statement from outside the roster, signed by its own key', async () => {
+    const { room, alice, bob } = await pair();
+    const mallory = await generateIdentity();
+    const rc = await signRosterConfirm(room.keys, mallory, 1, 0, [alice.identity.fp, bob.identity.fp, mallory.fp]);
+    expect(await alice.session.receive(statement(rc))).toEqual([{ ok: false, reason: 'unknown-sender', detail: 'statement from outside the roster' }]);
+    expect(noticesOf(alice)).toEqual([noticeFor('unknown-sender')]);
+  });
+
+  it('reports no gap for a statement that counts nothing missing', async () => {
+    const { alice, bob } = await pair();
+    await alice.session.receive(await post(bob, 'one'));
+    await bob.session.confirmRoster();
+    expect(await alice.session.receive(statement(lastStatementOf(bob)))).toEqual([{ ok: true }]);
+    expect(noticesOf(alice)).toEqual([]);
+    expect(alice.session.view().blocked.gaps).toBe(0);
+  });
+
+  it('says a refused statement once per sender and reason, and counts every one', async () => {
+    const room = await makeRoom(['Alice', 'Bob', 'Carol']);
+    const [alice, bob, carol] = room.members as [TestMember, TestMember, TestMember];
+    await bob.session.confirmRoster();
+    await carol.session.confirmRoster();
+    const fromBob = unsigned(lastStatementOf(bob));
+    const bad = 'A message claiming to be from Bob failed verification and was blocked.';
+    expect(await alice.session.receive(statement(fromBob))).toEqual([{ ok: false, reason: 'bad-signature', detail: 'roster statement signature invalid' }]);
+    expect(noticesOf(alice)).toEqual([bad]);
+    // Again: counted, not said again (not even as a counted line).
+    expect(await alice.session.receive(statement(fromBob))).toEqual([{ ok: false, reason: 'bad-signature', detail: 'roster statement signature invalid' }]);
+    expect(noticesOf(alice)).toEqual([bad]);
+    expect(alice.session.view().blocked.forged).toBe(2);
+    // Another sender's is its own line.
+    await alice.session.receive(statement(unsigned(lastStatementOf(carol))));
+    expect(noticesOf(alice)).toEqual([bad, 'A message claiming to be from Carol failed verification and was blocked.']);
+  });
+});
+
+describe('frames from the relay', () => {
+  it('refuses a second challenge as malformed', async () => {
+    const { alice } = await pair();
+    expect(await alice.session.receive(encodeServerFrame({ t: 'challenge', nonce: toB64u(randomBytes(32)) }))).toEqual([{ ok: false, reason: 'malformed', detail: 'unexpected challenge' }]);
+  });
+
+  it('takes a leave as a verdict of its own: accepted, and the member is gone', async () => {
+    const { alice, bob } = await pair();
+    expect(await alice.session.receive(encodeServerFrame({ t: 'leave', fp: bob.identity.fp }))).toEqual([{ ok: true }]);
+    expect(alice.session.view().members.map((m) => m.name)).toEqual(['Alice']);
+    const [gone] = noticeEntries(alice);
+    expect(gone).toMatchObject({ text: '{who} lost connection.', tone: 'info' });
+  });
+
+  it('accepts the hello of a member already here again without a second join', async () => {
+    const { alice, bob } = await pair();
+    expect(await alice.session.receive(encodeServerFrame({ t: 'join', hello: bob.hello }))).toEqual([{ ok: true }]);
+    expect(alice.session.view().members.map((m) => m.name).sort()).toEqual(['Alice', 'Bob']);
+    expect(noticesOf(alice)).toEqual([]);
+  });
+});
+
+describe('joins and what they say', () => {
+  it('says a newcomer joined, as information that offers to verify, and fills in its safety code', async () => {
+    const { room, alice } = await pair();
+    const carol = await makeMember(room.keys, 'Carol');
+    expect(await alice.session.receive(encodeServerFrame({ t: 'join', hello: carol.hello }))).toEqual([{ ok: true }]);
+    expect(noticeEntries(alice)).toMatchObject([{ text: '{who} joined. Compare safety codes to know it is really them.', tone: 'info', canVerify: true }]);
+    // The code is computed off the roster's path, then shown.
+    await waitFor('Carol’s code', () => alice.session.view().members.find((m) => m.name === 'Carol')?.code !== null);
+    const code = alice.session.view().members.find((m) => m.name === 'Carol')?.code;
+    expect(code?.digits).toMatch(/^\d{30}$/);
+    expect(code?.emoji).toHaveLength(5);
+  });
+
+  it('takes a hello whose earlier identity this tab never saw as a plain join', async () => {
+    const { room, alice } = await pair();
+    const stranger = await generateIdentity();
+    const carol = await generateIdentity();
+    const hello = await makeHello(room.keys, carol, 'Carol', { fp: stranger.fp, sigPriv: stranger.sigPriv });
+    expect(await alice.session.receive(encodeServerFrame({ t: 'join', hello }))).toEqual([{ ok: true }]);
+    expect(noticesOf(alice)).toEqual(['Carol joined. Compare safety codes to know it is really them.']);
+    expect(alice.session.view().members.find((m) => m.name === 'Carol')?.trust).toBe('unverified');
+  });
+
+  it('warns, and offers to verify, when a name comes back with a new key', async () => {
+    const { room, alice, bob } = await pair();
+    await alice.session.receive(encodeServerFrame({ t: 'leave', fp: bob.identity.fp }));
+    const again = await makeMember(room.keys, 'Bob');
+    await alice.session.receive(encodeServerFrame({ t: 'join', hello: again.hello }));
+    expect(noticeEntries(alice).at(-1)).toMatchObject({ text: '{who} rejoined with a new key — verify again.', tone: 'warning', canVerify: true });
+  });
+});
+
+describe('messages', () => {
+  it('says a message counted missing by a statement arrived late, as a warning', async () => {
+    const { alice, bob } = await pair();
+    await alice.session.receive(await post(bob, 'zero'));
+    const first = await post(bob, 'first');
+    await bob.session.confirmRoster();
+    await alice.session.receive(statement(lastStatementOf(bob)));
+    expect(noticesOf(alice)).toEqual(['1 message from Bob was not delivered to you.']);
+    await alice.session.receive(first);
+    expect(noticeEntries(alice)).toMatchObject([{ text: 'The next message from {who} arrived late, out of order.', tone: 'warning' }]);
+  });
+});
