@@ -128,6 +128,36 @@ describe('joins and what they say', () => {
   });
 });
 
+describe('a member back under a new key', () => {
+  it('says a reconnect vouched for by the old key as information, in place of the lost connection', async () => {
+    const { room, alice, bob } = await pair();
+    await alice.session.receive(encodeServerFrame({ t: 'leave', fp: bob.identity.fp }));
+    const next = await generateIdentity();
+    const hello = await makeHello(room.keys, next, 'Bob', { fp: bob.identity.fp, sigPriv: bob.identity.sigPriv });
+    expect(await alice.session.receive(encodeServerFrame({ t: 'join', hello }))).toEqual([{ ok: true }]);
+    const entries = noticeEntries(alice);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ text: '{who} reconnected (their previous key vouched for the new one).', tone: 'info' });
+    expect(entries[0]?.canVerify).toBeUndefined();
+  });
+
+  it('warns, and offers to verify, when the old key of a name that came back new leaves after it', async () => {
+    const { room, alice, bob } = await pair();
+    const again = await makeMember(room.keys, 'Bob');
+    await alice.session.receive(encodeServerFrame({ t: 'join', hello: again.hello }));
+    await alice.session.receive(encodeServerFrame({ t: 'leave', fp: bob.identity.fp }));
+    expect(noticeEntries(alice).at(-1)).toMatchObject({ text: '{who} rejoined with a new key — verify again.', tone: 'warning', canVerify: true });
+  });
+
+  it('shows a refusal as a warning', async () => {
+    const { alice, bob } = await pair();
+    const frame = await post(bob, 'once');
+    await alice.session.receive(frame);
+    await alice.session.receive(frame);
+    expect(noticeEntries(alice)).toMatchObject([{ text: noticeFor('replay'), tone: 'warning' }]);
+  });
+});
+
 describe('messages', () => {
   it('says a message counted missing by a statement arrived late, as a warning', async () => {
     const { alice, bob } = await pair();
