@@ -74,11 +74,7 @@ export class Timeline {
 
   notice(text: string, tone: 'info' | 'warning' = 'info', who?: Who, canVerify = false): void {
     const ts = this.now();
-    let same = this.list.length - 1;
-    for (; same >= 0; same--) {
-      const e = this.list[same];
-      if (e?.kind === 'notice' && e.text === text && e.tone === tone && e.who?.fp === who?.fp && e.gap === undefined && ts - e.ts < NOTICE_COALESCE_MS) break;
-    }
+    const same = this.newestNotice((e) => e.text === text && e.tone === tone && e.who?.fp === who?.fp && e.gap === undefined && ts - e.ts < NOTICE_COALESCE_MS);
     const earlier = this.list[same];
     const repeat = earlier?.kind === 'notice' ? (earlier.repeat ?? 1) + 1 : 1;
     // The counted line moves to the end, keeping its key: it is the same notice, seen again.
@@ -100,11 +96,7 @@ export class Timeline {
    * most `withinMs` old; returns the text taken back, or null.
    */
   takeBackNotice(fp: string, texts: readonly string[], withinMs: number): string | null {
-    let i = this.list.length - 1;
-    for (; i >= 0; i--) {
-      const e = this.list[i];
-      if (e?.kind === 'notice' && e.who?.fp === fp) break;
-    }
+    const i = this.newestNotice((e) => e.who?.fp === fp);
     const entry = this.list[i];
     if (entry?.kind !== 'notice' || !texts.includes(entry.text) || this.now() - entry.ts > withinMs) return null;
     this.list = this.list.filter((_, j) => j !== i);
@@ -120,11 +112,7 @@ export class Timeline {
   /** One message counted missing from `fp` arrived after all: its gap notice counts one fewer, or goes. */
   takeBackGap(fp: string): void {
     this.count('gaps', -1);
-    let i = this.list.length - 1;
-    for (; i >= 0; i--) {
-      const e = this.list[i];
-      if (e?.kind === 'notice' && e.who?.fp === fp && (e.gap ?? 0) > 0) break;
-    }
+    const i = this.newestNotice((e) => e.who?.fp === fp && (e.gap ?? 0) > 0);
     const entry = this.list[i];
     if (entry === undefined || entry.kind !== 'notice' || entry.gap === undefined) return;
     const left = entry.gap - 1;
@@ -150,6 +138,15 @@ export class Timeline {
   file(entry: Extract<TimelineEntry, { kind: 'file' }>): void {
     if (entry.isOwn && !entry.isPending) this.list = this.list.filter((e) => e.key !== entry.key);
     this.push(entry);
+  }
+
+  /** The index of the newest notice that `matches`, or -1. */
+  private newestNotice(matches: (e: Extract<TimelineEntry, { kind: 'notice' }>) => boolean): number {
+    for (let i = this.list.length - 1; i >= 0; i--) {
+      const e = this.list[i];
+      if (e?.kind === 'notice' && matches(e)) return i;
+    }
+    return -1;
   }
 
   private push(entry: TimelineEntry): void {
