@@ -93,6 +93,13 @@ export async function post(from: TestMember, body: string): Promise<string> {
   return frame;
 }
 
+/** The roster statement frame a member sent last. */
+export const lastStatement = (m: TestMember): string => {
+  const frame = [...m.sent].reverse().find((f) => f.includes('"t":"roster"'));
+  if (frame === undefined) throw new Error('no statement sent');
+  return frame;
+};
+
 /** The envelope and wraps of a message upload (what `post` returns). */
 export const sealedOf = (frame: string): Sealed => {
   const { env, wraps } = JSON.parse(frame) as Sealed;

@@ -7,17 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { ecdsaSign, generateIdentity, hkdf, makeHello, randomBytes, rosterHash, sealMessage, sha256, signRosterConfirm, wrapHash, type Identity, type PeerKeys, type RoomKeys, type Sealed } from '../../client/crypto';
 import { PAD_BUCKET_BYTES, enc, encodeServerFrame, envelopeHeader, envelopeSignedBytes, helloMacBytes, helloSignedBytes, toB64u, wrapLabel, type Hello } from '../../client/protocol';
 import { ROSTER_STATEMENT_MS, SEQ_WINDOW, STATEMENT_STALE_MS } from '../../client/timing';
-import { RelayedSession, advance, frameOf, sealedOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestMember, type TestRoom } from '../support/members';
+import { RelayedSession, advance, frameOf, lastStatement, sealedOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestMember, type TestRoom } from '../support/members';
 
 const trio = async (): Promise<[TestRoom, TestMember, TestMember, TestMember]> => {
   const room = await makeRoom(['Alice', 'Bob', 'Carol']);
   const [a, b, c] = room.members as [TestMember, TestMember, TestMember];
   return [room, a, b, c];
-};
-const lastStatement = (m: TestMember): string => {
-  const frame = [...m.sent].reverse().find((f) => f.includes('"t":"roster"'));
-  if (frame === undefined) throw new Error('no statement sent');
-  return frame;
 };
 const recipientsOf = (m: TestMember) => m.session.view().members.map((x) => x.keys);
 const leaveOf = (m: TestMember) => encodeServerFrame({ t: 'leave', fp: m.identity.fp });

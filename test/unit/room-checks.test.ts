@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, signRosterConfirm } from '../../client/crypto';
 import { encodeServerFrame, toB64u, type RosterConfirm } from '../../client/protocol';
 import { noticeFor } from '../../client/verdicts';
-import { makeMember, makeRoom, noticesOf, post, type TestMember } from '../support/members';
+import { lastStatement, makeMember, makeRoom, noticesOf, post, type TestMember } from '../support/members';
 
 const pair = async () => {
   const room = await makeRoom(['Alice', 'Bob']);
@@ -16,11 +16,7 @@ const pair = async () => {
   return { room, alice, bob };
 };
 const statement = (rc: RosterConfirm) => encodeServerFrame({ t: 'roster', rc });
-const lastStatementOf = (m: TestMember): RosterConfirm => {
-  const frame = [...m.sent].reverse().find((f) => f.includes('"t":"roster"'));
-  if (frame === undefined) throw new Error('no statement sent');
-  return (JSON.parse(frame) as { rc: RosterConfirm }).rc;
-};
+const lastStatementOf = (m: TestMember): RosterConfirm => (JSON.parse(lastStatement(m)) as { rc: RosterConfirm }).rc;
 /** The same statement with one character of its signature changed: still well formed, no longer signed. */
 const unsigned = (rc: RosterConfirm): RosterConfirm => ({ ...rc, sig: (rc.sig.startsWith('A') ? 'B' : 'A') + rc.sig.slice(1) });
 const noticeEntries = (m: TestMember) => m.session.view().timeline.flatMap((e) => (e.kind === 'notice' ? [e] : []));
