@@ -115,6 +115,8 @@ describe('a reload of the tab', () => {
     const store = tabStore();
     const { relay, secret, alice, bob } = await verifiedPair(store);
     await bob.until(() => store.record !== null, 'Bob keeping his key');
+    // The goodbye exists once Bob's first statement is signed (null before, and then nothing is said).
+    await bob.until(() => bob.connection['session']?.goodbye() != null, 'Bob’s goodbye signed');
     // What the page's pagehide handler does before the socket goes.
     bob.connection['sayGoodbye']();
     reload(bob);
