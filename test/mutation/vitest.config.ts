@@ -35,6 +35,7 @@ const SETS: Record<string, string[]> = {
     'test/unit/membership.test.ts',
     'test/unit/reload.test.ts',
     'test/unit/room-checks.test.ts',
+    'test/unit/files.test.ts',
   ],
 };
 const set = SETS[process.env.HUSH_MUTATION_TESTS ?? 'all'];
@@ -43,6 +44,9 @@ if (set === undefined) throw new Error(`HUSH_MUTATION_TESTS: one of ${Object.key
 export default defineConfig({
   test: {
     include: set,
+    // RSA keys from a pool made once (key-pool.ts): the room tests make several per test.
+    globalSetup: ['test/mutation/key-pool.ts'],
+    setupFiles: ['test/mutation/use-key-pool.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

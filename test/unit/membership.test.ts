@@ -4,12 +4,13 @@
  * what a relay that replays, forges, hides or keeps relaying cannot do.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateIdentity, randomBytes, sealMessage, type Identity, type RoomKeys } from '../../client/crypto';
-import { encodeClientFrame, toB64u, type RoomStatement } from '../../client/protocol';
+import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, type Identity, type RoomKeys } from '../../client/crypto';
+import { encodeClientFrame, encodeServerFrame, toB64u, type RoomStatement } from '../../client/protocol';
+import { ROSTER_AGREE_GRACE_MS } from '../../client/timing';
 import { joinRoom } from '../../client/join-room';
 import { Membership, START, signRoomStatement } from '../../client/room-state';
 import { MemRelay, person, type Person } from '../support/mem-relay';
-import { envOf, frameOf, makeRoom, messagesOf, noticesOf, type TestMember } from '../support/members';
+import { RelayedSession, advance, envOf, frameOf, makeRoom, messagesOf, noticesOf, tick, type TestMember } from '../support/members';
 
 const people: Person[] = [];
 afterEach(() => {
@@ -282,6 +283,83 @@ describe('decisions only members who are in can make', () => {
     expect(states[1]).toEqual(states[0]);
     expect(states[2]).toEqual(states[0]);
   }, 120_000);
+});
+
+describe('a removal another one overtook', () => {
+  /**
+   * Alice removes Mallory while Bob removes Carol; Alice's move comes first in
+   * relay order, so everyone (Carol too) follows Alice to her new link, and
+   * Bob's removal of Carol was overtaken. Returns Bob in the new link, and
+   * the vouched-for hellos Alice and Carol arrive there with.
+   */
+  async function overtaken() {
+    const room = await makeRoom(['Alice', 'Bob', 'Carol', 'Mallory']);
+    const [alice, bob, carol, mallory] = room.members as [TestMember, TestMember, TestMember, TestMember];
+    await exchange(room.members);
+    await alice.session.removeFromRoom(mallory.identity.fp);
+    await bob.session.removeFromRoom(carol.identity.fp);
+    const aliceMove = alice.sent.find((f) => f.includes('"t":"msg"'));
+    if (aliceMove === undefined) throw new Error('Alice sent no move');
+    expect(await bob.session.receive(aliceMove)).toEqual([{ ok: true }]);
+    // The new link's keys: where they come from is not this test's business.
+    const keys = await deriveRoomKeys(randomBytes(32));
+    const sent: string[] = [];
+    const next = await generateIdentity();
+    const bob2 = new RelayedSession(keys, next, 'Bob', (f) => sent.push(f), { now: tick, carry: { ...bob.session.carryOver(), isMove: true } });
+    await bob2.start();
+    await bob2.receive(encodeServerFrame({ t: 'welcome', members: [] }));
+    const successor = async (m: TestMember) => makeHello(keys, await generateIdentity(), m.name, { fp: m.identity.fp, sigPriv: m.identity.sigPriv });
+    const moves = () => sent.filter((f) => f.includes('"t":"msg"')).map((f) => envOf(f).recipients);
+    return { bob2, moves, aliceHello: await successor(alice), carolHello: await successor(carol) };
+  }
+  const fpOf = (s: RelayedSession, name: string) => s.view().members.find((m) => m.name === name)?.fp ?? '';
+  /** Waits for what refresh() queued: a statement queued after it is sent after it. */
+  const settle = (s: RelayedSession) => s.confirmRoster();
+
+  it('is repeated in the new link once everyone who moved has arrived, and only once', async () => {
+    const { bob2, moves, aliceHello, carolHello } = await overtaken();
+    await bob2.receive(encodeServerFrame({ t: 'join', hello: carolHello }));
+    const carol2 = fpOf(bob2, 'Carol');
+    // Carol's new key stands where her removed one stood: removed, and never encrypted for.
+    expect(bob2.view().members.find((m) => m.fp === carol2)?.standing).toBe('removed');
+    bob2.refresh();
+    await settle(bob2);
+    // Alice moved too and has not arrived: her tab would not know of the removal yet.
+    expect(moves()).toEqual([]);
+    await bob2.receive(encodeServerFrame({ t: 'join', hello: aliceHello }));
+    expect(bob2.view().members.find((m) => m.name === 'Alice')?.standing).toBe('in');
+    bob2.refresh();
+    await settle(bob2);
+    bob2.refresh();
+    await settle(bob2);
+    expect(moves()).toHaveLength(1);
+    expect(moves()[0]).toEqual([fpOf(bob2, 'Alice'), bob2.identity.fp].sort());
+  }, 60_000);
+
+  it('is repeated after the grace period when someone who moved never arrives', async () => {
+    const { bob2, moves, carolHello } = await overtaken();
+    await bob2.receive(encodeServerFrame({ t: 'join', hello: carolHello }));
+    bob2.refresh();
+    await settle(bob2);
+    expect(moves()).toEqual([]);
+    advance(ROSTER_AGREE_GRACE_MS);
+    bob2.refresh();
+    await settle(bob2);
+    expect(moves()).toEqual([[bob2.identity.fp]]);
+  }, 60_000);
+
+  it('is dropped when the member leaves before it goes out', async () => {
+    const { bob2, moves, carolHello } = await overtaken();
+    await bob2.receive(encodeServerFrame({ t: 'join', hello: carolHello }));
+    advance(ROSTER_AGREE_GRACE_MS);
+    const carol2 = fpOf(bob2, 'Carol');
+    // Her leave is queued first; the refresh's repeat runs after it.
+    const left = bob2.receive(encodeServerFrame({ t: 'leave', fp: carol2 }));
+    bob2.refresh();
+    await left;
+    await settle(bob2);
+    expect(moves()).toEqual([]);
+  }, 60_000);
 });
 
 describe('the room state merges the same in any order', () => {

@@ -1,0 +1,3 @@
+import { usePool } from './key-pool';
+
+usePool();
