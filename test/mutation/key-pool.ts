@@ -9,11 +9,12 @@
  * loads this file.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 const POOL_SIZE = 256;
-const POOL_FILE = fileURLToPath(new URL('../../node_modules/.cache/hush-mutation/rsa-3072.json', import.meta.url));
+// Outside the checkout: Stryker copies the project into a sandbox per run, and the pool outlives them.
+const POOL_FILE = join(tmpdir(), 'hush-mutation', 'rsa-3072.json');
 const subtle = globalThis.crypto.subtle;
 const b64 = (bytes: ArrayBuffer): string => Buffer.from(bytes).toString('base64');
 

@@ -166,6 +166,37 @@ describe('6. statements prove they are fresh', () => {
   });
 });
 
+describe('6, the clock: what refresh() marks', () => {
+  it('marks my message unconfirmed only once nobody acknowledged it for the staleness bound', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice] = room.members as [TestMember, TestMember];
+    await alice.session.post('anyone?');
+    const isUnconfirmed = () => alice.session.view().timeline.some((e) => e.kind === 'message' && e.isUnconfirmed === true);
+    alice.session.refresh();
+    expect(isUnconfirmed()).toBe(false);
+    advance(STATEMENT_STALE_MS - 100);
+    alice.session.refresh();
+    expect(isUnconfirmed()).toBe(false);
+    advance(200);
+    alice.session.refresh();
+    expect(isUnconfirmed()).toBe(true);
+  });
+
+  it('sends at the next refresh the room statement a burst of changes held back', async () => {
+    const room = await makeRoom(['Alice', 'Bob', 'Carol']);
+    const [alice] = room.members as [TestMember, TestMember, TestMember];
+    const states = () => alice.sent.filter((f) => f.includes('"t":"state"')).length;
+    // Her first statement went out at her start; the welcome's joins, a moment later, wait (one a second at most).
+    const before = states();
+    await alice.session.confirmRoster();
+    expect(states()).toBe(before);
+    alice.session.refresh();
+    // Queued after the refresh's, so done after it (and held back itself: under a second since the last).
+    await alice.session.confirmRoster();
+    expect(states()).toBe(before + 1);
+  });
+});
+
 describe('7. leaves', () => {
   it('reads a leave the member did not sign as a lost connection', async () => {
     const [, alice, bob] = await trio();

@@ -10,7 +10,7 @@ import { ROSTER_AGREE_GRACE_MS } from '../../client/timing';
 import { joinRoom } from '../../client/join-room';
 import { Membership, START, signRoomStatement } from '../../client/room-state';
 import { MemRelay, person, type Person } from '../support/mem-relay';
-import { RelayedSession, advance, envOf, frameOf, makeRoom, messagesOf, noticesOf, tick, type TestMember } from '../support/members';
+import { RelayedSession, advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestMember } from '../support/members';
 
 const people: Person[] = [];
 afterEach(() => {
@@ -285,6 +285,60 @@ describe('decisions only members who are in can make', () => {
   }, 120_000);
 });
 
+describe('knocks, as each tab tells them', () => {
+  it('tells a member who is in of a knock, as a warning that offers to verify, and nobody who waits', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice, bob] = room.members as [TestMember, TestMember];
+    await exchange(room.members);
+    await alice.session.setSwitch('lobby', true);
+    await exchange(room.members);
+    const knock = async (name: string, present: TestMember[]) => {
+      const m = await makeMember(room.keys, name);
+      await m.session.receive(encodeServerFrame({ t: 'welcome', members: present.map((p) => p.hello) }));
+      for (const p of present) await p.session.receive(encodeServerFrame({ t: 'join', hello: m.hello }));
+      // The members' next statements (held back a second after the last) tell the newcomer the room's state.
+      advance(1_000);
+      for (const p of present) {
+        p.session.refresh();
+        await p.session.confirmRoster();
+      }
+      await exchange([...present, m]);
+      return m;
+    };
+    const carol = await knock('Carol', [alice, bob]);
+    expect(carol.session.view().membership.me).toBe('waiting');
+    const asking = (m: TestMember) => m.session.view().timeline.filter((e) => e.kind === 'notice' && e.text.includes('asking to join'));
+    // Only the knock: not a "joined" as well.
+    expect(noticesOf(bob).at(-1)).toBe('Carol is asking to join. Compare their safety code, then let them in or turn them away.');
+    expect(noticesOf(bob).filter((t) => t.startsWith('Carol'))).toHaveLength(1);
+    expect(asking(bob)).toMatchObject([{ tone: 'warning', canVerify: true }]);
+    await knock('Dave', [alice, bob, carol]);
+    // Carol waits too: Dave's knock is not hers to answer.
+    expect(asking(carol)).toEqual([]);
+    expect(noticesOf(carol).some((t) => t.startsWith('Dave'))).toBe(false);
+    expect(asking(alice)).toHaveLength(2);
+  }, 60_000);
+});
+
+describe('a locked room, as each tab tells it', () => {
+  it('turns a knock away the moment it arrives, and keeps a member whose reconnect its old key vouched for', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice, bob] = room.members as [TestMember, TestMember];
+    await exchange(room.members);
+    await alice.session.setSwitch('lock', true);
+    await exchange(room.members);
+    const dave = await makeMember(room.keys, 'Dave');
+    await alice.session.receive(encodeServerFrame({ t: 'join', hello: dave.hello }));
+    // Before any statement about it: Alice's own tab turns it away.
+    expect(alice.session.view().members.find((m) => m.name === 'Dave')?.standing).toBe('turned-away');
+    expect(noticesOf(alice).at(-1)).toBe('The room is locked: Dave was turned away.');
+    await alice.session.receive(encodeServerFrame({ t: 'leave', fp: bob.identity.fp }));
+    const hello = await makeHello(room.keys, await generateIdentity(), 'Bob', { fp: bob.identity.fp, sigPriv: bob.identity.sigPriv });
+    await alice.session.receive(encodeServerFrame({ t: 'join', hello }));
+    expect(alice.session.view().members.find((m) => m.name === 'Bob')?.standing).toBe('in');
+  }, 60_000);
+});
+
 describe('a removal another one overtook', () => {
   /**
    * Alice removes Mallory while Bob removes Carol; Alice's move comes first in
@@ -301,6 +355,10 @@ describe('a removal another one overtook', () => {
     const aliceMove = alice.sent.find((f) => f.includes('"t":"msg"'));
     if (aliceMove === undefined) throw new Error('Alice sent no move');
     expect(await bob.session.receive(aliceMove)).toEqual([{ ok: true }]);
+    // This connection is done: what still comes in on it is nobody's business, and shows nothing.
+    const shown = bob.session.view().timeline.length;
+    expect(await bob.session.receive(await post(alice, 'on the old link'))).toEqual([]);
+    expect(bob.session.view().timeline).toHaveLength(shown);
     // The new link's keys: where they come from is not this test's business.
     const keys = await deriveRoomKeys(randomBytes(32));
     const sent: string[] = [];
