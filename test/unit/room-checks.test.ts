@@ -6,8 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, signRosterConfirm } from '../../client/crypto';
-import { encodeServerFrame, toB64u, type RosterConfirm } from '../../client/protocol';
+import { encodeServerFrame, toB64u, type RoomStatement, type RosterConfirm } from '../../client/protocol';
 import { noticeFor } from '../../client/verdicts';
+import { START, signRoomStatement } from '../../client/room-state';
+import type { Identity, RoomKeys } from '../../client/crypto';
 import { lastStatement, makeMember, makeRoom, noticesOf, post, type TestMember } from '../support/members';
 
 const pair = async () => {
@@ -67,6 +69,76 @@ describe('roster statements', () => {
     // Another sender's is its own line.
     await alice.session.receive(statement(unsigned(lastStatementOf(carol))));
     expect(noticesOf(alice)).toEqual([bad, 'A message claiming to be from Carol failed verification and was blocked.']);
+  });
+});
+
+describe('room statements', () => {
+  const roomStatement = async (keys: RoomKeys, by: Identity, n: number, facts: Partial<Pick<RoomStatement, 'lobby' | 'lock' | 'admitted' | 'turnedAway' | 'removed'>> = {}) =>
+    encodeServerFrame({ t: 'state', st: await signRoomStatement(keys, by, n, { lobby: START, lock: START, admitted: [], turnedAway: [], removed: [], ...facts }) });
+
+  it('refuses one signed for another room, by a member’s own key, as addressed to another room', async () => {
+    const { alice, bob } = await pair();
+    const elsewhere = await deriveRoomKeys(randomBytes(32));
+    const lobby = { on: true, ver: 1, by: bob.identity.fp };
+    expect(await alice.session.receive(await roomStatement(elsewhere, bob.identity, 1, { lobby }))).toEqual([{ ok: false, reason: 'wrong-room', detail: 'room statement room differs' }]);
+    expect(alice.session.view().membership.lobby).toBe(false);
+  });
+
+  it('refuses one from outside the roster, signed by its own key', async () => {
+    const { room, alice } = await pair();
+    const mallory = await generateIdentity();
+    expect(await alice.session.receive(await roomStatement(room.keys, mallory, 1))).toEqual([{ ok: false, reason: 'unknown-sender', detail: 'room statement from outside the roster' }]);
+    expect(noticesOf(alice)).toEqual([noticeFor('unknown-sender')]);
+  });
+
+  it('says nothing of a statement that changes nothing', async () => {
+    const { alice, bob } = await pair();
+    expect(await alice.session.receive(await roomStatement(alice.session.keys, bob.identity, 1))).toEqual([{ ok: true }]);
+    expect(noticesOf(alice)).toEqual([]);
+  });
+
+  it.each([
+    ['removes me', { removed: true }, 'Bob removed you from the room.'],
+    ['turns me away', { removed: false }, 'Bob turned you away.'],
+  ])('ends my visit when a member’s statement %s, and says who and which', async (_, { removed }, told) => {
+    const { room, alice, bob } = await pair();
+    const lobby = { on: true, ver: 1, by: bob.identity.fp };
+    const facts = removed ? { removed: [alice.identity.fp] } : { lobby, admitted: [bob.identity.fp], turnedAway: [alice.identity.fp] };
+    expect(await alice.session.receive(await roomStatement(room.keys, bob.identity, 1, facts))).toEqual([{ ok: true }]);
+    expect(noticesOf(alice).at(-1)).toBe(told);
+    expect(noticeEntries(alice).at(-1)?.tone).toBe('warning');
+    // Nothing after that is this visit's business.
+    expect(await alice.session.receive(await post(bob, 'still there?'))).toEqual([]);
+  });
+
+  it('restates its own state when a merged statement changed it, and only then', async () => {
+    const { room, alice, bob } = await pair();
+    const states = () => alice.sent.filter((f) => f.includes('"t":"state"')).length;
+    // The state her welcome changed goes out at the refresh; a frame that changes nothing lets it finish.
+    const settle = () => alice.session.receive(encodeServerFrame({ t: 'leave', fp: 'A'.repeat(43) }));
+    alice.session.refresh();
+    await settle();
+    const before = states();
+    const facts = { lobby: { on: true, ver: 1, by: bob.identity.fp }, admitted: [alice.identity.fp, bob.identity.fp].sort() };
+    await alice.session.receive(await roomStatement(room.keys, bob.identity, 1, facts));
+    expect(states()).toBe(before + 1);
+    await alice.session.receive(await roomStatement(room.keys, bob.identity, 2, facts));
+    expect(states()).toBe(before + 1);
+  });
+
+  it('ignores, without alarm, one from a newcomer still waiting to be let in', async () => {
+    const { room, alice, bob } = await pair();
+    await alice.session.receive(await roomStatement(room.keys, bob.identity, 1, { lobby: { on: true, ver: 1, by: bob.identity.fp }, admitted: [alice.identity.fp, bob.identity.fp].sort() }));
+    expect(noticesOf(alice)).toEqual(['Bob turned on Ask to join: newcomers wait until someone in the room lets them in.']);
+    const carol = await makeMember(room.keys, 'Carol');
+    await alice.session.receive(encodeServerFrame({ t: 'join', hello: carol.hello }));
+    const before = noticesOf(alice);
+    // Carol knows nothing yet and states the open room she believes in.
+    expect(await alice.session.receive(await roomStatement(room.keys, carol.identity, 1))).toEqual([{ ok: false, reason: 'not-admitted', detail: 'room statement from someone waiting to be let in' }]);
+    expect(noticesOf(alice)).toEqual(before);
+    // Not counted as blocked either.
+    expect(Object.values(alice.session.view().blocked).filter((n) => n !== 0)).toEqual([]);
+    expect(alice.session.view().membership.lobby).toBe(true);
   });
 });
 
