@@ -448,6 +448,8 @@ describe('offers in the room (RoomSession)', () => {
     const entry = bob.session.view().timeline.find((e) => e.kind === 'file');
     expect(entry?.kind === 'file' && entry.transfer.offer.name).toBe('<b>x</b>.txt');
     expect(entry?.kind === 'file' && entry.transfer.status).toBe('receiving');
+    // Received, so not waiting for the relay's echo as one's own is.
+    expect(entry?.kind === 'file' && entry.isPending).toBe(false);
     expect(bob.session.view().timeline.some((e) => e.kind === 'message')).toBe(false);
   });
 

@@ -5,12 +5,14 @@
  * mutants of room.ts that no other test killed (npm run test:mutation).
  */
 import { describe, expect, it } from 'vitest';
-import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, signRosterConfirm } from '../../client/crypto';
+import { nanoid } from 'nanoid';
+import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, signRosterConfirm, type PeerKeys } from '../../client/crypto';
+import { ROSTER_AGREE_GRACE_MS, SEQ_WINDOW } from '../../client/timing';
 import { encodeServerFrame, toB64u, type RoomStatement, type RosterConfirm } from '../../client/protocol';
 import { noticeFor } from '../../client/verdicts';
 import { START, signRoomStatement } from '../../client/room-state';
 import type { Identity, RoomKeys } from '../../client/crypto';
-import { lastStatement, makeMember, makeRoom, noticesOf, post, type TestMember } from '../support/members';
+import { advance, deliveryOf, frameOf, lastStatement, makeMember, makeRoom, messagesOf, noticesOf, post, sealedOf, tick, type TestMember } from '../support/members';
 
 const pair = async () => {
   const room = await makeRoom(['Alice', 'Bob']);
@@ -227,6 +229,70 @@ describe('a member back under a new key', () => {
 });
 
 describe('messages', () => {
+  const keysOf = (m: TestMember, names: string[]): PeerKeys[] => m.session.view().members.filter((x) => names.includes(x.name)).map((x) => x.keys);
+  const sealBy = async (from: TestMember, seq: number, recipients: PeerKeys[]) =>
+    frameOf(await sealMessage(from.session.keys, from.identity, { msgId: nanoid(), seq, ts: tick(), body: `number ${seq}` }, recipients));
+
+  it('refuses a delivery whose wrap does not fit the recipients, and says which way', async () => {
+    const { alice, bob } = await pair();
+    const { env, wraps } = sealedOf(await post(bob, 'for both'));
+    expect(await alice.session.receive(deliveryOf(env))).toEqual([{ ok: false, reason: 'malformed', detail: 'no wrap for a recipient' }]);
+    const notForAlice = sealedOf(await sealBy(bob, 2, keysOf(alice, ['Bob'])));
+    const bobsWrap = Object.values(wraps)[0] ?? '';
+    expect(await alice.session.receive(deliveryOf(notForAlice.env, bobsWrap))).toEqual([{ ok: false, reason: 'malformed', detail: 'a wrap for a non-recipient' }]);
+    expect(messagesOf(alice)).toEqual([]);
+  });
+
+  it('refuses a message from before the window, and shows it nowhere', async () => {
+    const { alice, bob } = await pair();
+    const both = keysOf(alice, ['Alice', 'Bob']);
+    expect(await alice.session.receive(await sealBy(bob, SEQ_WINDOW + 10, both))).toEqual([{ ok: true }]);
+    const [old] = await alice.session.receive(await sealBy(bob, 1, both));
+    expect(old).toEqual({ ok: false, reason: 'out-of-window', detail: `seq 1 vs ${SEQ_WINDOW + 10}` });
+    expect(messagesOf(alice)).toEqual([`Bob: number ${SEQ_WINDOW + 10}`]);
+    expect(noticesOf(alice)).toEqual(['A message from Bob arrived far out of order and was blocked.']);
+  });
+
+  it('takes a message not encrypted for me, while I wait to be let in, without alarm', async () => {
+    const { room, alice, bob } = await pair();
+    const lobby = { on: true, ver: 1, by: bob.identity.fp };
+    await alice.session.receive(encodeServerFrame({ t: 'state', st: await signRoomStatement(room.keys, bob.identity, 1, { lobby, lock: START, admitted: [bob.identity.fp], turnedAway: [], removed: [] }) }));
+    expect(alice.session.view().membership.me).toBe('waiting');
+    const before = noticesOf(alice);
+    expect(await alice.session.receive(await sealBy(bob, 1, keysOf(alice, ['Bob'])))).toEqual([{ ok: false, reason: 'excluded', detail: 'waiting to be let in' }]);
+    expect(noticesOf(alice)).toEqual(before);
+  });
+
+  it.each([
+    ['a room change it does not know (a NUL first)', { body: '\u0000dance' }, 'unknown room change'],
+    ['a file offer that does not parse', { body: 'not an offer', kind: 'file' as const }, null],
+  ])('refuses %s, signed and encrypted as it may be, and shows nothing of it', async (_, content, detail) => {
+    const { alice, bob } = await pair();
+    const sealed = await sealMessage(bob.session.keys, bob.identity, { msgId: nanoid(), seq: 1, ts: tick(), ...content }, keysOf(alice, ['Alice', 'Bob']));
+    const [verdict] = await alice.session.receive(frameOf(sealed));
+    expect(verdict).toMatchObject({ ok: false, reason: 'malformed', ...(detail === null ? {} : { detail }) });
+    expect(alice.session.view().timeline.filter((e) => e.kind !== 'notice')).toEqual([]);
+    expect(noticesOf(alice)).toEqual([noticeFor('malformed')]);
+  });
+
+  it('warns once when a member’s messages are encrypted for another member list than mine, past the grace period', async () => {
+    const room = await makeRoom(['Alice', 'Bob', 'Carol']);
+    const [alice, bob, carol] = room.members as [TestMember, TestMember, TestMember];
+    // Bob believes Carol left: he encrypts for Alice and himself only.
+    await bob.session.receive(encodeServerFrame({ t: 'leave', fp: carol.identity.fp }));
+    const hear = async (from: TestMember, text: string) => expect(await alice.session.receive(await post(from, text))).toEqual([{ ok: true }]);
+    await hear(bob, 'one');
+    await hear(carol, 'one');
+    expect(noticesOf(alice)).toEqual([]);
+    advance(ROSTER_AGREE_GRACE_MS);
+    await hear(bob, 'two');
+    await hear(carol, 'two');
+    await hear(bob, 'three');
+    expect(noticesOf(alice)).toEqual(['Bob sees a different member list.']);
+    expect(noticeEntries(alice)[0]?.tone).toBe('warning');
+    expect(messagesOf(alice)).toEqual(['Bob: one', 'Carol: one', 'Bob: two', 'Carol: two', 'Bob: three']);
+  });
+
   it('says a message counted missing by a statement arrived late, as a warning', async () => {
     const { alice, bob } = await pair();
     await alice.session.receive(await post(bob, 'zero'));
