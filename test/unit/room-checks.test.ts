@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { nanoid } from 'nanoid';
 import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, signRosterConfirm, type PeerKeys } from '../../client/crypto';
 import { ROSTER_AGREE_GRACE_MS, SEQ_WINDOW } from '../../client/timing';
-import { encodeServerFrame, toB64u, type RoomStatement, type RosterConfirm } from '../../client/protocol';
+import { MOVE_PREFIX, encodeServerFrame, moveBody, toB64u, type RoomStatement, type RosterConfirm } from '../../client/protocol';
 import { noticeFor } from '../../client/verdicts';
 import { START, signRoomStatement } from '../../client/room-state';
 import type { Identity, RoomKeys } from '../../client/crypto';
@@ -293,6 +293,20 @@ describe('messages', () => {
     expect(messagesOf(alice)).toEqual(['Bob: one', 'Carol: one', 'Bob: two', 'Carol: two', 'Bob: three']);
   });
 
+  it('compares a message’s list with the members who are in: one who waits to be let in is not encrypted for', async () => {
+    const { room, alice, bob } = await pair();
+    const lobby = { on: true, ver: 1, by: bob.identity.fp };
+    await alice.session.receive(encodeServerFrame({ t: 'state', st: await signRoomStatement(room.keys, bob.identity, 1, { lobby, lock: START, admitted: [alice.identity.fp, bob.identity.fp].sort(), turnedAway: [], removed: [] }) }));
+    const carol = await makeMember(room.keys, 'Carol');
+    await alice.session.receive(encodeServerFrame({ t: 'join', hello: carol.hello }));
+    expect(alice.session.view().members.find((m) => m.name === 'Carol')?.standing).toBe('waiting');
+    await alice.session.receive(await post(bob, 'one'));
+    advance(ROSTER_AGREE_GRACE_MS);
+    await alice.session.receive(await post(bob, 'two'));
+    expect(messagesOf(alice)).toEqual(['Bob: one', 'Bob: two']);
+    expect(noticesOf(alice).filter((t) => t.includes('different member list'))).toEqual([]);
+  });
+
   it('says a message counted missing by a statement arrived late, as a warning', async () => {
     const { alice, bob } = await pair();
     await alice.session.receive(await post(bob, 'zero'));
@@ -302,5 +316,28 @@ describe('messages', () => {
     expect(noticesOf(alice)).toEqual(['1 message from Bob was not delivered to you.']);
     await alice.session.receive(first);
     expect(noticeEntries(alice)).toMatchObject([{ text: 'The next message from {who} arrived late, out of order.', tone: 'warning' }]);
+  });
+});
+
+describe('moves to a new link', () => {
+  /** A message signed and encrypted for everyone `to` sees, with the body given (post() refuses a NUL first). */
+  const moveBy = async (from: TestMember, to: TestMember, body: string, seq = 1) =>
+    frameOf(await sealMessage(from.session.keys, from.identity, { msgId: nanoid(), seq, ts: tick(), body }, to.session.view().members.map((m) => m.keys)));
+
+  it.each([
+    ['one that does not parse', (_bob: TestMember) => `${MOVE_PREFIX}not a secret|nobody`],
+    ['one whose sender removes itself', (bob: TestMember) => moveBody(toB64u(randomBytes(32)), bob.identity.fp)],
+  ])('refuses %s, and stays', async (_, body) => {
+    const { alice, bob } = await pair();
+    expect(await alice.session.receive(await moveBy(bob, alice, body(bob)))).toEqual([{ ok: false, reason: 'malformed', detail: 'move is malformed' }]);
+    // Still here: the next message is read.
+    expect(await alice.session.receive(await moveBy(bob, alice, 'after', 2))).toEqual([{ ok: true }]);
+    expect(messagesOf(alice)).toEqual(['Bob: after']);
+  });
+
+  it('says so when a move removes me, though it was encrypted for me', async () => {
+    const { alice, bob } = await pair();
+    expect(await alice.session.receive(await moveBy(bob, alice, moveBody(toB64u(randomBytes(32)), alice.identity.fp)))).toEqual([{ ok: true }]);
+    expect(noticesOf(alice).at(-1)).toBe('Bob removed you. Moving to the room’s new link…');
   });
 });
