@@ -319,6 +319,20 @@ describe('messages', () => {
   });
 });
 
+describe('a removed member’s successors', () => {
+  it('shuts out a key that claims to continue a removed one, even when the claim does not check out', async () => {
+    const room = await makeRoom(['Alice', 'Bob', 'Mallory']);
+    const [alice, bob, mallory] = room.members as [TestMember, TestMember, TestMember];
+    await alice.session.receive(encodeServerFrame({ t: 'state', st: await signRoomStatement(room.keys, bob.identity, 1, { lobby: START, lock: START, admitted: [], turnedAway: [], removed: [mallory.identity.fp] }) }));
+    await alice.session.receive(encodeServerFrame({ t: 'leave', fp: mallory.identity.fp }));
+    // Signed by a key of her own, not by Mallory's old one.
+    const other = await generateIdentity();
+    const hello = await makeHello(room.keys, await generateIdentity(), 'Mallory', { fp: mallory.identity.fp, sigPriv: other.sigPriv });
+    expect(await alice.session.receive(encodeServerFrame({ t: 'join', hello }))).toEqual([{ ok: true }]);
+    expect(alice.session.view().members.find((m) => m.name === 'Mallory')?.standing).toBe('removed');
+  });
+});
+
 describe('moves to a new link', () => {
   /** A message signed and encrypted for everyone `to` sees, with the body given (post() refuses a NUL first). */
   const moveBy = async (from: TestMember, to: TestMember, body: string, seq = 1) =>
