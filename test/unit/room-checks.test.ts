@@ -333,6 +333,20 @@ describe('a removed member’s successors', () => {
   });
 });
 
+describe('a member who waits decides nothing', () => {
+  it('leaves a knock alone in a locked room while it waits itself: turning away is for members who are in', async () => {
+    const { room, alice, bob } = await pair();
+    const on = { on: true, ver: 1, by: bob.identity.fp };
+    await alice.session.receive(encodeServerFrame({ t: 'state', st: await signRoomStatement(room.keys, bob.identity, 1, { lobby: on, lock: on, admitted: [bob.identity.fp], turnedAway: [], removed: [] }) }));
+    expect(alice.session.view().membership.me).toBe('waiting');
+    const before = noticesOf(alice);
+    const dave = await makeMember(room.keys, 'Dave');
+    await alice.session.receive(encodeServerFrame({ t: 'join', hello: dave.hello }));
+    expect(alice.session.view().members.find((m) => m.name === 'Dave')?.standing).toBe('waiting');
+    expect(noticesOf(alice)).toEqual(before);
+  });
+});
+
 describe('moves to a new link', () => {
   /** A message signed and encrypted for everyone `to` sees, with the body given (post() refuses a NUL first). */
   const moveBy = async (from: TestMember, to: TestMember, body: string, seq = 1) =>
