@@ -345,6 +345,19 @@ describe('a member who waits decides nothing', () => {
     expect(alice.session.view().members.find((m) => m.name === 'Dave')?.standing).toBe('waiting');
     expect(noticesOf(alice)).toEqual(before);
   });
+
+  it('states nothing while it waits: its statement would only be ignored', async () => {
+    const { room, alice, bob } = await pair();
+    const on = { on: true, ver: 1, by: bob.identity.fp };
+    await alice.session.receive(encodeServerFrame({ t: 'state', st: await signRoomStatement(room.keys, bob.identity, 1, { lobby: on, lock: START, admitted: [bob.identity.fp], turnedAway: [], removed: [] }) }));
+    const states = () => alice.sent.filter((f) => f.includes('"t":"state"')).length;
+    const before = states();
+    // A change of roster, and the refresh that would send the statement it makes.
+    await alice.session.receive(encodeServerFrame({ t: 'join', hello: (await makeMember(room.keys, 'Dave')).hello }));
+    alice.session.refresh();
+    await alice.session.confirmRoster();
+    expect(states()).toBe(before);
+  });
 });
 
 describe('moves to a new link', () => {
