@@ -386,7 +386,7 @@ describe('a removal another one overtook', () => {
     expect(moves()).toEqual([]);
     await bob2.receive(encodeServerFrame({ t: 'join', hello: aliceHello }));
     expect(bob2.view().members.find((m) => m.name === 'Alice')?.standing).toBe('in');
-    expect(noticesOf(bob2).at(-1)).toBe('Alice is in the new link with you (their previous key vouched for the new one).');
+    expect(noticesOf({ session: bob2 }).at(-1)).toBe('Alice is in the new link with you (their previous key vouched for the new one).');
     bob2.refresh();
     await settle(bob2);
     bob2.refresh();
