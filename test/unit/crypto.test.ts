@@ -232,6 +232,12 @@ describe('signatures, names and messages at their edges', () => {
     expect(await decryptName(keys, alice.encSpki, alice.sigSpki, nameCtOf(good))).toBe('ABC');
   });
 
+  it('refuses a name whose bytes are not UTF-8', async () => {
+    const pt = new Uint8Array(1 + MAX_NAME_BYTES);
+    pt.set([2, 0xff, 0xfe]);
+    expect(await decryptName(keys, alice.encSpki, alice.sigSpki, nameCtOf(pt))).toEqual(new Error('name is not UTF-8'));
+  });
+
   it('seals a message of exactly the limit and refuses one byte more', async () => {
     const bobKeys = await importPeerKeys(bob.encSpki, bob.sigSpki);
     if (bobKeys instanceof Error) throw bobKeys;
@@ -273,6 +279,7 @@ describe('signatures, names and messages at their edges', () => {
     ['a seq of 17 digits', () => padded(enc('v1/inner', 'S', 'R', '12345678901234567', 'hi')), 'inner encoding is malformed'],
     ['a seq with text after it', () => padded(enc('v1/inner', 'S', 'R', '1x', 'hi')), 'inner encoding is malformed'],
     ['no padding to the bucket', () => enc('v1/inner', 'S', 'R', '1', 'hi'), 'ciphertext is not padded'],
+    ['a body that is not UTF-8', () => padded(enc('v1/inner', 'S', 'R', '1', new Uint8Array([0xff, 0xfe]))), 'inner text is not UTF-8'],
   ])('refuses a message whose plaintext has %s', async (_what, make, error) => {
     const bobKeys = await importPeerKeys(bob.encSpki, bob.sigSpki);
     if (bobKeys instanceof Error) throw bobKeys;

@@ -6,12 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { nanoid } from 'nanoid';
-import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, signRosterConfirm, type PeerKeys } from '../../client/crypto';
+import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, signRosterConfirm, type Identity, type PeerKeys, type RoomKeys } from '../../client/crypto';
 import { ROSTER_AGREE_GRACE_MS, SEQ_WINDOW } from '../../client/timing';
 import { MOVE_PREFIX, encodeServerFrame, moveBody, toB64u, type RoomStatement, type RosterConfirm } from '../../client/protocol';
 import { noticeFor } from '../../client/verdicts';
 import { START, signRoomStatement } from '../../client/room-state';
-import type { Identity, RoomKeys } from '../../client/crypto';
 import { advance, deliveryOf, frameOf, lastStatement, makeMember, makeRoom, messagesOf, noticesOf, post, sealedOf, tick, type TestMember } from '../support/members';
 
 const pair = async () => {
@@ -24,6 +23,9 @@ const lastStatementOf = (m: TestMember): RosterConfirm => (JSON.parse(lastStatem
 /** The same statement with one character of its signature changed: still well formed, no longer signed. */
 const unsigned = (rc: RosterConfirm): RosterConfirm => ({ ...rc, sig: (rc.sig.startsWith('A') ? 'B' : 'A') + rc.sig.slice(1) });
 const noticeEntries = (m: TestMember) => m.session.view().timeline.flatMap((e) => (e.kind === 'notice' ? [e] : []));
+/** A room statement (PROTOCOL.md §12) signed by `by`: the room open and nobody decided on, unless `facts` say otherwise. */
+const roomStatement = async (keys: RoomKeys, by: Identity, n: number, facts: Partial<Pick<RoomStatement, 'lobby' | 'lock' | 'admitted' | 'turnedAway' | 'removed'>> = {}) =>
+  encodeServerFrame({ t: 'state', st: await signRoomStatement(keys, by, n, { lobby: START, lock: START, admitted: [], turnedAway: [], removed: [], ...facts }) });
 const waitFor = async (what: string, pred: () => boolean) => {
   for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
   if (!pred()) throw new Error(`${what} did not happen`);
@@ -75,9 +77,6 @@ describe('roster statements', () => {
 });
 
 describe('room statements', () => {
-  const roomStatement = async (keys: RoomKeys, by: Identity, n: number, facts: Partial<Pick<RoomStatement, 'lobby' | 'lock' | 'admitted' | 'turnedAway' | 'removed'>> = {}) =>
-    encodeServerFrame({ t: 'state', st: await signRoomStatement(keys, by, n, { lobby: START, lock: START, admitted: [], turnedAway: [], removed: [], ...facts }) });
-
   it('refuses one signed for another room, by a member’s own key, as addressed to another room', async () => {
     const { alice, bob } = await pair();
     const elsewhere = await deriveRoomKeys(randomBytes(32));
@@ -256,7 +255,7 @@ describe('messages', () => {
   it('takes a message not encrypted for me, while I wait to be let in, without alarm', async () => {
     const { room, alice, bob } = await pair();
     const lobby = { on: true, ver: 1, by: bob.identity.fp };
-    await alice.session.receive(encodeServerFrame({ t: 'state', st: await signRoomStatement(room.keys, bob.identity, 1, { lobby, lock: START, admitted: [bob.identity.fp], turnedAway: [], removed: [] }) }));
+    await alice.session.receive(await roomStatement(room.keys, bob.identity, 1, { lobby, admitted: [bob.identity.fp] }));
     expect(alice.session.view().membership.me).toBe('waiting');
     const before = noticesOf(alice);
     expect(await alice.session.receive(await sealBy(bob, 1, keysOf(alice, ['Bob'])))).toEqual([{ ok: false, reason: 'excluded', detail: 'waiting to be let in' }]);
@@ -296,7 +295,7 @@ describe('messages', () => {
   it('compares a message’s list with the members who are in: one who waits to be let in is not encrypted for', async () => {
     const { room, alice, bob } = await pair();
     const lobby = { on: true, ver: 1, by: bob.identity.fp };
-    await alice.session.receive(encodeServerFrame({ t: 'state', st: await signRoomStatement(room.keys, bob.identity, 1, { lobby, lock: START, admitted: [alice.identity.fp, bob.identity.fp].sort(), turnedAway: [], removed: [] }) }));
+    await alice.session.receive(await roomStatement(room.keys, bob.identity, 1, { lobby, admitted: [alice.identity.fp, bob.identity.fp].sort() }));
     const carol = await makeMember(room.keys, 'Carol');
     await alice.session.receive(encodeServerFrame({ t: 'join', hello: carol.hello }));
     expect(alice.session.view().members.find((m) => m.name === 'Carol')?.standing).toBe('waiting');
@@ -323,7 +322,7 @@ describe('a removed member’s successors', () => {
   it('shuts out a key that claims to continue a removed one, even when the claim does not check out', async () => {
     const room = await makeRoom(['Alice', 'Bob', 'Mallory']);
     const [alice, bob, mallory] = room.members as [TestMember, TestMember, TestMember];
-    await alice.session.receive(encodeServerFrame({ t: 'state', st: await signRoomStatement(room.keys, bob.identity, 1, { lobby: START, lock: START, admitted: [], turnedAway: [], removed: [mallory.identity.fp] }) }));
+    await alice.session.receive(await roomStatement(room.keys, bob.identity, 1, { removed: [mallory.identity.fp] }));
     await alice.session.receive(encodeServerFrame({ t: 'leave', fp: mallory.identity.fp }));
     // Signed by a key of her own, not by Mallory's old one.
     const other = await generateIdentity();
@@ -337,7 +336,7 @@ describe('a member who waits decides nothing', () => {
   it('leaves a knock alone in a locked room while it waits itself: turning away is for members who are in', async () => {
     const { room, alice, bob } = await pair();
     const on = { on: true, ver: 1, by: bob.identity.fp };
-    await alice.session.receive(encodeServerFrame({ t: 'state', st: await signRoomStatement(room.keys, bob.identity, 1, { lobby: on, lock: on, admitted: [bob.identity.fp], turnedAway: [], removed: [] }) }));
+    await alice.session.receive(await roomStatement(room.keys, bob.identity, 1, { lobby: on, lock: on, admitted: [bob.identity.fp] }));
     expect(alice.session.view().membership.me).toBe('waiting');
     const before = noticesOf(alice);
     const dave = await makeMember(room.keys, 'Dave');
@@ -349,7 +348,7 @@ describe('a member who waits decides nothing', () => {
   it('states nothing while it waits: its statement would only be ignored', async () => {
     const { room, alice, bob } = await pair();
     const on = { on: true, ver: 1, by: bob.identity.fp };
-    await alice.session.receive(encodeServerFrame({ t: 'state', st: await signRoomStatement(room.keys, bob.identity, 1, { lobby: on, lock: START, admitted: [bob.identity.fp], turnedAway: [], removed: [] }) }));
+    await alice.session.receive(await roomStatement(room.keys, bob.identity, 1, { lobby: on, admitted: [bob.identity.fp] }));
     const states = () => alice.sent.filter((f) => f.includes('"t":"state"')).length;
     const before = states();
     // A change of roster, and the refresh that would send the statement it makes.
