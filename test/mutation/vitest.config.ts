@@ -25,7 +25,7 @@ const SETS: Record<string, string[]> = {
   ],
   verify: ['test/unit/verify.test.ts', 'test/unit/names.test.ts'],
   crypto: ['test/unit/crypto.test.ts', 'test/unit/protocol-guards.test.ts', 'test/unit/attacks.test.ts'],
-  roster: ['test/unit/room.test.ts', 'test/unit/insider.test.ts', 'test/unit/roster.test.ts'],
+  roster: ['test/unit/room.test.ts', 'test/unit/insider.test.ts', 'test/unit/roster.test.ts', 'test/unit/room-checks.test.ts'],
   room: ['test/unit/room.test.ts', 'test/unit/insider.test.ts', 'test/unit/attacks.test.ts'],
   // room.ts's checks with every test that drives a RoomSession: membership decisions, reloads, the receiver's verdicts.
   'room-wide': [
