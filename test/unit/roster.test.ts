@@ -127,3 +127,30 @@ describe('statements', () => {
     expect(roster.agreement()).toEqual({ kind: 'different', who: [{ label: 'Bob', plus: [], minus: ['you'] }] });
   });
 });
+
+describe('late and loose ends', () => {
+  it('says it is still checking while a newcomer has not stated its list, within the grace period', () => {
+    const { roster, tick } = roomWith([bob, 'Bob']);
+    expect(roster.agreement()).toEqual({ kind: 'checking' });
+    tick(ROSTER_AGREE_GRACE_MS);
+    expect(roster.agreement()).toMatchObject({ kind: 'silent' });
+  });
+
+  it('drops a safety code that arrives after its member left, and has no name for a stranger', () => {
+    const { roster } = roomWith([bob, 'Bob']);
+    roster.remove(bob.fp);
+    expect(() => roster.setCode(bob.fp, { digits: '1'.repeat(30), emoji: [] })).not.toThrow();
+    expect(roster.members().map((m) => m.name)).toEqual(['Me']);
+    expect(roster.nameOf(carol.fp)).toBeUndefined();
+  });
+
+  it('tells two members of one name apart by their safety codes once the codes arrive', () => {
+    const { roster } = roomWith([bob, 'Bob'], [carol, 'Bob']);
+    const labelOf = (fp: string) => roster.members().find((m) => m.fp === fp)?.label;
+    // Before the codes: by fingerprint.
+    expect(labelOf(bob.fp)).toBe(`Bob #${bob.fp.slice(0, 5)}`);
+    roster.setCode(bob.fp, { digits: '1'.repeat(30), emoji: [] });
+    roster.setCode(carol.fp, { digits: '2'.repeat(30), emoji: [] });
+    expect([labelOf(bob.fp), labelOf(carol.fp)]).toEqual(['Bob #11111', 'Bob #22222']);
+  });
+});
