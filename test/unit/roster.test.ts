@@ -126,6 +126,13 @@ describe('statements', () => {
     tick(1);
     expect(roster.agreement()).toEqual({ kind: 'different', who: [{ label: 'Bob', plus: [], minus: ['you'] }] });
   });
+
+  it('names a member only the other list holds as someone not in my list', () => {
+    const { roster, tick } = roomWith([bob, 'Bob']);
+    roster.acceptStatement(bob.fp, facts(1, [me.fp, bob.fp, carol.fp]));
+    tick(ROSTER_AGREE_GRACE_MS);
+    expect(roster.agreement()).toEqual({ kind: 'different', who: [{ label: 'Bob', plus: ['someone not in your list'], minus: [] }] });
+  });
 });
 
 describe('late and loose ends', () => {
