@@ -24,6 +24,8 @@ const SETS: Record<string, string[]> = {
     'test/unit/room-checks.test.ts',
   ],
   verify: ['test/unit/verify.test.ts', 'test/unit/names.test.ts'],
+  // protocol.ts's validators and the sender ledger: the parsers' own tests and the attacks they stop.
+  protocol: ['test/unit/protocol.test.ts', 'test/unit/protocol-guards.test.ts', 'test/unit/attacks.test.ts', 'test/unit/ledger.test.ts', 'test/unit/insider.test.ts'],
   crypto: ['test/unit/crypto.test.ts', 'test/unit/protocol-guards.test.ts', 'test/unit/attacks.test.ts'],
   roster: ['test/unit/room.test.ts', 'test/unit/insider.test.ts', 'test/unit/roster.test.ts', 'test/unit/room-checks.test.ts'],
   room: ['test/unit/room.test.ts', 'test/unit/insider.test.ts', 'test/unit/attacks.test.ts'],
