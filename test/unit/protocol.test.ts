@@ -126,6 +126,7 @@ describe('frames', () => {
     ['a message with one wrap (a delivery, not an upload)', { t: 'msg', env: shaped(), wrap: rand(WRAP_BYTES) }],
     ['a message missing a recipient’s wrap', withWraps((w) => { delete w[Object.keys(w)[1] as string]; })],
     ['a message with a wrap for a non-recipient', withWraps((w) => { w[rand(FP_BYTES)] = rand(WRAP_BYTES); })],
+    ['a message with a recipient’s wrap moved to a non-recipient (the count still right)', withWraps((w) => { const k = Object.keys(w)[1] as string; w[rand(FP_BYTES)] = w[k] as string; delete w[k]; })],
     ['a message with a wrap of the wrong size', withWraps((w) => { w[Object.keys(w)[0] as string] = rand(256); })],
     ['a message with a __proto__ wrap key', withWraps((w) => { Object.defineProperty(w, '__proto__', { value: rand(WRAP_BYTES), enumerable: true }); })],
     ['a message whose wrap would break out of its JSON string', withWraps((w) => { w[Object.keys(w)[0] as string] = `${rand(WRAP_BYTES).slice(0, -2)}"}`; })],
