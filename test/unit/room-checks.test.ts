@@ -26,6 +26,11 @@ const noticeEntries = (m: TestMember) => m.session.view().timeline.flatMap((e) =
 /** A room statement (PROTOCOL.md §12) signed by `by`: the room open and nobody decided on, unless `facts` say otherwise. */
 const roomStatement = async (keys: RoomKeys, by: Identity, n: number, facts: Partial<Pick<RoomStatement, 'lobby' | 'lock' | 'admitted' | 'turnedAway' | 'removed'>> = {}) =>
   encodeServerFrame({ t: 'state', st: await signRoomStatement(keys, by, n, { lobby: START, lock: START, admitted: [], turnedAway: [], removed: [], ...facts }) });
+/** The keys of the members `m` sees, all of them or those of the names given. */
+const keysOf = (m: TestMember, names?: string[]): PeerKeys[] => m.session.view().members.filter((x) => names === undefined || names.includes(x.name)).map((x) => x.keys);
+/** A message upload signed and encrypted by `from`, with a body and seq of the test's choosing (post() refuses a NUL first and counts seq itself). */
+const sealedFrame = async (from: TestMember, recipients: PeerKeys[], content: { seq: number; body: string; kind?: 'file' }) =>
+  frameOf(await sealMessage(from.session.keys, from.identity, { msgId: nanoid(), ts: tick(), ...content }, recipients));
 const waitFor = async (what: string, pred: () => boolean) => {
   for (let i = 0; i < 500 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
   if (!pred()) throw new Error(`${what} did not happen`);
@@ -228,9 +233,7 @@ describe('a member back under a new key', () => {
 });
 
 describe('messages', () => {
-  const keysOf = (m: TestMember, names: string[]): PeerKeys[] => m.session.view().members.filter((x) => names.includes(x.name)).map((x) => x.keys);
-  const sealBy = async (from: TestMember, seq: number, recipients: PeerKeys[]) =>
-    frameOf(await sealMessage(from.session.keys, from.identity, { msgId: nanoid(), seq, ts: tick(), body: `number ${seq}` }, recipients));
+  const sealBy = (from: TestMember, seq: number, recipients: PeerKeys[]) => sealedFrame(from, recipients, { seq, body: `number ${seq}` });
 
   it('refuses a delivery whose wrap does not fit the recipients, and says which way', async () => {
     const { alice, bob } = await pair();
@@ -267,8 +270,7 @@ describe('messages', () => {
     ['a file offer that does not parse', { body: 'not an offer', kind: 'file' as const }, null],
   ])('refuses %s, signed and encrypted as it may be, and shows nothing of it', async (_, content, detail) => {
     const { alice, bob } = await pair();
-    const sealed = await sealMessage(bob.session.keys, bob.identity, { msgId: nanoid(), seq: 1, ts: tick(), ...content }, keysOf(alice, ['Alice', 'Bob']));
-    const [verdict] = await alice.session.receive(frameOf(sealed));
+    const [verdict] = await alice.session.receive(await sealedFrame(bob, keysOf(alice), { seq: 1, ...content }));
     expect(verdict).toMatchObject({ ok: false, reason: 'malformed', ...(detail === null ? {} : { detail }) });
     expect(alice.session.view().timeline.filter((e) => e.kind !== 'notice')).toEqual([]);
     expect(noticesOf(alice)).toEqual([noticeFor('malformed')]);
@@ -360,9 +362,8 @@ describe('a member who waits decides nothing', () => {
 });
 
 describe('moves to a new link', () => {
-  /** A message signed and encrypted for everyone `to` sees, with the body given (post() refuses a NUL first). */
-  const moveBy = async (from: TestMember, to: TestMember, body: string, seq = 1) =>
-    frameOf(await sealMessage(from.session.keys, from.identity, { msgId: nanoid(), seq, ts: tick(), body }, to.session.view().members.map((m) => m.keys)));
+  /** A message with this body, signed by `from` and encrypted for everyone `to` sees. */
+  const moveBy = (from: TestMember, to: TestMember, body: string, seq = 1) => sealedFrame(from, keysOf(to), { seq, body });
 
   it.each([
     ['one that does not parse', (_bob: TestMember) => `${MOVE_PREFIX}not a secret|nobody`],
