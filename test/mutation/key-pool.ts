@@ -8,7 +8,7 @@
  * every other generateKey call goes through untouched. `npm test` never
  * loads this file.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -31,7 +31,10 @@ export async function setup(): Promise<void> {
     }))));
   }
   mkdirSync(dirname(POOL_FILE), { recursive: true });
-  writeFileSync(POOL_FILE, JSON.stringify(pairs));
+  // Written aside and renamed: Stryker's two runners may make it at once, and neither may read half a file.
+  const partial = `${POOL_FILE}.${process.pid}`;
+  writeFileSync(partial, JSON.stringify(pairs));
+  renameSync(partial, POOL_FILE);
 }
 
 type RsaRequest = RsaHashedKeyGenParams & { publicExponent: Uint8Array };
