@@ -83,6 +83,23 @@ describe('the sender ledger', () => {
     expect(ledger.record(A, 7, 'm7')).toEqual({ gap: 0, isLate: true, filledGap: true });
   });
 
+  it('starts empty, and keeps nobody it has not heard from', () => {
+    const ledger = new SenderLedger();
+    expect(ledger.state().size).toBe(0);
+    ledger.check(A, 1, 'm1');
+    expect(ledger.state().size).toBe(0);
+  });
+
+  it('keeps missing seqs bounded by the window when a sender jumps ahead again and again', () => {
+    const ledger = new SenderLedger();
+    ledger.record(A, 1, 'm1');
+    let gaps = 0;
+    for (let k = 1; k <= 8; k++) gaps += ledger.record(A, 2 * k * SEQ_WINDOW, `m${k}`).gap;
+    // Every skipped seq counts, but only those that can still arrive are kept.
+    expect(gaps).toBe(16 * SEQ_WINDOW - 9);
+    expect(ledger.state().get(A)?.missing.size).toBeLessThanOrEqual(SEQ_WINDOW + 1);
+  });
+
   it('keeps its memory per sender bounded by the window, and still refuses the latest ids', () => {
     const ledger = new SenderLedger();
     for (let seq = 1; seq <= 5 * SEQ_WINDOW; seq++) ledger.record(A, seq, `id${seq}`);

@@ -9,24 +9,41 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_DATE_MS,
   MAX_MEMBERS_PER_ROOM,
+  NONCE_BYTES,
+  WRAP_BYTES,
+  WRAP_HASH_BYTES,
+  checkB64u,
   continuitySignedBytes,
   decParts,
+  decodeClientFrame,
+  decodeServerFrame,
+  enc,
+  fromB64u,
   envelopeHeader,
   envelopeSignedBytes,
   helloMacBytes,
   helloSignedBytes,
+  MOVE_PREFIX,
+  moveBody,
   parseClientFrame,
   parseEnvelope,
+  parseHello,
+  parseMoveBody,
+  parseRoomStatement,
   parseRosterConfirm,
+  parseServerFrame,
+  roomStatementSignedBytes,
   rosterConfirmSignedBytes,
   toB64u,
   wrapHashInput,
+  wrapHashOf,
   wrapLabel,
   type Envelope,
   type Hello,
+  type RoomStatement,
   type RosterConfirm,
 } from '../../client/protocol';
-import { rand, shapedEnvelope } from '../support/shapes';
+import { rand, shapedEnvelope, shapedHello, shapedUpload } from '../support/shapes';
 
 /** PROTOCOL.md §1: each part as a 4-byte big-endian length and its bytes; strings and numbers as UTF-8 text. */
 function encRef(...parts: (string | number | Uint8Array)[]): Uint8Array {
@@ -205,5 +222,212 @@ describe('toB64u writes exactly the bytes it is given', () => {
     const text = toB64u(bytes);
     expect(text.length).toBe(Math.ceil((4 * n) / 3));
     expect(new Uint8Array(Buffer.from(text, 'base64url'))).toEqual(bytes);
+  });
+});
+
+describe('room statements: the shape (PROTOCOL.md §4.2), the signed layout (§5.7)', () => {
+  const OFF = { on: false, ver: 0, by: '' };
+  function roomStatement(over: Record<string, unknown> = {}): Record<string, unknown> {
+    return { v: 1, room, sender: fpA, n: 1, lobby: { on: true, ver: 2, by: fpB }, lock: OFF, admitted: [fpA, fpB], turnedAway: [fpC], removed: [], sig: rand(64), ...over };
+  }
+
+  it('accepts a well-formed statement, alone and in a frame either way, and keeps every field', () => {
+    const st = roomStatement();
+    expect(parseRoomStatement(JSON.parse(JSON.stringify(st)))).toEqual(st);
+    expect(parseClientFrame({ t: 'state', st })).toEqual({ t: 'state', st });
+    expect(parseServerFrame({ t: 'state', st })).toEqual({ t: 'state', st });
+    const full = Array.from({ length: MAX_MEMBERS_PER_ROOM }, () => rand(32)).sort();
+    expect(parseRoomStatement(roomStatement({ admitted: full, turnedAway: full, removed: full }))).not.toBeInstanceOf(Error);
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['version 2', { v: 2 }, /st\.v: expected 1/],
+    ['n of 0', { n: 0 }, /st\.n: expected an integer/],
+    ['a room id a byte short', { room: rand(15) }, /st\.room: wrong length/],
+    ['a sender that is not a fingerprint', { sender: rand(31) }, /st\.sender: wrong length/],
+    ['a missing lock', { lock: undefined }, /st\.lock: missing/],
+    ['a lobby as a boolean', { lobby: true }, /st\.lobby: expected an object/],
+    ['a switch with an extra key', { lobby: { on: true, ver: 2, by: fpB, at: 1 } }, /st\.lobby: unexpected field "at"/],
+    ['a switch without its author', { lobby: { on: true, ver: 2 } }, /st\.lobby\.by: missing/],
+    ['a switch whose on is a number', { lobby: { on: 1, ver: 2, by: fpB } }, /st\.lobby\.on: expected true or false/],
+    ['a switch of a negative version', { lock: { on: false, ver: -1, by: fpB } }, /st\.lock\.ver: expected an integer/],
+    ['a switch whose author is not a fingerprint', { lock: { on: true, ver: 1, by: 'x' } }, /st\.lock\.by: wrong length/],
+    ['a later version by nobody', { lock: { on: true, ver: 1, by: '' } }, /st\.lock: version 0 is off and by nobody/],
+    ['version 0 with an author', { lock: { on: false, ver: 0, by: fpB } }, /st\.lock: version 0 is off and by nobody/],
+    ['version 0 switched on', { lobby: { on: true, ver: 0, by: '' } }, /st\.lobby: version 0 is off and by nobody/],
+    ['admitted out of order', { admitted: [fpB, fpA] }, /st\.admitted: not sorted and unique/],
+    ['a fingerprint turned away twice', { turnedAway: [fpC, fpC] }, /st\.turnedAway: not sorted and unique/],
+    ['a removed entry that is not a fingerprint', { removed: ['x'] }, /st\.removed\[0\]: wrong length/],
+    ['removed as an object', { removed: {} }, /st\.removed: expected 1 to 50 fingerprints/],
+    ['more admitted than a room holds', { admitted: Array.from({ length: MAX_MEMBERS_PER_ROOM + 1 }, () => rand(32)).sort() }, /st\.admitted: expected 1 to 50/],
+    ['an extra field', { at: 1 }, /st: unexpected field "at"/],
+  ])('refuses %s, saying where', (_, over, message) => {
+    const raw = roomStatement(over);
+    for (const [k, v] of Object.entries(raw)) if (v === undefined) delete raw[k];
+    const parsed = parseRoomStatement(raw);
+    expect(parsed).toBeInstanceOf(Error);
+    expect(String(parsed)).toMatch(message);
+    expect(parseClientFrame({ t: 'state', st: raw })).toBeInstanceOf(Error);
+  });
+
+  it('accepts a switch at version 0 off and by nobody, and at a later version either way', () => {
+    for (const sw of [OFF, { on: false, ver: 3, by: fpC }, { on: true, ver: 1, by: fpA }]) {
+      expect(parseRoomStatement(roomStatement({ lock: sw }))).not.toBeInstanceOf(Error);
+    }
+  });
+
+  it('signs enc("v1/room-state", v, room, sender, n, lobby on/ver/by, lock on/ver/by, then each list after its count)', () => {
+    const st = roomStatement() as unknown as RoomStatement;
+    expect(roomStatementSignedBytes(st)).toEqual(encRef('v1/room-state', 1, room, fpA, 1, 1, 2, fpB, 0, 0, '', 2, fpA, fpB, 1, fpC, 0));
+    const locked = { ...st, lock: { on: true, ver: 5, by: fpC }, removed: [fpB] };
+    expect(roomStatementSignedBytes(locked)).toEqual(encRef('v1/room-state', 1, room, fpA, 1, 1, 2, fpB, 1, 5, fpC, 2, fpA, fpB, 1, fpC, 1, fpB));
+  });
+
+  it('signs different bytes when a fingerprint moves from one list to the next', () => {
+    const st = roomStatement() as unknown as RoomStatement;
+    const moved = { ...st, turnedAway: [], removed: [fpC] };
+    expect(roomStatementSignedBytes(moved)).not.toEqual(roomStatementSignedBytes(st));
+  });
+});
+
+describe('moves: the body that carries a new link (PROTOCOL.md §5.8)', () => {
+  const secret = toB64u(new Uint8Array(32).fill(7));
+
+  it('is U+0000, "v1/move|", the secret, "|", the removed fingerprint, and parses back', () => {
+    expect(MOVE_PREFIX).toBe('\u0000v1/move|');
+    expect(moveBody(secret, fpB)).toBe(`\u0000v1/move|${secret}|${fpB}`);
+    expect(parseMoveBody(moveBody(secret, fpB))).toEqual({ secret, removed: fpB });
+  });
+
+  it.each([
+    ['a chat message', 'hello', /not a move/],
+    ['the prefix without its U+0000', `v1/move|${secret}|${fpB}`, /not a move/],
+    ['a third part', `${MOVE_PREFIX}${secret}|${fpB}|x`, /malformed/],
+    ['no removed fingerprint', `${MOVE_PREFIX}${secret}`, /malformed/],
+    ['an empty removed fingerprint', `${MOVE_PREFIX}${secret}|`, /malformed/],
+    ['a secret a character short', `${MOVE_PREFIX}${secret.slice(1)}|${fpB}`, /malformed/],
+    ['a removed fingerprint a character short', `${MOVE_PREFIX}${secret}|${fpB.slice(1)}`, /malformed/],
+    ['a secret that is not canonical base64url', `${MOVE_PREFIX}${secret.slice(0, -1)}B|${fpB}`, /malformed/],
+  ])('refuses %s', (_, body, message) => {
+    const parsed = parseMoveBody(body);
+    expect(parsed).toBeInstanceOf(Error);
+    expect(String(parsed)).toMatch(message);
+  });
+});
+
+describe('base64url and the inner encoding: the reasons, and the edges', () => {
+  it.each([
+    ['a character outside the alphabet', 'AA+A', /^not base64url$/],
+    ['an impossible length', 'AAAAA', /^not base64url$/],
+    ['non-zero bits past the last byte', 'AB', /^not canonical base64url$/],
+  ])('refuses %s, and says which', (_, text, reason) => {
+    expect(String(checkB64u(text))).toMatch(new RegExp(`Error: ${reason.source.slice(1)}`));
+    expect(String(fromB64u(text))).toMatch(new RegExp(`Error: ${reason.source.slice(1)}`));
+  });
+
+  it('splits off an empty last part that ends exactly at the end of the data', () => {
+    expect(decParts(enc('ab', ''), 2)).toEqual([new TextEncoder().encode('ab'), new Uint8Array(0)]);
+    expect(decParts(enc(''), 1)).toEqual([new Uint8Array(0)]);
+  });
+
+  it('says why it refuses: truncated, or padding that is not zero', () => {
+    expect(String(decParts(enc('ab').subarray(0, 3), 1))).toBe('Error: truncated encoding');
+    expect(String(decParts(enc('ab').subarray(0, 5), 1))).toBe('Error: truncated encoding');
+    expect(String(decParts(Uint8Array.of(...enc('ab'), 0, 1), 1))).toBe('Error: non-zero padding');
+  });
+
+  it('finds a recipient’s wrap hash in the signed list, and none for someone who is not a recipient', () => {
+    const env = shapedEnvelope(room, fpA, 1, 2);
+    const all = fromB64u(env.wrapHashes) as Uint8Array;
+    env.recipients.forEach((r, i) => expect(wrapHashOf(env, r)).toEqual(all.subarray(i * WRAP_HASH_BYTES, (i + 1) * WRAP_HASH_BYTES)));
+    expect(wrapHashOf(env, rand(32))).toBeNull();
+  });
+});
+
+describe('frames: what each refusal says (the server closes with it as the reason)', () => {
+  const up = () => JSON.parse(JSON.stringify(shapedUpload(room, fpA, 1, 2))) as { t: 'msg'; env: Record<string, unknown>; wraps: Record<string, unknown> };
+
+  it.each<[string, unknown, RegExp]>([
+    ['not an object', 'hello', /^frame: expected an object$/],
+    ['null', null, /^frame: expected an object$/],
+    ['undefined', undefined, /^frame: expected an object$/],
+    ['of an unknown type', { t: 'welcome', members: [] }, /^frame\.t: unknown frame type$/],
+    ['a hello without fields', { t: 'hello', hello: {} }, /^frame\.hello\.v: missing$/],
+    ['a message with a string seq', (() => { const f = up(); f.env.seq = '1'; return f; })(), /^frame\.env\.seq: expected an integer/],
+    ['a message whose sig is a number', (() => { const f = up(); f.env.sig = 1; return f; })(), /^frame\.env\.sig: expected a string$/],
+    ['a message whose msgId is a number of 21 digits', (() => { const f = up(); f.env.msgId = 123456789012345678901; return f; })(), /^frame\.env\.msgId: not a message id$/],
+    ['a message whose msgId is a list of one id', (() => { const f = up(); f.env.msgId = ['m'.repeat(21)]; return f; })(), /^frame\.env\.msgId: not a message id$/],
+    ['a message whose wraps are null', (() => { const f = up(); f.wraps = null as unknown as Record<string, unknown>; return f; })(), /^frame\.wraps: expected an object$/],
+    ['a message whose wraps are a list', (() => { const f = up(); f.wraps = [] as unknown as Record<string, unknown>; return f; })(), /^frame\.wraps: expected an object$/],
+    ['a message with a wrap under a key that is not a fingerprint', (() => { const f = up(); f.wraps.x = rand(WRAP_BYTES); return f; })(), /^frame\.wraps key: wrong length$/],
+    ['a message missing a wrap', (() => { const f = up(); delete f.wraps[fpA]; return f; })(), /^frame\.wraps: must have exactly one wrap per recipient$/],
+    ['a roster statement without fields', { t: 'roster', rc: {} }, /^frame\.rc\.v: missing$/],
+    ['a room statement without fields', { t: 'state', st: {} }, /^frame\.st\.v: missing$/],
+  ])('refuses a client frame that is %s', (_, raw, reason) => {
+    const parsed = parseClientFrame(raw);
+    expect(parsed).toBeInstanceOf(Error);
+    expect((parsed as Error).message).toMatch(reason);
+  });
+
+  it('names a wrap of the wrong size by its recipient', () => {
+    const f = up();
+    f.wraps[fpA] = rand(WRAP_BYTES - 1);
+    expect((parseClientFrame(f) as Error).message).toBe(`frame.wraps.${fpA}: wrong length`);
+  });
+
+  it('names only the start of an unexpected field, however long', () => {
+    const f = up();
+    f.env[`${'k'.repeat(40)}`] = 1;
+    expect((parseClientFrame(f) as Error).message).toBe(`frame.env: unexpected field "${'k'.repeat(32)}"`);
+  });
+
+  it('accepts a roster statement from a client', () => {
+    const rc = statement();
+    expect(parseClientFrame({ t: 'roster', rc })).toEqual({ t: 'roster', rc });
+  });
+
+  it('turns text that is not JSON into an error, either way, and JSON into a checked frame', () => {
+    expect(String(decodeClientFrame('{"t":'))).toBe('Error: not valid JSON');
+    expect(String(decodeServerFrame('nope'))).toBe('Error: not valid JSON');
+    const rc = statement();
+    expect(decodeClientFrame(JSON.stringify({ t: 'roster', rc }))).toEqual({ t: 'roster', rc });
+    expect(decodeServerFrame(JSON.stringify({ t: 'roster', rc }))).toEqual({ t: 'roster', rc });
+  });
+});
+
+describe('server frames: each type, and a welcome’s list of hellos', () => {
+  const hellos = (n: number) => Array.from({ length: n }, () => shapedHello(room, '').hello);
+
+  it('accepts a challenge, a welcome, a join and a leave', () => {
+    const nonce = rand(NONCE_BYTES);
+    expect(parseServerFrame({ t: 'challenge', nonce })).toEqual({ t: 'challenge', nonce });
+    const members = hellos(2);
+    expect(parseServerFrame({ t: 'welcome', members })).toEqual({ t: 'welcome', members });
+    expect(parseServerFrame({ t: 'welcome', members: [] })).toEqual({ t: 'welcome', members: [] });
+    expect(parseServerFrame({ t: 'join', hello: members[0] })).toEqual({ t: 'join', hello: members[0] });
+    expect(parseServerFrame({ t: 'leave', fp: fpA })).toEqual({ t: 'leave', fp: fpA });
+  });
+
+  it('accepts a welcome of a full room, and refuses one of more', () => {
+    expect(parseServerFrame({ t: 'welcome', members: hellos(MAX_MEMBERS_PER_ROOM) })).not.toBeInstanceOf(Error);
+    expect((parseServerFrame({ t: 'welcome', members: hellos(MAX_MEMBERS_PER_ROOM + 1) }) as Error).message).toBe('frame.members: expected a list of hellos');
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['null', null, /^frame: expected an object$/],
+    ['a list', [], /^frame: expected an object$/],
+    ['of a type only clients send', { t: 'hello', hello: {} }, /^frame\.t: unknown frame type$/],
+    ['a challenge with a short nonce', { t: 'challenge', nonce: rand(16) }, /^frame\.nonce: wrong length$/],
+    ['a welcome whose members are an object', { t: 'welcome', members: {} }, /^frame\.members: expected a list of hellos$/],
+    ['a welcome whose members are an object with a length', { t: 'welcome', members: { length: 0 } }, /^frame\.members: expected a list of hellos$/],
+    ['a welcome with one hello that is not one', { t: 'welcome', members: [shapedHello(room, '').hello, { v: 1 }] }, /^frame\.members\[1\]\.roomId: missing$/],
+  ])('refuses a server frame that is %s', (_, raw, reason) => {
+    const parsed = parseServerFrame(raw);
+    expect(parsed).toBeInstanceOf(Error);
+    expect((parsed as Error).message).toMatch(reason);
+  });
+
+  it('names a hello parsed on its own “hello”', () => {
+    expect((parseHello({}) as Error).message).toBe('hello.v: missing');
   });
 });
