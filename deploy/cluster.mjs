@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { BEHIND_BALANCER_ENV, HAPROXY_PATH, renderHaproxyConfig } from './haproxy-config.mjs';
+import { NODE_FLAGS } from './node-flags.mjs';
 
 const NODE_COUNT = cpus().length;
 const HOST = process.env.HOST || '127.0.0.1';
@@ -90,7 +91,7 @@ async function stop(code, reason) {
 
 /** @returns {Promise<HushNode>} once the node logs the port it listens on */
 function startNode(name) {
-  const child = track(spawn(process.execPath, [join(ROOT, 'dist/server.js')], {
+  const child = track(spawn(process.execPath, [...NODE_FLAGS, join(ROOT, 'dist/server.js')], {
     env: { ...process.env, ...BEHIND_BALANCER_ENV, HOST: '127.0.0.1', PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   }));

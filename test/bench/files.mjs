@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { runBrowserFilesBench } from './files-browser.mjs';
 import { importBundled } from './core.mjs';
+import { NODE_FLAGS } from '../../deploy/node-flags.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -77,7 +78,7 @@ async function receivers(origin, secretHex, count, firstAddress) {
 }
 
 function startHush() {
-  const child = spawn(process.execPath, ['dist/server.js'], { cwd: ROOT, env: { ...process.env, HOST: '127.0.0.1', PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, 'dist/server.js'], { cwd: ROOT, env: { ...process.env, HOST: '127.0.0.1', PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('server did not start')), 10_000);

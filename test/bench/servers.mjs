@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../deploy/node-flags.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START_TIMEOUT_MS = 15_000;
@@ -49,8 +50,8 @@ const serverArgv = (kind) => ({
   bare: ['test/bench/bare-relay.mjs'],
   bareNew: ['test/bench/bare-relay.mjs'],
   socketio: ['test/bench/socketio-server.mjs'],
-  // BENCH_HUSH_JS: another build of the server to compare (e.g. a patched copy).
-  hush: [process.env.BENCH_HUSH_JS || 'dist/server.js'],
+  // BENCH_HUSH_JS: another build of the server to compare (e.g. a patched copy). Hush runs as `npm start` runs it.
+  hush: [...NODE_FLAGS, process.env.BENCH_HUSH_JS || 'dist/server.js'],
 })[kind];
 
 /** Lets the benchmark read a node's /metrics (see metricsText). */

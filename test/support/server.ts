@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../deploy/node-flags.mjs';
 
 /** HUSH_SERVER_JS runs another build instead (e.g. the previous commit's, to watch a test fail without a fix). */
 const SERVER_JS = process.env.HUSH_SERVER_JS || fileURLToPath(new URL('../../dist/server.js', import.meta.url));
@@ -51,7 +52,7 @@ function rssOf(pid: number | undefined): number {
 
 export function startServer(env: Record<string, string> = {}): Promise<RunningServer> {
   const metricsToken = env.METRICS_TOKEN ?? randomBytes(16).toString('hex');
-  const child = spawn(process.execPath, [SERVER_JS], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, SERVER_JS], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ...SHARED_ADDRESS_ENV, METRICS_TOKEN: metricsToken, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
