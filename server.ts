@@ -13,13 +13,20 @@ import uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, WebSocket } from 'uWebSockets.js';
 import {
   CLOSE,
+  ENC_SPKI_BYTES,
+  FP_BYTES,
+  MAC_BYTES,
   MAX_CHUNK_FRAME_BYTES,
   MAX_FRAME_BYTES,
   MAX_PULL_CREDIT,
   NOTE_OP,
   MAX_LOGS_URL_LIFETIME_MS,
   MAX_MEMBERS_PER_ROOM,
+  NAME_CT_BYTES,
   NONCE_BYTES,
+  PROTOCOL_VERSION,
+  SIG_BYTES,
+  SIG_SPKI_BYTES,
   WRAP_BYTES,
   b64Len,
   decodeClientFrame,
@@ -206,8 +213,8 @@ interface Conn {
   nonce: string;
   /** Fingerprint registered by this socket's hello; null until then. */
   fp: string | null;
-  /** The hello's JSON, serialised once and kept as bytes off the V8 heap: every welcome and the join frame are built from it. */
-  hello: Buffer | null;
+  /** The hello's bytes (see KeptHello), kept off the V8 heap: every welcome, the join frame and the log's hello entry are written from them. */
+  hello: KeptHello | null;
   /** The hello's signing key, imported on its first signed /logs request. */
   sigKey: KeyObject | null;
   frames: Bucket;
@@ -233,11 +240,11 @@ interface LogEntry {
    */
   json: Buffer;
   /**
-   * A hello entry's member's hello bytes, the connection's own (not a copy), written out
+   * A hello entry's member's hello (KeptHello), the connection's own (not a copy), written out
    * escaped when /logs is built, behind the head made then from `at` and `sender` (so the
    * entry holds no bytes of its own: one per member, kept as long as the member stays).
    */
-  hello: Buffer | null;
+  hello: KeptHello | null;
   /** A hello entry's server time and member (the connection's fp string, not a copy); 0 and '' for others. */
   at: number;
   sender: string;
@@ -398,6 +405,38 @@ function keptBytes(text: string): Buffer {
   return bytes;
 }
 
+/**
+ * A checked hello as the server keeps it for as long as its member stays: the bytes of its
+ * base64url fields, decoded, in the order the hello's JSON holds them (encSpki, sigSpki,
+ * nameCt, prev's fp and sig when there is a prev, sig, mac); not `v` (always
+ * PROTOCOL_VERSION) nor `roomId` (the room's). 702 bytes, 798 with prev, where the JSON is
+ * about 1,000. `helloJson` writes the JSON back: the parser accepts only canonical unpadded
+ * base64url, which Buffer's base64url encoding reproduces, so it is the hello the member sent.
+ */
+type KeptHello = Buffer;
+const KEPT_HELLO_BYTES = ENC_SPKI_BYTES + SIG_SPKI_BYTES + NAME_CT_BYTES + SIG_BYTES + MAC_BYTES;
+const KEPT_PREV_BYTES = FP_BYTES + SIG_BYTES;
+
+function keptHello(hello: Hello): KeptHello {
+  const fields = [hello.encSpki, hello.sigSpki, hello.nameCt, ...(hello.prev === undefined ? [] : [hello.prev.fp, hello.prev.sig]), hello.sig, hello.mac];
+  const kept = Buffer.allocUnsafeSlow(KEPT_HELLO_BYTES + (hello.prev === undefined ? 0 : KEPT_PREV_BYTES));
+  let o = 0;
+  for (const field of fields) o += kept.write(field, o, 'base64url');
+  return kept;
+}
+
+/** A kept hello's sigSpki (DER), for its /logs requests. */
+const sigSpkiOf = (kept: KeptHello): Buffer => kept.subarray(ENC_SPKI_BYTES, ENC_SPKI_BYTES + SIG_SPKI_BYTES);
+
+/** The hello's JSON, with exactly the keys and order of the checked hello JSON.stringify'd. */
+function helloJson(roomId: string, kept: KeptHello): string {
+  let o = 0;
+  const next = (n: number): string => kept.toString('base64url', o, (o += n));
+  const head = `{"v":${PROTOCOL_VERSION},"roomId":"${roomId}","encSpki":"${next(ENC_SPKI_BYTES)}","sigSpki":"${next(SIG_SPKI_BYTES)}","nameCt":"${next(NAME_CT_BYTES)}"`;
+  const prev = kept.length > KEPT_HELLO_BYTES ? `,"prev":{"fp":"${next(FP_BYTES)}","sig":"${next(SIG_BYTES)}"}` : '';
+  return `${head}${prev},"sig":"${next(SIG_BYTES)}","mac":"${next(MAC_BYTES)}"}`;
+}
+
 const QUOTE = 0x22;
 const countQuotes = (bytes: Buffer): number => bytes.reduce((n, b) => (b === QUOTE ? n + 1 : n), 0);
 
@@ -499,15 +538,15 @@ function appendChunkLog(room: Room, sender: string, to: string, size: number, fi
  * built from `hello` (JOIN_HEAD, the hello, "}"), but holding the member's
  * hello bytes instead of a second, escaped copy of them.
  */
-function appendHelloLog(room: Room, sender: string, hello: Buffer): void {
+function appendHelloLog(room: Room, sender: string, hello: KeptHello, json: Buffer): void {
   const at = Date.now();
-  const head = helloLogHead(at, sender, hello);
-  pushLogEntry(room, { json: EMPTY, hello, at, sender, uploadAt: -1, bytes: head.length + hello.length + countQuotes(hello) + HELLO_LINE_END.length, isDropped: false });
+  const head = helloLogHead(at, sender, json.length);
+  pushLogEntry(room, { json: EMPTY, hello, at, sender, uploadAt: -1, bytes: head.length + json.length + countQuotes(json) + HELLO_LINE_END.length, isDropped: false });
 }
 
 /** A hello entry's line up to its hello: the entry's keys, then the join frame's head, escaped. */
-const helloLogHead = (at: number, sender: string, hello: Buffer): string =>
-  `{"at":${at},"type":"hello","sender":"${sender}","size":${JOIN_HEAD.length + hello.length + OBJECT_END.length},"frame":"${JOIN_HEAD.toString('latin1').replaceAll('"', '\\"')}`;
+const helloLogHead = (at: number, sender: string, helloBytes: number): string =>
+  `{"at":${at},"type":"hello","sender":"${sender}","size":${JOIN_HEAD.length + helloBytes + OBJECT_END.length},"frame":"${JOIN_HEAD.toString('latin1').replaceAll('"', '\\"')}`;
 
 function pushLogEntry(room: Room, entry: LogEntry): void {
   room.log.push(entry);
@@ -779,9 +818,12 @@ function logBodyOf(roomId: string, room: Room): Body {
       parts.push(e.json.subarray(0, e.uploadAt), jsonEscaped(e.json.subarray(e.uploadAt)), STRING_END);
       continue;
     }
-    if (e.hello !== null) parts.push(Buffer.from(helloLogHead(e.at, e.sender, e.hello), 'latin1'));
-    else parts.push(e.json);
-    if (e.hello !== null) parts.push(escapedHello(e.hello), HELLO_LINE_END);
+    if (e.hello === null) {
+      parts.push(e.json);
+      continue;
+    }
+    const hello = Buffer.from(helloJson(roomId, e.hello), 'latin1');
+    parts.push(Buffer.from(helloLogHead(e.at, e.sender, hello.length), 'latin1'), escapedHello(hello), HELLO_LINE_END);
   }
   parts.push(LIST_END);
   const bytes = Buffer.concat(parts);
@@ -812,7 +854,7 @@ function isMemberRequest(roomId: string, room: Room, query: { fp: string; exp: s
   // The high-s twin is refused here as clients refuse it.
   if (sig instanceof Error || !isLowS(sig)) return false;
   try {
-    conn.sigKey ??= createPublicKey({ key: Buffer.from((JSON.parse(conn.hello.toString('latin1')) as Hello).sigSpki, 'base64url'), format: 'der', type: 'spki' });
+    conn.sigKey ??= createPublicKey({ key: sigSpkiOf(conn.hello), format: 'der', type: 'spki' });
     if (!verify('sha256', logsSignedBytes(roomId, request.fp, request.exp), { key: conn.sigKey, dsaEncoding: 'ieee-p1363' }, sig)) return false;
   } catch {
     return false;
@@ -978,23 +1020,19 @@ function deliver(room: Room, env: Envelope, wraps: Wraps): void {
   if (slow !== null) for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 }
 
-const WELCOME_HEAD = Buffer.from('{"t":"welcome","members":[');
 const JOIN_HEAD = Buffer.from('{"t":"join","hello":');
 const COMMA = Buffer.from(',');
 const LIST_END = Buffer.from(']}');
 const OBJECT_END = Buffer.from('}');
 
-/** A welcome for the members present: their hellos, as each was serialised once at its join. */
-function welcomeOf(room: Room): Buffer {
-  const parts: Buffer[] = [WELCOME_HEAD];
+/** A welcome for the members present: their hellos, written back from the bytes kept at each join. */
+function welcomeOf(room: Room): string {
+  const hellos: string[] = [];
   for (const ws of room.members.values()) {
     const hello = ws.getUserData().hello;
-    if (hello === null) continue;
-    if (parts.length > 1) parts.push(COMMA);
-    parts.push(hello);
+    if (hello !== null) hellos.push(helloJson(room.id, hello));
   }
-  parts.push(LIST_END);
-  return Buffer.concat(parts);
+  return `{"t":"welcome","members":[${hellos.join(',')}]}`;
 }
 
 /** RFC 8410's DER SubjectPublicKeyInfo prefix of a raw Ed25519 public key. */
@@ -1028,9 +1066,10 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door
   if (room.members.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity is already in the room', 'duplicate_identity');
   if (room.departed.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity has left the room; rejoin with new keys', 'departed_identity');
   if (room.members.size >= MAX_MEMBERS) return refuse(ws, CLOSE.ROOM_FULL, 'room is full', 'room_full');
-  // The checked hello, re-serialised (exact keys, nothing to escape), then kept only as these bytes.
-  conn.hello = keptBytes(JSON.stringify(hello));
-  const join = Buffer.concat([JOIN_HEAD, conn.hello, OBJECT_END]);
+  // The checked hello, kept only as its decoded bytes; the join frame carries it as JSON once.
+  conn.hello = keptHello(hello);
+  const helloText = Buffer.from(helloJson(room.id, conn.hello), 'latin1');
+  const join = Buffer.concat([JOIN_HEAD, helloText, OBJECT_END]);
   conn.fp = fp;
   // The challenge is answered: nothing else needs it.
   conn.nonce = '';
@@ -1041,7 +1080,7 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door
   ws.subscribe(room.id);
   conn.topic = `#${(topicsMade++).toString(36)}`;
   ws.subscribe(conn.topic);
-  appendHelloLog(room, fp, conn.hello);
+  appendHelloLog(room, fp, conn.hello, helloText);
   logEvent('join', { room: roomTag(conn.roomId), members: room.members.size });
 }
 

@@ -270,6 +270,31 @@ describe('the door: only a holder of the link becomes a member', () => {
     expect(server.output()).toContain('"kind":"door"');
   });
 
+  it('passes every hello on exactly as it was sent: to the others in the join, to newcomers in the welcome, in the log (with and without prev)', async () => {
+    // Identities of their own: one that leaves a room cannot come back to it.
+    const [id, next] = await Promise.all([generateIdentity(), generateIdentity()]);
+    const eve = await TestSocket.open(wsUrl(keys.roomId));
+    const hello = await makeHello(keys, id, 'Eve');
+    eve.send(encodeClientFrame({ t: 'hello', hello, door: await signDoor(keys, await eve.nonce, id.fp) }));
+    await eve.next((f) => f.startsWith('{"t":"welcome"'));
+    // A second identity whose hello carries a prev (a reconnect's vouching signature).
+    const frank = await TestSocket.open(wsUrl(keys.roomId));
+    const vouched = await makeHello(keys, next, 'Frank', id);
+    expect(vouched.prev?.fp).toBe(id.fp);
+    frank.send(encodeClientFrame({ t: 'hello', hello: vouched, door: await signDoor(keys, await frank.nonce, next.fp) }));
+    const welcome = JSON.parse(await frank.next((f) => f.startsWith('{"t":"welcome"'))) as { members: unknown[] };
+    const sent = [JSON.stringify(hello), JSON.stringify(vouched)];
+    expect(welcome.members.map((m) => JSON.stringify(m))).toContain(sent[0]);
+    expect(await eve.next((f) => f.startsWith('{"t":"join"'))).toBe(`{"t":"join","hello":${sent[1]}}`);
+    const log = (await (await fetch(await alice.logsUrl())).json()) as { entries: { type: string; sender: string; size: number; frame: string }[] };
+    const hellos = log.entries.filter((e) => e.type === 'hello').slice(-2);
+    expect(hellos.map((e) => e.frame)).toEqual(sent.map((h) => `{"t":"join","hello":${h}}`));
+    expect(hellos.map((e) => e.size)).toEqual(sent.map((h) => `{"t":"join","hello":${h}}`.length));
+    expect(hellos.map((e) => e.sender)).toEqual([id.fp, next.fp]);
+    await Promise.all([eve.close(), frank.close()]);
+    await alice.until(() => alice.session.view().members.length === 2);
+  });
+
   it('lets a holder of the link in with the proof for its own connection', async () => {
     const { eve, id, nonce, hello } = await opened();
     eve.send(encodeClientFrame({ t: 'hello', hello, door: await signDoor(keys, nonce, id.fp) }));
