@@ -411,7 +411,8 @@ function keptBytes(text: string): Buffer {
  * nameCt, prev's fp and sig when there is a prev, sig, mac); not `v` (always
  * PROTOCOL_VERSION) nor `roomId` (the room's). 702 bytes, 798 with prev, where the JSON is
  * about 1,000. `helloJson` writes the JSON back: the parser accepts only canonical unpadded
- * base64url, which Buffer's base64url encoding reproduces, so it is the hello the member sent.
+ * base64url, which Buffer's base64url encoding reproduces, so it is the checked hello
+ * re-serialised with every field exactly as the member sent it.
  */
 type KeptHello = Buffer;
 const KEPT_HELLO_BYTES = ENC_SPKI_BYTES + SIG_SPKI_BYTES + NAME_CT_BYTES + SIG_BYTES + MAC_BYTES;
