@@ -13,20 +13,13 @@ import uws from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, WebSocket } from 'uWebSockets.js';
 import {
   CLOSE,
-  ENC_SPKI_BYTES,
-  FP_BYTES,
-  MAC_BYTES,
   MAX_CHUNK_FRAME_BYTES,
   MAX_FRAME_BYTES,
   MAX_PULL_CREDIT,
   NOTE_OP,
   MAX_LOGS_URL_LIFETIME_MS,
   MAX_MEMBERS_PER_ROOM,
-  NAME_CT_BYTES,
   NONCE_BYTES,
-  PROTOCOL_VERSION,
-  SIG_BYTES,
-  SIG_SPKI_BYTES,
   WRAP_BYTES,
   b64Len,
   decodeClientFrame,
@@ -37,10 +30,12 @@ import {
   isLowS,
   isRoomId,
   logsSignedBytes,
+  packHello,
   parseAddressed,
   parseLogsRequest,
   roomIdWith,
   toB64u,
+  unpackHello,
   type Door,
   type Envelope,
   type Hello,
@@ -213,8 +208,8 @@ interface Conn {
   nonce: string;
   /** Fingerprint registered by this socket's hello; null until then. */
   fp: string | null;
-  /** The hello's bytes (see KeptHello), kept off the V8 heap: every welcome, the join frame and the log's hello entry are written from them. */
-  hello: KeptHello | null;
+  /** The hello, packed (packHello) and kept off the V8 heap: every welcome, the join frame and the log's hello entry are written from it. */
+  hello: Uint8Array | null;
   /** The hello's signing key, imported on its first signed /logs request. */
   sigKey: KeyObject | null;
   frames: Bucket;
@@ -240,11 +235,11 @@ interface LogEntry {
    */
   json: Buffer;
   /**
-   * A hello entry's member's hello (KeptHello), the connection's own (not a copy), written out
+   * A hello entry's member's packed hello, the connection's own (not a copy), written out
    * escaped when /logs is built, behind the head made then from `at` and `sender` (so the
    * entry holds no bytes of its own: one per member, kept as long as the member stays).
    */
-  hello: KeptHello | null;
+  hello: Uint8Array | null;
   /** A hello entry's server time and member (the connection's fp string, not a copy); 0 and '' for others. */
   at: number;
   sender: string;
@@ -405,38 +400,8 @@ function keptBytes(text: string): Buffer {
   return bytes;
 }
 
-/**
- * A checked hello as the server keeps it for as long as its member stays: the bytes of its
- * base64url fields, decoded, in the order the hello's JSON holds them (encSpki, sigSpki,
- * nameCt, prev's fp and sig when there is a prev, sig, mac); not `v` (always
- * PROTOCOL_VERSION) nor `roomId` (the room's). 702 bytes, 798 with prev, where the JSON is
- * about 1,000. `helloJson` writes the JSON back: the parser accepts only canonical unpadded
- * base64url, which Buffer's base64url encoding reproduces, so it is the checked hello
- * re-serialised with every field exactly as the member sent it.
- */
-type KeptHello = Buffer;
-const KEPT_HELLO_BYTES = ENC_SPKI_BYTES + SIG_SPKI_BYTES + NAME_CT_BYTES + SIG_BYTES + MAC_BYTES;
-const KEPT_PREV_BYTES = FP_BYTES + SIG_BYTES;
-
-function keptHello(hello: Hello): KeptHello {
-  const fields = [hello.encSpki, hello.sigSpki, hello.nameCt, ...(hello.prev === undefined ? [] : [hello.prev.fp, hello.prev.sig]), hello.sig, hello.mac];
-  const kept = Buffer.allocUnsafeSlow(KEPT_HELLO_BYTES + (hello.prev === undefined ? 0 : KEPT_PREV_BYTES));
-  let o = 0;
-  for (const field of fields) o += kept.write(field, o, 'base64url');
-  return kept;
-}
-
-/** A kept hello's sigSpki (DER), for its /logs requests. */
-const sigSpkiOf = (kept: KeptHello): Buffer => kept.subarray(ENC_SPKI_BYTES, ENC_SPKI_BYTES + SIG_SPKI_BYTES);
-
-/** The hello's JSON, with exactly the keys and order of the checked hello JSON.stringify'd. */
-function helloJson(roomId: string, kept: KeptHello): string {
-  let o = 0;
-  const next = (n: number): string => kept.toString('base64url', o, (o += n));
-  const head = `{"v":${PROTOCOL_VERSION},"roomId":"${roomId}","encSpki":"${next(ENC_SPKI_BYTES)}","sigSpki":"${next(SIG_SPKI_BYTES)}","nameCt":"${next(NAME_CT_BYTES)}"`;
-  const prev = kept.length > KEPT_HELLO_BYTES ? `,"prev":{"fp":"${next(FP_BYTES)}","sig":"${next(SIG_BYTES)}"}` : '';
-  return `${head}${prev},"sig":"${next(SIG_BYTES)}","mac":"${next(MAC_BYTES)}"}`;
-}
+/** The hello's JSON, as the checked hello re-serialised: every welcome, join and hello log entry is written from the packed bytes. */
+const helloJson = (roomId: string, packed: Uint8Array): string => JSON.stringify(unpackHello(roomId, packed));
 
 const QUOTE = 0x22;
 const countQuotes = (bytes: Buffer): number => bytes.reduce((n, b) => (b === QUOTE ? n + 1 : n), 0);
@@ -539,7 +504,7 @@ function appendChunkLog(room: Room, sender: string, to: string, size: number, fi
  * built from `hello` (JOIN_HEAD, the hello, "}"), but holding the member's
  * hello bytes instead of a second, escaped copy of them.
  */
-function appendHelloLog(room: Room, sender: string, hello: KeptHello, json: Buffer): void {
+function appendHelloLog(room: Room, sender: string, hello: Uint8Array, json: Buffer): void {
   const at = Date.now();
   const head = helloLogHead(at, sender, json.length);
   pushLogEntry(room, { json: EMPTY, hello, at, sender, uploadAt: -1, bytes: head.length + json.length + countQuotes(json) + HELLO_LINE_END.length, isDropped: false });
@@ -855,7 +820,7 @@ function isMemberRequest(roomId: string, room: Room, query: { fp: string; exp: s
   // The high-s twin is refused here as clients refuse it.
   if (sig instanceof Error || !isLowS(sig)) return false;
   try {
-    conn.sigKey ??= createPublicKey({ key: sigSpkiOf(conn.hello), format: 'der', type: 'spki' });
+    conn.sigKey ??= createPublicKey({ key: Buffer.from(unpackHello(roomId, conn.hello).sigSpki, 'base64url'), format: 'der', type: 'spki' });
     if (!verify('sha256', logsSignedBytes(roomId, request.fp, request.exp), { key: conn.sigKey, dsaEncoding: 'ieee-p1363' }, sig)) return false;
   } catch {
     return false;
@@ -1067,9 +1032,9 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door
   if (room.members.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity is already in the room', 'duplicate_identity');
   if (room.departed.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity has left the room; rejoin with new keys', 'departed_identity');
   if (room.members.size >= MAX_MEMBERS) return refuse(ws, CLOSE.ROOM_FULL, 'room is full', 'room_full');
-  // The checked hello, kept only as its decoded bytes; the join frame carries it as JSON once.
-  conn.hello = keptHello(hello);
-  const helloText = Buffer.from(helloJson(room.id, conn.hello), 'latin1');
+  // The checked hello, kept only packed; the join frame (and the log entry's length) take its JSON once, from the checked object.
+  conn.hello = packHello(hello);
+  const helloText = Buffer.from(JSON.stringify(hello), 'latin1');
   const join = Buffer.concat([JOIN_HEAD, helloText, OBJECT_END]);
   conn.fp = fp;
   // The challenge is answered: nothing else needs it.

@@ -477,6 +477,43 @@ export function parseHello(raw: unknown, path = 'hello'): Hello | Error {
   return checkHello(raw, path);
 }
 
+/**
+ * A checked hello as the relay keeps it for as long as its member stays (PROTOCOL.md §8.4):
+ * the bytes of its base64url fields, decoded, in the order of its JSON (encSpki, sigSpki,
+ * nameCt, prev's fp and sig when there is a prev, sig, mac); not `v` (always
+ * PROTOCOL_VERSION) nor `roomId` (the room's). 702 bytes, 798 with prev, where the JSON is
+ * about 1,000.
+ */
+const PACKED_HELLO_BYTES = ENC_SPKI_BYTES + SIG_SPKI_BYTES + NAME_CT_BYTES + SIG_BYTES + MAC_BYTES;
+
+export function packHello(hello: Hello): Uint8Array<ArrayBuffer> {
+  const fields = [hello.encSpki, hello.sigSpki, hello.nameCt, ...(hello.prev === undefined ? [] : [hello.prev.fp, hello.prev.sig]), hello.sig, hello.mac];
+  const packed = new Uint8Array(PACKED_HELLO_BYTES + (hello.prev === undefined ? 0 : FP_BYTES + SIG_BYTES));
+  let o = 0;
+  for (const field of fields) {
+    const bytes = fromB64u(field);
+    if (bytes instanceof Error) throw new Error('packHello: the hello was not checked');
+    packed.set(bytes, o);
+    o += bytes.length;
+  }
+  return packed;
+}
+
+/**
+ * The hello `packHello` packed, for room `roomId`: its keys in the order parseHello gives
+ * them, so its JSON is the checked hello's (only canonical base64url passes the checks, and it
+ * decodes and encodes back to the same text).
+ */
+export function unpackHello(roomId: string, packed: Uint8Array): Hello {
+  let o = 0;
+  const next = (n: number): string => toB64u(packed.subarray(o, (o += n)));
+  const encSpki = next(ENC_SPKI_BYTES);
+  const sigSpki = next(SIG_SPKI_BYTES);
+  const nameCt = next(NAME_CT_BYTES);
+  const prev = packed.length > PACKED_HELLO_BYTES ? { fp: next(FP_BYTES), sig: next(SIG_BYTES) } : undefined;
+  return { v: PROTOCOL_VERSION, roomId, encSpki, sigSpki, nameCt, ...(prev === undefined ? {} : { prev }), sig: next(SIG_BYTES), mac: next(MAC_BYTES) };
+}
+
 export function parseEnvelope(raw: unknown, path = 'env'): Envelope | Error {
   const env = checkEnvelopeShape(raw, path);
   if (env instanceof Error) return env;

@@ -26,6 +26,7 @@ import {
   MOVE_PREFIX,
   moveBody,
   parseClientFrame,
+  packHello,
   parseEnvelope,
   parseHello,
   parseMoveBody,
@@ -35,6 +36,7 @@ import {
   roomStatementSignedBytes,
   rosterConfirmSignedBytes,
   toB64u,
+  unpackHello,
   wrapHashInput,
   wrapHashOf,
   wrapLabel,
@@ -429,5 +431,25 @@ describe('server frames: each type, and a welcome’s list of hellos', () => {
 
   it('names a hello parsed on its own “hello”', () => {
     expect((parseHello({}) as Error).message).toBe('hello.v: missing');
+  });
+});
+
+describe('a hello packed as the relay keeps it (PROTOCOL.md §8.4)', () => {
+  const { hello } = shapedHello(room, '');
+  const withPrev: Hello = { ...hello, prev: { fp: fpB, sig: rand(64) } };
+
+  it.each([
+    ['without prev', hello, 702],
+    ['with prev', withPrev, 798],
+  ])('packs a hello %s into its fields’ bytes and back into the same JSON', (_, h, size) => {
+    const packed = packHello(h);
+    expect(packed.length).toBe(size);
+    expect(JSON.stringify(unpackHello(room, packed))).toBe(JSON.stringify(parseHello(JSON.parse(JSON.stringify(h)))));
+  });
+
+  it('keeps the fields in the order of the hello’s JSON, nothing else', () => {
+    const packed = packHello(withPrev);
+    const fields = [withPrev.encSpki, withPrev.sigSpki, withPrev.nameCt, fpB, withPrev.prev?.sig ?? '', withPrev.sig, withPrev.mac];
+    expect(packed).toEqual(Uint8Array.from(fields.flatMap((f) => [...(fromB64u(f) as Uint8Array)])));
   });
 });
