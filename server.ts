@@ -400,8 +400,10 @@ function keptBytes(text: string): Buffer {
   return bytes;
 }
 
-/** The hello's JSON, as the checked hello re-serialised: every welcome, join and hello log entry is written from the packed bytes. */
-const helloJson = (roomId: string, packed: Uint8Array): string => JSON.stringify(unpackHello(roomId, packed));
+const nativeB64u = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64url');
+
+/** The hello's JSON, as the checked hello re-serialised: every welcome and hello log entry is written from the packed bytes. */
+const helloJson = (roomId: string, packed: Uint8Array): string => JSON.stringify(unpackHello(roomId, packed, nativeB64u));
 
 const QUOTE = 0x22;
 const countQuotes = (bytes: Buffer): number => bytes.reduce((n, b) => (b === QUOTE ? n + 1 : n), 0);
@@ -820,7 +822,7 @@ function isMemberRequest(roomId: string, room: Room, query: { fp: string; exp: s
   // The high-s twin is refused here as clients refuse it.
   if (sig instanceof Error || !isLowS(sig)) return false;
   try {
-    conn.sigKey ??= createPublicKey({ key: Buffer.from(unpackHello(roomId, conn.hello).sigSpki, 'base64url'), format: 'der', type: 'spki' });
+    conn.sigKey ??= createPublicKey({ key: Buffer.from(unpackHello(roomId, conn.hello, nativeB64u).sigSpki, 'base64url'), format: 'der', type: 'spki' });
     if (!verify('sha256', logsSignedBytes(roomId, request.fp, request.exp), { key: conn.sigKey, dsaEncoding: 'ieee-p1363' }, sig)) return false;
   } catch {
     return false;

@@ -502,11 +502,12 @@ export function packHello(hello: Hello): Uint8Array<ArrayBuffer> {
 /**
  * The hello `packHello` packed, for room `roomId`: its keys in the order parseHello gives
  * them, so its JSON is the checked hello's (only canonical base64url passes the checks, and it
- * decodes and encodes back to the same text).
+ * decodes and encodes back to the same text). `encode` is the base64url encoder: the relay
+ * passes Node's native one, several times faster for every hello of every welcome.
  */
-export function unpackHello(roomId: string, packed: Uint8Array): Hello {
+export function unpackHello(roomId: string, packed: Uint8Array, encode: (bytes: Uint8Array) => string = toB64u): Hello {
   let o = 0;
-  const next = (n: number): string => toB64u(packed.subarray(o, (o += n)));
+  const next = (n: number): string => encode(packed.subarray(o, (o += n)));
   const encSpki = next(ENC_SPKI_BYTES);
   const sigSpki = next(SIG_SPKI_BYTES);
   const nameCt = next(NAME_CT_BYTES);
