@@ -222,8 +222,8 @@ interface Conn {
    * MAX_PULL_CREDIT each). Null until its first request: most members never ask for a file.
    */
   credit: Map<string, number> | null;
-  /** The uWS topic only this member is subscribed to, set by its hello: its message frames are published there (see `deliver`). */
-  topic: string;
+  /** Frames queued for this member this event-loop turn, each followed by its wrap or '' (see `enqueue`); null when empty. */
+  outbox: (string | Buffer)[] | null;
   isClosed: boolean;
 }
 
@@ -264,7 +264,7 @@ interface Body {
 }
 
 interface Room {
-  /** The room's id, also its uWS topic: every member is subscribed to it (see `broadcast`). */
+  /** The room's id. */
   id: string;
   members: Map<string, WebSocket<Conn>>;
   /** Every open socket, including those that have not said hello yet. */
@@ -284,8 +284,6 @@ interface Room {
 }
 
 const rooms = new Map<string, Room>();
-/** Member topics made so far: each member's topic name is this count when it joined, so none is used twice. */
-let topicsMade = 0;
 const peers = new Map<string, Peer>();
 /** Every room's log entries, oldest first, so the budget can drop the oldest of all. Dropped ones are skipped and swept out. */
 const logQueue: { room: Room; entry: LogEntry }[] = [];
@@ -567,6 +565,8 @@ function refuse(ws: WebSocket<Conn>, code: number, reason: string, kind: string)
   const text = closeReason(reason);
   countRefusal(kind);
   logEvent('refused', { room: roomTag(conn.roomId), code, kind, reason: text });
+  // What was queued for it before goes out ahead of the close.
+  flush(ws, conn);
   ws.end(code, text);
 }
 
@@ -908,59 +908,100 @@ function serveMetrics(res: HttpResponse, req: HttpRequest): void {
 // ws
 // ---------------------------------------------------------------------------
 
+// Everything the relay sends a member goes through the member's outbox, in order, and
+// leaves at the end of the event-loop turn: one corked write per member for all the turn
+// brought it (at saturation, many messages), not one write per frame. A queue is an array
+// only while it holds something, so an idle member costs a null.
+
+/** Members with a non-empty outbox, in the order they were first queued to this turn (sockets and their data side by side: a closed socket's data can no longer be asked for). */
+const queuedSockets: WebSocket<Conn>[] = [];
+const queuedConns: Conn[] = [];
+let isFlushScheduled = false;
+
+/**
+ * Queues a text frame for one member. `wrap` is '' for a frame sent as it is; otherwise it
+ * is written into the frame's last WRAP_B64_LEN + 2 bytes' place (see `deliver`) just
+ * before the frame is sent to this member.
+ */
+function enqueue(ws: WebSocket<Conn>, conn: Conn, frame: string | Buffer, wrap: string): void {
+  if (conn.outbox === null) {
+    conn.outbox = [];
+    queuedSockets.push(ws);
+    queuedConns.push(conn);
+    if (!isFlushScheduled) {
+      isFlushScheduled = true;
+      setImmediate(flushAll);
+    }
+  }
+  conn.outbox.push(frame, wrap);
+}
+
+/** Sends what one member's outbox holds, in one corked write (uWS copies each frame as it is sent). */
+function flush(ws: WebSocket<Conn>, conn: Conn): void {
+  const box = conn.outbox;
+  if (box === null) return;
+  conn.outbox = null;
+  if (conn.isClosed) return;
+  ws.cork(() => {
+    for (let i = 0; i < box.length && !conn.isClosed; i += 2) {
+      const frame = box[i] as string | Buffer;
+      const wrap = box[i + 1] as string;
+      // Checked: exactly WRAP_B64_LEN base64url characters, and the frame ends in `"wrap":"…"}`.
+      if (wrap !== '') (frame as Buffer).write(wrap, frame.length - 2 - WRAP_B64_LEN, 'latin1');
+      ws.send(frame, false);
+    }
+  });
+}
+
+function flushAll(): void {
+  isFlushScheduled = false;
+  // A send can close a socket (and its close queue a leave for others): those are taken in this pass too.
+  for (let i = 0; i < queuedSockets.length; i++) flush(queuedSockets[i] as WebSocket<Conn>, queuedConns[i] as Conn);
+  queuedSockets.length = 0;
+  queuedConns.length = 0;
+}
+
 /**
  * Sends `frame` to every member but `except`. A member that stopped reading
  * is closed once its queue passes MAX_BACKPRESSURE_BYTES (after the loop: a
  * close announces a leave, which must not overtake this frame); the sweep
- * closes one whose queue passed it with the last frame it was sent.
+ * closes one whose queue passed it with the last frame it was sent. An
+ * ArrayBuffer is the received frame, which uWS frees when its callback
+ * returns: it is copied once for every outbox.
  */
 function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string | ArrayBuffer | Buffer): void {
-  const bytes = typeof frame === 'string' ? frame.length : frame.byteLength;
+  const shared = frame instanceof ArrayBuffer ? Buffer.copyBytesFrom(new Uint8Array(frame)) : frame;
   let slow: WebSocket<Conn>[] | null = null;
-  let sent = 0;
   for (const ws of room.members.values()) {
     if (ws === except) continue;
     if (ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) {
-      // Off the room's topic before the publish, so it is skipped for this frame.
-      ws.unsubscribe(room.id);
       (slow ??= []).push(ws);
       continue;
     }
-    sent += 1;
+    enqueue(ws, ws.getUserData(), shared, '');
+    metrics.deliveries += 1;
+    metrics.bytesSent += shared.length;
   }
-  // One publish to the room's topic: uWS writes it to every subscriber, in C++, in the
-  // order of everything else sent to each (uWS keeps publishes and sends in order).
-  // From the excepted member's socket, the publish skips that member.
-  if (except === null) app.publish(room.id, frame, false);
-  else except.publish(room.id, frame, false);
-  metrics.deliveries += sent;
-  metrics.bytesSent += sent * bytes;
   if (slow !== null) for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 }
 
-/**
- * Where each member's message frame is put together: the largest is the
- * envelope and one wrap, which is less than the upload it came in (that held
- * every wrap), so it fits in MAX_FRAME_BYTES.
- */
-const deliveryScratch = Buffer.allocUnsafe(MAX_FRAME_BYTES);
 const WRAP_B64_LEN = b64Len(WRAP_BYTES);
+const WRAP_HEAD = ',"wrap":"';
+const WRAP_TAIL = '"}';
 
 /**
  * Sends a message to every member, the sender included (PROTOCOL.md §8.4):
  * a recipient gets the envelope and its own wrap, a member the sender left
  * out the envelope alone (so it can tell it was left out). The envelope is
- * serialised once, into the front of one scratch buffer; per member only its
- * wrap is written behind it. uWS copies what it sends, so the buffer is free
- * again after each send. Slow members are closed after the loop, as in
- * `broadcast`. The relay hashes nothing: members check the wraps.
+ * serialised once, into one buffer that ends with room for a wrap; each
+ * recipient's wrap is written there as its copy is sent (`flush`). Slow
+ * members are closed after the loop, as in `broadcast`. The relay hashes
+ * nothing: members check the wraps.
  */
 function deliver(room: Room, env: Envelope, wraps: Wraps): void {
   // Every value in a checked envelope is base64url, a message id or a safe integer: nothing to escape.
   const head = `{"t":"msg","env":${JSON.stringify(env)}`;
-  const wrapAt = deliveryScratch.write(`${head},"wrap":"`, 0, 'latin1');
-  const size = deliveryScratch.write('"}', wrapAt + WRAP_B64_LEN, 'latin1') + wrapAt + WRAP_B64_LEN;
-  const withWrap = deliveryScratch.subarray(0, size);
+  let withWrap: Buffer | null = null;
   let withoutWrap: string | null = null;
   let slow: WebSocket<Conn>[] | null = null;
   for (const [fp, ws] of room.members) {
@@ -968,20 +1009,19 @@ function deliver(room: Room, env: Envelope, wraps: Wraps): void {
       (slow ??= []).push(ws);
       continue;
     }
-    // Published to the member's own topic, not sent: uWS queues it and writes each
-    // member's queue once per event-loop turn, so messages that arrive together
-    // cost one write per member, not one each.
-    const topic = ws.getUserData().topic;
     const wrap = wraps[fp];
     if (wrap === undefined) {
       withoutWrap ??= `${head}}`;
-      app.publish(topic, withoutWrap, false);
+      enqueue(ws, ws.getUserData(), withoutWrap, '');
       metrics.bytesSent += withoutWrap.length;
     } else {
-      // Checked: exactly WRAP_B64_LEN base64url characters.
-      deliveryScratch.write(wrap, wrapAt, 'latin1');
-      app.publish(topic, withWrap, false);
-      metrics.bytesSent += size;
+      if (withWrap === null) {
+        withWrap = Buffer.allocUnsafe(head.length + WRAP_HEAD.length + WRAP_B64_LEN + WRAP_TAIL.length);
+        withWrap.write(head + WRAP_HEAD, 0, 'latin1');
+        withWrap.write(WRAP_TAIL, withWrap.length - WRAP_TAIL.length, 'latin1');
+      }
+      enqueue(ws, ws.getUserData(), withWrap, wrap);
+      metrics.bytesSent += withWrap.length;
     }
     metrics.deliveries += 1;
   }
@@ -1043,11 +1083,8 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door
   conn.nonce = '';
   ws.send(welcomeOf(room), false);
   broadcast(room, null, join);
+  // After the join's broadcast, so the newcomer is not sent its own join.
   room.members.set(fp, ws);
-  // After the join's publish, so the newcomer is not sent its own join.
-  ws.subscribe(room.id);
-  conn.topic = `#${(topicsMade++).toString(36)}`;
-  ws.subscribe(conn.topic);
   appendHelloLog(room, fp, conn.hello, helloText);
   logEvent('join', { room: roomTag(conn.roomId), members: room.members.size });
 }
@@ -1131,6 +1168,8 @@ function onAddressed(ws: WebSocket<Conn>, conn: Conn, room: Room, message: Array
   conn.fpRaw ??= Buffer.from(conn.fp, 'base64url');
   conn.fpRaw.copy(out, 1);
   if (target.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) return refuse(target, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
+  // Sent now (a chunk is up to MAX_CHUNK_FRAME_BYTES: not held for the turn), behind what was queued for the target.
+  flush(target, target.getUserData());
   target.send(out, true);
   metrics.deliveries += 1;
   metrics.bytesSent += out.length;
@@ -1174,7 +1213,7 @@ app
     maxPayloadLength: HARD_FRAME_LIMIT_BYTES,
     idleTimeout: IDLE_TIMEOUT_S,
     sendPingsAutomatically: true,
-    // Twice ours, as a backstop only: frames are published and uWS writes them at the end of
+    // Twice ours, as a backstop only: frames are queued (see `enqueue`) and written at the end of
     // the event-loop turn, after our check, so a turn can queue past our limit; uWS's own
     // close (1006, no reason, nothing logged) must not pre-empt our logged slow_consumer.
     maxBackpressure: 2 * MAX_BACKPRESSURE_BYTES,
@@ -1193,7 +1232,7 @@ app
       peer.conns += 1;
       metrics.connectionsOpened += 1;
       const now = performance.now();
-      const conn: Conn = { roomId, peer, openedAt: now, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, sigKey: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, notes: null, fpRaw: null, credit: null, topic: '', isClosed: false };
+      const conn: Conn = { roomId, peer, openedAt: now, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, sigKey: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, notes: null, fpRaw: null, credit: null, outbox: null, isClosed: false };
       res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
@@ -1263,6 +1302,7 @@ function shutdown(signal: string): void {
     for (const ws of room.sockets) {
       const conn = ws.getUserData();
       if (conn.isClosed) continue;
+      flush(ws, conn);
       ws.end(CLOSE.GOING_AWAY, 'server restarting');
     }
   }
