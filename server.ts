@@ -920,7 +920,7 @@ let isFlushScheduled = false;
 
 /**
  * Queues a text frame for one member. `wrap` is '' for a frame sent as it is; otherwise it
- * is written into the frame's last WRAP_B64_LEN + 2 bytes' place (see `deliver`) just
+ * is written into its place before the frame's closing WRAP_TAIL (see `deliver`) just
  * before the frame is sent to this member.
  */
 function enqueue(ws: WebSocket<Conn>, conn: Conn, frame: string | Buffer, wrap: string): void {
@@ -947,7 +947,7 @@ function flush(ws: WebSocket<Conn>, conn: Conn): void {
       const frame = box[i] as string | Buffer;
       const wrap = box[i + 1] as string;
       // Checked: exactly WRAP_B64_LEN base64url characters, and the frame ends in `"wrap":"…"}`.
-      if (wrap !== '') (frame as Buffer).write(wrap, frame.length - 2 - WRAP_B64_LEN, 'latin1');
+      if (wrap !== '') (frame as Buffer).write(wrap, frame.length - WRAP_TAIL.length - WRAP_B64_LEN, 'latin1');
       ws.send(frame, false);
     }
   });
