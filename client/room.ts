@@ -23,6 +23,7 @@ import {
   verifyRosterConfirm,
   randomBytes,
   type Identity,
+  type Outgoing,
   type PeerKeys,
   type RoomKeys,
   type Vouching,
@@ -281,10 +282,22 @@ export class RoomSession {
   private async sendMove(removed: string): Promise<void> {
     this.isMoveSent = true;
     const recipients = this.roster.allKeys().filter((k) => k.fp !== removed && this.membership.standing(k.fp) === 'in');
-    const { env, wraps } = await sealMessage(this.keys, this.identity, { msgId: nanoid(), seq: this.nextSeq, ts: this.now(), body: moveBody(toB64u(randomBytes(32)), removed) }, recipients);
-    this.nextSeq += 1;
+    await this.sealAndSend({ msgId: nanoid(), ts: this.now(), body: moveBody(toB64u(randomBytes(32)), removed) }, recipients);
+  }
+
+  /**
+   * Seals a message with my next seq and sends it. The goodbye that says
+   * this seq is signed alongside and takes the old one's place in the same
+   * task as the send: a tab closing at any moment says a goodbye that counts.
+   * `beforeSend` runs just before the frame leaves, with the seq it took.
+   */
+  private async sealAndSend(out: Omit<Outgoing, 'seq'>, recipients: readonly PeerKeys[], beforeSend: (seq: number) => void = () => undefined): Promise<void> {
+    const seq = this.nextSeq;
+    const [{ env, wraps }, bye] = await Promise.all([sealMessage(this.keys, this.identity, { ...out, seq }, recipients), this.signGoodbye(this.statementCount + 1, seq)]);
+    this.nextSeq = seq + 1;
+    beforeSend(seq);
+    this.bye = bye;
     this.send(encodeClientFrame({ t: 'msg', env, wraps }));
-    await this.prepareGoodbye();
   }
 
   /** Signs and sends the roster this tab sees. Called on every change and periodically. */
@@ -317,15 +330,12 @@ export class RoomSession {
       if (body.startsWith('\u0000')) throw new Error('a message cannot start with a NUL character');
       const msgId = nanoid();
       const ts = this.now();
-      const seq = this.nextSeq;
-      const { env, wraps } = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body }, recipients);
-      this.nextSeq += 1;
-      const key = entryKey(this.identity.fp, msgId);
-      this.timeline.message({ kind: 'message', key, senderFp: this.identity.fp, senderName: this.name, body, ts, isOwn: true, isPending: true });
-      this.unacknowledged.push({ key, seq, at: ts });
-      this.changed();
-      this.send(encodeClientFrame({ t: 'msg', env, wraps }));
-      await this.prepareGoodbye();
+      await this.sealAndSend({ msgId, ts, body }, recipients, (seq) => {
+        const key = entryKey(this.identity.fp, msgId);
+        this.timeline.message({ kind: 'message', key, senderFp: this.identity.fp, senderName: this.name, body, ts, isOwn: true, isPending: true });
+        this.unacknowledged.push({ key, seq, at: ts });
+        this.changed();
+      });
     });
   }
 
@@ -339,16 +349,13 @@ export class RoomSession {
       const recipients = this.recipientKeys();
       const msgId = nanoid();
       const ts = this.now();
-      const seq = this.nextSeq;
-      const { env, wraps } = await sealMessage(this.keys, this.identity, { msgId, seq, ts, body: prepared.text, kind: 'file' }, recipients);
-      this.nextSeq += 1;
-      const key = entryKey(this.identity.fp, msgId);
-      const transfer = this.files.attach(prepared, recipients.map((r) => r.fp));
-      this.timeline.file({ kind: 'file', key, senderFp: this.identity.fp, senderName: this.name, ts, isOwn: true, isPending: true, transfer });
-      this.unacknowledged.push({ key, seq, at: ts });
-      this.changed();
-      this.send(encodeClientFrame({ t: 'msg', env, wraps }));
-      await this.prepareGoodbye();
+      await this.sealAndSend({ msgId, ts, body: prepared.text, kind: 'file' }, recipients, (seq) => {
+        const key = entryKey(this.identity.fp, msgId);
+        const transfer = this.files.attach(prepared, recipients.map((r) => r.fp));
+        this.timeline.file({ kind: 'file', key, senderFp: this.identity.fp, senderName: this.name, ts, isOwn: true, isPending: true, transfer });
+        this.unacknowledged.push({ key, seq, at: ts });
+        this.changed();
+      });
     });
   }
 
@@ -673,26 +680,31 @@ export class RoomSession {
     this.isRosterDirty = false;
     this.statementCount += 1;
     const n = this.statementCount;
-    const rc = await signRosterConfirm(this.keys, this.identity, n, this.nextSeq - 1, this.roster.fps(), {
-      ts: this.now(),
-      heard: this.heardFrom,
-    });
+    // The goodbye after this statement takes counter n + 1; it replaces the old one (counter n) in the task that sends n.
+    const [rc, bye] = await Promise.all([
+      signRosterConfirm(this.keys, this.identity, n, this.nextSeq - 1, this.roster.fps(), { ts: this.now(), heard: this.heardFrom }),
+      this.signGoodbye(n + 1, this.nextSeq - 1),
+    ]);
     this.roster.sentStatement(n);
+    this.bye = bye;
     this.send(encodeClientFrame({ t: 'roster', rc }));
-    await this.prepareGoodbye();
   }
 
   /** What my statements acknowledge of a member: the last seq and statement counter I received from it. */
   private readonly heardFrom = (fp: string) => ({ seq: this.ledger.heard(fp), n: this.roster.statementCountOf(fp) });
 
-  /** Re-signs the goodbye after every statement and message, so it always says my latest seq. */
-  private async prepareGoodbye(): Promise<void> {
-    const rc = await signRosterConfirm(this.keys, this.identity, this.statementCount + 1, this.nextSeq - 1, this.roster.fps(), {
+  /**
+   * A goodbye with statement counter `n` saying `lastSeq` is my latest
+   * message: signed before the statement or message it follows is sent, so
+   * the goodbye kept ready is never one whose counter was already used.
+   */
+  private async signGoodbye(n: number, lastSeq: number): Promise<string> {
+    const rc = await signRosterConfirm(this.keys, this.identity, n, lastSeq, this.roster.fps(), {
       ts: this.now(),
       isLeaving: true,
       heard: this.heardFrom,
     });
-    this.bye = encodeClientFrame({ t: 'roster', rc });
+    return encodeClientFrame({ t: 'roster', rc });
   }
 
   /** Statement checks (PROTOCOL.md §7.3). */

@@ -133,6 +133,7 @@ export interface Person {
   moves: string[];
   view: () => RoomView;
   /** Resolves when `pred` holds (checked every 20 ms), else fails after `ms`. */
+  /** Waits for `pred`; `ms` (20 s) is under the test timeout, so a wait that never ends fails naming `what`. */
   until: (pred: () => boolean, what: string, ms?: number) => Promise<void>;
   notices: () => string[];
   messages: () => string[];
@@ -155,7 +156,7 @@ export function person(relay: MemRelay, secret: Uint8Array, name: string, keep?:
     connection,
     moves,
     view,
-    until: async (pred, what, ms = 30_000) => {
+    until: async (pred, what, ms = 20_000) => {
       const end = Date.now() + ms;
       for (;;) {
         try {

@@ -128,6 +128,51 @@ describe('a reload of the tab', () => {
     expect(trustOf(alice, 'Bob')).toBe('verified');
   });
 
+  it('says a goodbye that counts when the page goes the moment a statement or a message has left', async () => {
+    for (const after of ['roster', 'msg'] as const) {
+      const store = tabStore();
+      const relay = new MemRelay();
+      const secret = randomBytes(32);
+      const alice = open(relay, secret, 'Alice');
+      await alice.until(() => alice.view().members.length === 1, 'Alice joining');
+      // Bob's page goes (pagehide, then the socket closes) in the same task as his next frame of this kind leaves.
+      let isArmed = false;
+      let bob: Person | undefined;
+      const seqs: Record<'frame' | 'goodbye', number | undefined> = { frame: undefined, goodbye: undefined };
+      const seqOf = (frame: string) => {
+        const f = JSON.parse(frame) as { rc?: { seq: number }; env?: { seq: number } };
+        return f.rc?.seq ?? f.env?.seq;
+      };
+      const openSocket = relay.openSocket;
+      relay.openSocket = (roomId) => {
+        const socket = openSocket(roomId);
+        const send = socket.send.bind(socket);
+        socket.send = (data) => {
+          send(data);
+          if (typeof data === 'string' && data.includes('"isLeaving":true')) seqs.goodbye = seqOf(data);
+          else if (isArmed && typeof data === 'string' && data.startsWith(`{"t":"${after}"`)) {
+            isArmed = false;
+            seqs.frame = seqOf(data);
+            bob?.connection['sayGoodbye']();
+            bob?.connection.dispose();
+          }
+        };
+        return socket;
+      };
+      bob = open(relay, secret, 'Bob', store);
+      for (const p of [alice, bob]) await p.until(() => p.view().members.length === 2, 'seeing each other');
+      await bob.until(() => bob.connection['session']?.goodbye() != null, 'Bob’s goodbye signed');
+      isArmed = true;
+      if (after === 'roster') void bob.connection['session']?.confirmRoster();
+      else void bob.connection.send('last words');
+      await alice.until(() => alice.notices().some((n) => n === 'Bob left.' || n === 'Bob lost connection.'), 'Bob gone');
+      expect(alice.notices(), `after a ${after}`).toContain('Bob left.');
+      expect(alice.notices()).not.toContain('Bob lost connection.');
+      // The goodbye says the last message sent, this one too.
+      expect(seqs.goodbye).toBe(seqs.frame);
+    }
+  });
+
   it('without a kept key is a new key to the others, who must verify again', async () => {
     const { relay, secret, alice, store, oldFp } = await reloadedPair();
     store.record = null;
