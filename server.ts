@@ -208,7 +208,7 @@ interface Conn {
   nonce: string;
   /** Fingerprint registered by this socket's hello; null until then. */
   fp: string | null;
-  /** The hello, packed (packHello) and kept off the V8 heap: every welcome, the join frame and the log's hello entry are written from it. */
+  /** The hello, packed (packHello) and kept off the V8 heap in a shared slab (keepHello): every welcome, the join frame and the log's hello entry are written from it. */
   hello: Uint8Array | null;
   /** The hello's signing key, imported on its first signed /logs request. */
   sigKey: KeyObject | null;
@@ -402,6 +402,30 @@ const nativeB64u = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, byte
 
 /** The hello's JSON, as the checked hello re-serialised: every welcome and hello log entry is written from the packed bytes. */
 const helloJson = (roomId: string, packed: Uint8Array): string => JSON.stringify(unpackHello(roomId, packed, nativeB64u));
+
+/**
+ * Packed hellos are kept side by side in shared slabs, not each in its own
+ * ArrayBuffer: an ArrayBuffer of its own costs a member about 400 bytes of RSS
+ * more than its 702 bytes (issue #19's idle row). A slab lives while any
+ * hello in it does (its member, or its log entry), so one surviving hello can
+ * hold at most HELLO_SLAB_BYTES: the trade Node's own 8 KiB Buffer pool makes,
+ * and below the CONN_OVERHEAD_BYTES a connection is budgeted.
+ */
+const HELLO_SLAB_BYTES = 8 * 1024;
+let helloSlab = new Uint8Array(0);
+let helloSlabUsed = 0;
+
+/** A copy of `packed` in the current slab (a new slab when it is full). */
+function keepHello(packed: Uint8Array): Uint8Array {
+  if (helloSlabUsed + packed.length > helloSlab.length) {
+    helloSlab = new Uint8Array(HELLO_SLAB_BYTES);
+    helloSlabUsed = 0;
+  }
+  const kept = helloSlab.subarray(helloSlabUsed, helloSlabUsed + packed.length);
+  kept.set(packed);
+  helloSlabUsed += packed.length;
+  return kept;
+}
 
 const QUOTE = 0x22;
 const countQuotes = (bytes: Buffer): number => bytes.reduce((n, b) => (b === QUOTE ? n + 1 : n), 0);
@@ -1075,7 +1099,7 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door
   if (room.departed.has(fp)) return refuse(ws, CLOSE.POLICY, 'this identity has left the room; rejoin with new keys', 'departed_identity');
   if (room.members.size >= MAX_MEMBERS) return refuse(ws, CLOSE.ROOM_FULL, 'room is full', 'room_full');
   // The checked hello, kept only packed; the join frame (and the log entry's length) take its JSON once, from the checked object.
-  conn.hello = packHello(hello);
+  conn.hello = keepHello(packHello(hello));
   const helloText = Buffer.from(JSON.stringify(hello), 'latin1');
   const join = Buffer.concat([JOIN_HEAD, helloText, OBJECT_END]);
   conn.fp = fp;
