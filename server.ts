@@ -208,7 +208,7 @@ interface Conn {
   nonce: string;
   /** Fingerprint registered by this socket's hello; null until then. */
   fp: string | null;
-  /** The hello, packed (packHello) and kept off the V8 heap in a shared slab (keepHello): every welcome, the join frame and the log's hello entry are written from it. */
+  /** The hello, packed (packHello) and kept off the V8 heap in a shared slab (keepHello): every welcome and the log's hello entry are written from it. */
   hello: Uint8Array | null;
   /** The hello's signing key, imported on its first signed /logs request. */
   sigKey: KeyObject | null;
@@ -405,8 +405,8 @@ const helloJson = (roomId: string, packed: Uint8Array): string => JSON.stringify
 
 /**
  * Packed hellos are kept side by side in shared slabs, not each in its own
- * ArrayBuffer: an ArrayBuffer of its own costs a member about 400 bytes of RSS
- * more than its 702 bytes (issue #19's idle row). A slab lives while any
+ * ArrayBuffer (the bench's idle phase: about 120 bytes of RSS less per
+ * member, issue #19's idle row). A slab lives while any
  * hello in it does (its member, or its log entry), so one surviving hello can
  * hold at most HELLO_SLAB_BYTES: the trade Node's own 8 KiB Buffer pool makes,
  * and below the CONN_OVERHEAD_BYTES a connection is budgeted.
