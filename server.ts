@@ -23,6 +23,8 @@ import {
   WRAP_BYTES,
   b64Len,
   decodeClientFrame,
+  decodeUpload,
+  UPLOAD_KIND,
   doorSignedBytes,
   encodeServerFrame,
   fingerprintWith,
@@ -39,7 +41,6 @@ import {
   type Door,
   type Envelope,
   type Hello,
-  type Wraps,
 } from './client/protocol';
 
 // ---------------------------------------------------------------------------
@@ -246,7 +247,7 @@ interface LogEntry {
   /**
    * Where a msg entry's upload starts in `json`, or -1. Such an entry holds its line up to
    * the opening quote of `frame` and then a copy of the upload's bytes as received: the upload
-   * is escaped as a JSON string only when /logs is built, not for every message relayed.
+   * is encoded as base64url only when /logs is built, not for every message relayed.
    */
   uploadAt: number;
   /** What the entry counts as: the length of its line in /logs. */
@@ -450,71 +451,20 @@ function appendLog(room: Room, type: 'msg' | 'leave', sender: string, frame: str
 }
 
 const STRING_END = Buffer.from('"}');
-const BACKSLASH = 0x5c;
-/**
- * The bytes of a parsed JSON text that JSON.stringify writes as two inside a string, each
- * with the letter after its backslash: the quote, the backslash, and the only control
- * characters JSON lets through, the whitespace between tokens (clients send none).
- */
-const ESCAPES = new Map([[QUOTE, QUOTE], [BACKSLASH, BACKSLASH], [0x09, 0x74], [0x0a, 0x6e], [0x0d, 0x72]]);
-
-/** How many times `byte` is in `bytes`, found natively (memchr): a JS loop over a 7 KB upload per message costs more than the rest of its entry. */
-function countOf(bytes: Buffer, byte: number): number {
-  let n = 0;
-  for (let i = bytes.indexOf(byte); i !== -1; i = bytes.indexOf(byte, i + 1)) n += 1;
-  return n;
-}
-
-function escapesIn(bytes: Buffer): number {
-  let n = 0;
-  for (const byte of ESCAPES.keys()) n += countOf(bytes, byte);
-  return n;
-}
 
 /**
- * A msg entry: the line appendLog writes for the upload `text`, but kept as the
- * upload's bytes behind the line's head, to be escaped when /logs is built.
- * The upload parsed as JSON, so it holds no control character but whitespace.
+ * A msg entry: the line appendLog would write, with the upload's bytes as its `frame` in
+ * base64url (PROTOCOL.md §8.5), but kept as the bytes behind the line's head, to be encoded
+ * when /logs is built rather than for every message relayed.
  */
-function appendUploadLog(room: Room, sender: string, text: string, upload: ArrayBuffer): void {
-  const head = `{"at":${Date.now()},"type":"msg","sender":"${sender}","size":${text.length},"frame":"`;
-  const bytes = Buffer.from(upload);
+function appendUploadLog(room: Room, sender: string, upload: Buffer): void {
+  const size = b64Len(upload.length);
+  const head = `{"at":${Date.now()},"type":"msg","sender":"${sender}","size":${size},"frame":"`;
   // One allocation of exactly the entry's size (see keptBytes), holding the head and the upload.
-  const json = Buffer.allocUnsafeSlow(head.length + bytes.length);
+  const json = Buffer.allocUnsafeSlow(head.length + upload.length);
   const uploadAt = json.write(head, 0, 'latin1');
-  bytes.copy(json, uploadAt);
-  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt, bytes: json.length + escapesIn(bytes) + STRING_END.length, isDropped: false });
-}
-
-/**
- * A parsed JSON text's bytes as JSON.stringify writes them inside a string. The usual
- * upload has quotes only: copied natively in runs between them.
- */
-function jsonEscaped(bytes: Buffer): Buffer {
-  const extra = escapesIn(bytes);
-  const quotes = countOf(bytes, QUOTE);
-  const out = Buffer.allocUnsafe(bytes.length + extra);
-  let o = 0;
-  if (extra === quotes) {
-    let from = 0;
-    for (let i = bytes.indexOf(QUOTE); i !== -1; i = bytes.indexOf(QUOTE, i + 1)) {
-      o += bytes.copy(out, o, from, i);
-      out[o++] = BACKSLASH;
-      from = i;
-    }
-    bytes.copy(out, o, from);
-    return out;
-  }
-  for (const b of bytes) {
-    const letter = ESCAPES.get(b);
-    if (letter === undefined) {
-      out[o++] = b;
-    } else {
-      out[o++] = BACKSLASH;
-      out[o++] = letter;
-    }
-  }
-  return out;
+  upload.copy(json, uploadAt);
+  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt, bytes: uploadAt + size + STRING_END.length, isDropped: false });
 }
 
 /** A relayed file chunk: who to whom, how big, and which file only as a hash of its id. Never its bytes. */
@@ -807,7 +757,7 @@ function logBodyOf(roomId: string, room: Room): Body {
   for (const [i, e] of room.log.entries()) {
     if (i > 0) parts.push(COMMA);
     if (e.uploadAt >= 0) {
-      parts.push(e.json.subarray(0, e.uploadAt), jsonEscaped(e.json.subarray(e.uploadAt)), STRING_END);
+      parts.push(e.json.subarray(0, e.uploadAt), Buffer.from(e.json.toString('base64url', e.uploadAt), 'latin1'), STRING_END);
       continue;
     }
     if (e.hello === null) {
@@ -1018,36 +968,46 @@ const WRAP_TAIL = '"}';
  * a recipient gets the envelope and its own wrap, a member the sender left
  * out the envelope alone (so it can tell it was left out). The envelope is
  * serialised once, into one buffer that ends with room for a wrap; each
- * recipient's wrap is written there as its copy is sent (`flush`). Slow
- * members are closed after the loop, as in `broadcast`. The relay hashes
- * nothing: members check the wraps.
+ * recipient's wrap (the i-th of `wraps`, raw, for `env.recipients[i]`) is
+ * encoded as base64url now and written there as its copy is sent (`flush`).
+ * Slow members are closed after the loop, as in `broadcast`. The relay
+ * hashes nothing: members check the wraps.
  */
-function deliver(room: Room, env: Envelope, wraps: Wraps): void {
+function deliver(room: Room, env: Envelope, wraps: Buffer): void {
   // Every value in a checked envelope is base64url, a message id or a safe integer: nothing to escape.
   const head = `{"t":"msg","env":${JSON.stringify(env)}`;
-  let withWrap: Buffer | null = null;
-  let withoutWrap: string | null = null;
+  const withWrap = Buffer.allocUnsafe(head.length + WRAP_HEAD.length + WRAP_B64_LEN + WRAP_TAIL.length);
+  withWrap.write(head + WRAP_HEAD, 0, 'latin1');
+  withWrap.write(WRAP_TAIL, withWrap.length - WRAP_TAIL.length, 'latin1');
   let slow: WebSocket<Conn>[] | null = null;
-  for (const [fp, ws] of room.members) {
+  let reached = 0;
+  const { recipients } = env;
+  for (let i = 0; i < recipients.length; i++) {
+    const ws = room.members.get(recipients[i] as string);
+    if (ws === undefined) continue;
+    reached += 1;
     if (ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) {
       (slow ??= []).push(ws);
       continue;
     }
-    const wrap = wraps[fp];
-    if (wrap === undefined) {
-      withoutWrap ??= `${head}}`;
+    enqueue(ws, ws.getUserData(), withWrap, wraps.toString('base64url', i * WRAP_BYTES, (i + 1) * WRAP_BYTES));
+    metrics.bytesSent += withWrap.length;
+    metrics.deliveries += 1;
+  }
+  // Members the sender left out (usually none: a sender addresses the roster it sees).
+  if (reached < room.members.size) {
+    const addressed = new Set(recipients);
+    const withoutWrap = `${head}}`;
+    for (const [fp, ws] of room.members) {
+      if (addressed.has(fp)) continue;
+      if (ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) {
+        (slow ??= []).push(ws);
+        continue;
+      }
       enqueue(ws, ws.getUserData(), withoutWrap, '');
       metrics.bytesSent += withoutWrap.length;
-    } else {
-      if (withWrap === null) {
-        withWrap = Buffer.allocUnsafe(head.length + WRAP_HEAD.length + WRAP_B64_LEN + WRAP_TAIL.length);
-        withWrap.write(head + WRAP_HEAD, 0, 'latin1');
-        withWrap.write(WRAP_TAIL, withWrap.length - WRAP_TAIL.length, 'latin1');
-      }
-      enqueue(ws, ws.getUserData(), withWrap, wrap);
-      metrics.bytesSent += withWrap.length;
+      metrics.deliveries += 1;
     }
-    metrics.deliveries += 1;
   }
   if (slow !== null) for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 }
@@ -1119,32 +1079,45 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   if (room === undefined || conn.isClosed) return;
   metrics.framesReceived += 1;
   metrics.bytesReceived += message.byteLength;
-  if (isBinary) return onAddressed(ws, conn, room, message);
+  const isUpload = isBinary && message.byteLength > 0 && new Uint8Array(message, 0, 1)[0] === UPLOAD_KIND;
+  if (isBinary && !isUpload) return onAddressed(ws, conn, room, message);
   if (message.byteLength > MAX_FRAME_BYTES) return refuse(ws, CLOSE.TOO_BIG, 'frame too large', 'too_big');
   if (!take(conn.frames, RATE_FRAMES_PER_S, RATE_BURST_FRAMES)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many messages - slow down', 'rate');
   if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
+  if (isUpload) return onUpload(ws, conn, room, message);
   // uWS has already dropped any text frame that is not valid UTF-8.
-  const text = Buffer.from(message).toString('utf8');
-  const frame = decodeClientFrame(text);
+  const frame = decodeClientFrame(Buffer.from(message).toString('utf8'));
   if (frame instanceof Error) return refuse(ws, CLOSE.POLICY, frame.message, 'malformed');
   if (frame.t === 'hello') return onHello(ws, conn, room, frame.hello, frame.door);
   if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
-  const claim = frame.t === 'msg' ? frame.env : frame.t === 'state' ? frame.st : frame.rc;
+  const claim = frame.t === 'state' ? frame.st : frame.rc;
   if (claim.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'frame is for another room', 'wrong_room');
   if (claim.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity", 'wrong_sender');
   // Relay the client's bytes as they are: re-serialising would cost CPU and
   // could only change what the signature covers; sending the received buffer
-  // spares uWS re-encoding the text for every member.
-  if (frame.t === 'roster' || frame.t === 'state') {
-    // Roster and room statements are periodic bookkeeping, not conversation: relayed, not logged.
-    broadcast(room, ws, message);
-    return;
-  }
+  // spares uWS re-encoding the text for every member. Roster and room
+  // statements are periodic bookkeeping, not conversation: relayed, not logged.
+  broadcast(room, ws, message);
+}
+
+/**
+ * A binary message upload (PROTOCOL.md §4.3), after the size, rate and
+ * address checks every frame pays: the envelope checked as any frame's
+ * fields are, the wraps by their length (any WRAP_BYTES bytes have a wrap's
+ * shape; members check them against the signed hashes).
+ */
+function onUpload(ws: WebSocket<Conn>, conn: Conn, room: Room, message: ArrayBuffer): void {
+  const bytes = Buffer.from(message);
+  const upload = decodeUpload(bytes);
+  if (upload instanceof Error) return refuse(ws, CLOSE.POLICY, upload.message, 'malformed');
+  if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
+  if (upload.env.room !== conn.roomId) return refuse(ws, CLOSE.POLICY, 'frame is for another room', 'wrong_room');
+  if (upload.env.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity", 'wrong_sender');
   // Every member gets a message, so one whom the sender left out sees that (check 8).
   metrics.messagesRelayed += 1;
-  deliver(room, frame.env, frame.wraps);
+  deliver(room, upload.env, Buffer.from(upload.wraps.buffer, upload.wraps.byteOffset, upload.wraps.length));
   // The log keeps the upload whole: every wrap, as the sender sent it.
-  appendUploadLog(room, conn.fp, text, message);
+  appendUploadLog(room, conn.fp, bytes);
 }
 
 /**

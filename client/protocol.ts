@@ -63,17 +63,19 @@ export const ROOM_ID_B64_LEN = b64Len(ROOM_ID_BYTES);
 export const SECRET_B64_LEN = b64Len(SECRET_BYTES);
 
 /**
- * Largest client frame: a message to a full room. Every field at its maximum
- * (the ciphertext, the wrap hashes as one field), plus per recipient its
- * fingerprint in `recipients` and its entry in `wraps` with their JSON
- * punctuation (quotes, colon, commas), and a fixed allowance for the
- * envelope's keys and small numbers.
+ * Largest client frame: a message upload to a full room (§4.3). Every field
+ * at its maximum (the ciphertext, the wrap hashes as one field), plus per
+ * recipient its fingerprint in `recipients` (with quotes and comma) and its
+ * raw wrap, the upload's 3-byte header, and a fixed allowance for the
+ * envelope's keys and small numbers. Text frames (hellos, statements) are
+ * far smaller.
  */
 export const MAX_FRAME_BYTES =
   1024 +
   b64Len(MAX_CT_BYTES) +
   b64Len(MAX_MEMBERS_PER_ROOM * WRAP_HASH_BYTES) +
-  MAX_MEMBERS_PER_ROOM * (FP_B64_LEN + 3 + FP_B64_LEN + 4 + b64Len(WRAP_BYTES) + 2);
+  MAX_MEMBERS_PER_ROOM * (FP_B64_LEN + 3 + WRAP_BYTES) +
+  3;
 
 // ---------------------------------------------------------------------------
 // base64url, unpadded and canonical: exactly one spelling per byte string,
@@ -302,7 +304,7 @@ export interface Door {
 }
 
 /** `door` is optional in the shape (in-memory tests have no server); the server refuses a hello without it. */
-export type ClientFrame = { t: 'hello'; hello: Hello; door?: Door } | { t: 'msg'; env: Envelope; wraps: Wraps } | { t: 'roster'; rc: RosterConfirm } | { t: 'state'; st: RoomStatement };
+export type ClientFrame = { t: 'hello'; hello: Hello; door?: Door } | { t: 'roster'; rc: RosterConfirm } | { t: 'state'; st: RoomStatement };
 
 export type ServerFrame =
   | { t: 'challenge'; nonce: string }
@@ -444,20 +446,6 @@ const recipients: Check<string[]> = (value, path) => {
   return value as string[];
 };
 
-const wrapsShape: Check<Record<string, string>> = (value, path) => {
-  if (!isPlainObject(value)) return new Error(`${path}: expected an object`);
-  const wrap = b64(WRAP_BYTES);
-  const out: Record<string, string> = {};
-  for (const [key, w] of Object.entries(value)) {
-    const k = fp(key, `${path} key`);
-    if (k instanceof Error) return k;
-    const checked = wrap(w, `${path}.${key}`);
-    if (checked instanceof Error) return checked;
-    out[key] = checked;
-  }
-  return out;
-};
-
 const checkEnvelopeShape = object({
   v: version,
   room: b64(ROOM_ID_BYTES),
@@ -525,15 +513,74 @@ export function parseEnvelope(raw: unknown, path = 'env'): Envelope | Error {
   return env;
 }
 
-/** A client's message upload: the envelope, and exactly one wrap per recipient (the relay hands each its own). */
-function parseUpload(raw: Record<string, unknown>): ClientFrame | Error {
-  const frame = checkClientMsg(raw, 'frame');
-  if (frame instanceof Error) return frame;
-  const { recipients } = frame.env;
-  if (Object.keys(frame.wraps).length !== recipients.length || !recipients.every((r) => Object.hasOwn(frame.wraps, r))) {
-    return new Error('frame.wraps: must have exactly one wrap per recipient');
+/** First byte of a binary message upload (PROTOCOL.md §4.3), after the addressed kinds of §11. */
+export const UPLOAD_KIND = 3;
+/** kind ‖ the envelope's JSON length:u16 */
+export const UPLOAD_HEADER_BYTES = 3;
+
+/**
+ * A message upload as the relay reads it: the checked envelope, and every
+ * recipient's wrap, raw, in the order of `env.recipients` (a view into the
+ * frame: WRAP_BYTES each, the i-th recipient's at i × WRAP_BYTES).
+ */
+export interface Upload {
+  env: Envelope;
+  wraps: Uint8Array;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A message upload's bytes: `kind:3 ‖ length:u16 ‖ the envelope's JSON ‖
+ * one raw wrap per recipient, in recipient order`. Binary because the wraps
+ * are most of a message: raw, they are a quarter smaller than base64url, and
+ * the relay checks them by their length alone (any 384 bytes are a wrap's
+ * shape) instead of reading every character.
+ */
+export function encodeUpload({ env, wraps }: { env: Envelope; wraps: Wraps }): Uint8Array<ArrayBuffer> {
+  const json = utf8.encode(JSON.stringify(env));
+  const at = UPLOAD_HEADER_BYTES + json.length;
+  const out = new Uint8Array(at + env.recipients.length * WRAP_BYTES);
+  out[0] = UPLOAD_KIND;
+  new DataView(out.buffer).setUint16(1, json.length);
+  out.set(json, UPLOAD_HEADER_BYTES);
+  env.recipients.forEach((r, i) => {
+    const wrap = Object.hasOwn(wraps, r) ? fromB64u(wraps[r] as string) : new Error('missing');
+    if (wrap instanceof Error || wrap.length !== WRAP_BYTES) throw new Error('encodeUpload: every recipient needs its wrap');
+    out.set(wrap, at + i * WRAP_BYTES);
+  });
+  return out;
+}
+
+/**
+ * Reads a binary message upload (PROTOCOL.md §4.3): a known kind, an
+ * envelope length inside the frame, the envelope as UTF-8 JSON with the
+ * shape of §4.2, and then exactly one wrap per recipient. The relay and the
+ * tests use it, so they cannot disagree.
+ */
+export function decodeUpload(frame: Uint8Array): Upload | Error {
+  if (frame.length < UPLOAD_HEADER_BYTES || frame[0] !== UPLOAD_KIND) return new Error('upload: not a message upload');
+  const envEnd = UPLOAD_HEADER_BYTES + (((frame[1] as number) << 8) | (frame[2] as number));
+  if (envEnd > frame.length) return new Error('upload: the envelope runs past the end of the frame');
+  let text: string;
+  try {
+    text = strictUtf8.decode(frame.subarray(UPLOAD_HEADER_BYTES, envEnd));
+  } catch {
+    return new Error('upload: the envelope is not UTF-8');
   }
-  return frame;
+  const raw = parseJson(text);
+  if (raw instanceof Error) return new Error(`upload: the envelope is ${raw.message}`);
+  const env = parseEnvelope(raw, 'upload.env');
+  if (env instanceof Error) return env;
+  if (frame.length - envEnd !== env.recipients.length * WRAP_BYTES) return new Error('upload: must hold exactly one wrap per recipient');
+  return { env, wraps: frame.subarray(envEnd) };
+}
+
+/** The upload's wraps by recipient, as base64url: what each recipient is sent. */
+export function uploadWraps({ env, wraps }: Upload): Wraps {
+  const out: Wraps = {};
+  env.recipients.forEach((r, i) => (out[r] = toB64u(wraps.subarray(i * WRAP_BYTES, (i + 1) * WRAP_BYTES))));
+  return out;
 }
 
 const counters: Check<number[]> = (value, path) => {
@@ -663,14 +710,13 @@ export function parseMoveBody(body: string): { secret: string; removed: string }
 
 const checkClientState = object({ t: literal('state'), st: parseRoomStatement });
 const checkClientHello = object({ t: literal('hello'), hello: parseHello, door: optional(object({ pub: b64(DOOR_PUB_BYTES), sig: b64(DOOR_SIG_BYTES) })) });
-const checkClientMsg = object({ t: literal('msg'), env: parseEnvelope, wraps: wrapsShape });
 const checkDelivery = object({ t: literal('msg'), env: parseEnvelope, wrap: optional(b64(WRAP_BYTES)) });
 const checkClientRoster = object({ t: literal('roster'), rc: parseRosterConfirm });
 
 export function parseClientFrame(raw: unknown): ClientFrame | Error {
   if (!isPlainObject(raw)) return new Error('frame: expected an object');
   if (raw.t === 'hello') return checkClientHello(raw, 'frame');
-  if (raw.t === 'msg') return parseUpload(raw);
+  if (raw.t === 'msg') return new Error('frame.t: a message is uploaded as a binary frame');
   if (raw.t === 'roster') return checkClientRoster(raw, 'frame');
   if (raw.t === 'state') return checkClientState(raw, 'frame');
   return new Error('frame.t: unknown frame type');

@@ -7,7 +7,7 @@
  * (sender-ledger.ts), and what the tab shows (timeline.ts).
  */
 import { nanoid } from 'nanoid';
-import { MOVE_PREFIX, decodeServerFrame, encodeClientFrame, moveBody, parseMoveBody, toB64u, type Envelope, type Hello, type RosterConfirm, type RoomStatement } from './protocol';
+import { MOVE_PREFIX, decodeServerFrame, encodeClientFrame, encodeUpload, moveBody, parseMoveBody, toB64u, type Envelope, type Hello, type RosterConfirm, type RoomStatement } from './protocol';
 import {
   openHello,
   isWrapFor,
@@ -154,7 +154,8 @@ export class RoomSession {
     readonly keys: RoomKeys,
     readonly identity: Identity,
     private readonly name: string,
-    private readonly send: (frame: string) => void,
+    /** Text frames, and message uploads as binary frames (PROTOCOL.md §4.3). */
+    private readonly send: (frame: string | Uint8Array<ArrayBuffer>) => void,
     options: RoomSessionOptions = {},
   ) {
     this.now = options.now ?? Date.now;
@@ -297,7 +298,7 @@ export class RoomSession {
     this.nextSeq = seq + 1;
     beforeSend(seq);
     this.bye = bye;
-    this.send(encodeClientFrame({ t: 'msg', env, wraps }));
+    this.send(encodeUpload({ env, wraps }));
   }
 
   /** Signs and sends the roster this tab sees. Called on every change and periodically. */

@@ -92,9 +92,11 @@ const ONE_SAFETY_CODE = async () => {
 const INSTRUMENT = () => {
   const now = () => performance.timeOrigin + performance.now();
   const isMsg = (data) => typeof data === 'string' && data.startsWith('{"t":"msg"');
+  // A message upload is a binary frame whose first byte is 3 (PROTOCOL.md §4.3).
+  const isUpload = (data) => ArrayBuffer.isView(data) && data.byteLength > 0 && new Uint8Array(data.buffer, data.byteOffset, 1)[0] === 3;
   const send = WebSocket.prototype.send;
   WebSocket.prototype.send = function benchSend(data) {
-    if (isMsg(data)) { window.__benchSentAt = now(); window.__benchSentBytes = data.length; }
+    if (isUpload(data)) { window.__benchSentAt = now(); window.__benchSentBytes = data.byteLength; }
     return send.call(this, data);
   };
   const desc = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage');

@@ -61,7 +61,8 @@ export async function makeRooms(core, identities, { rooms, members, perSender })
     // sender's own, as every member's is the same size), and the message as one
     // frame with every wrap inside the envelope, as Hush sent it before each
     // member got its own wrap alone: the bare relay carries one or the other.
-    const pools = sealed.map((list) => list.map((s) => core.encodeClientFrame({ t: 'msg', ...s })));
+    // Hush's upload is a binary frame (PROTOCOL.md §4.3): kept as base64 in the fixtures' JSON.
+    const pools = sealed.map((list) => list.map((s) => Buffer.from(core.encodeUpload(s)).toString('base64')));
     const deliveryPools = sealed.map((list, m) => list.map((s) => JSON.stringify({ t: 'msg', env: s.env, wrap: s.wraps[ids[m].fp] })));
     const fullPools = sealed.map((list) => list.map((s) => JSON.stringify({ t: 'msg', env: fullEnvelope(s) })));
     return { roomId: keys.roomId, door, hellos, pools, deliveryPools, fullPools };

@@ -53,7 +53,8 @@ function urlFor(kind, port, roomId) {
 function frames(kind) {
   if (framesFor[kind]) return framesFor[kind];
   const pools = (room) => (kind === 'hush' ? room.pools : kind === 'bareNew' ? room.deliveryPools : room.fullPools);
-  framesFor[kind] = fx.load.map((room) => pools(room).map((pool) => pool.map((f) => Buffer.from(kind === 'socketio' ? `42["msg",${f}]` : f))));
+  const bytesOf = (f) => (kind === 'hush' ? Buffer.from(f, 'base64') : Buffer.from(kind === 'socketio' ? `42["msg",${f}]` : f));
+  framesFor[kind] = fx.load.map((room) => pools(room).map((pool) => pool.map(bytesOf)));
   return framesFor[kind];
 }
 
@@ -153,7 +154,8 @@ function send(s) {
   s.sendTimes.set(j, performance.now());
   s.sent = j + 1;
   ph.sent += 1;
-  s.ws.send(s.pool[j % fx.perSender], { binary: false });
+  // Hush's uploads are binary frames; everything else is text.
+  s.ws.send(s.pool[j % fx.perSender], { binary: s.kind === 'hush' });
 }
 
 function percentile(sorted, p) {
@@ -237,7 +239,7 @@ const handlers = {
     fx = JSON.parse(readFileSync(fixturesPath, 'utf8'));
     fx.perSender = fx.load[0].pools[0].length;
     fx.load.forEach((room, r) => room.pools.forEach((pool, m) => pool.forEach((frame, k) => {
-      const id = /"msgId":"([A-Za-z0-9_-]{21})"/.exec(frame)[1];
+      const id = /"msgId":"([A-Za-z0-9_-]{21})"/.exec(Buffer.from(frame, 'base64').toString('latin1'))[1];
       codeOf.set(id, (r * fx.members + m) * fx.perSender + k);
     })));
     return { rooms: fx.load.length, members: fx.members, perSender: fx.perSender, idleRooms: fx.idle.length };

@@ -36,7 +36,8 @@ export async function makeServerFixtures(core, identities, p, log) {
   const idle = await makeRooms(core, identities, { rooms: Math.ceil(p.idleConns / p.members), members: p.members, perSender: 0 });
   log(`  ${idle.length * p.members} hellos for idle connections in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   const sizesOf = (key) => {
-    const sizes = load.flatMap((r) => r[key].flat().map((f) => Buffer.byteLength(f)));
+    // Uploads are binary, kept as base64 (see makeRooms).
+    const sizes = load.flatMap((r) => r[key].flat().map((f) => (key === 'pools' ? Buffer.from(f, 'base64').length : Buffer.byteLength(f))));
     return { min: Math.min(...sizes), max: Math.max(...sizes), mean: sizes.reduce((a, b) => a + b, 0) / sizes.length };
   };
   return {
@@ -103,7 +104,10 @@ async function profileHush(loadgen, p, log) {
     try {
       await loadgen.run('connect', { kind: 'hush', port: server.port, set: 'load' });
       await waitQuiet(server.pid);
-      sat = await loadgen.run('saturate', { window: p.window, warmupS: 1, measureS: p.profileS, drainS: p.drainS, serverPids: [server.pid] });
+      // BENCH_PROFILE_FIXED=1: the profile at the fixed offered rate instead of at saturation.
+      sat = process.env.BENCH_PROFILE_FIXED === '1'
+        ? await loadgen.run('fixed', { rate: p.rate, warmupS: 1, measureS: p.profileS, drainS: p.drainS, serverPids: [server.pid] })
+        : await loadgen.run('saturate', { window: p.window, warmupS: 1, measureS: p.profileS, drainS: p.drainS, serverPids: [server.pid] });
       await loadgen.run('close', { set: 'load' });
       await waitQuiet(server.pid);
     } finally {

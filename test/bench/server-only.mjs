@@ -1,7 +1,8 @@
 // The server part of the benchmark alone, printed, results.md untouched:
 // `node build.mjs && node test/bench/server-only.mjs`, with the knobs of run.mjs
 // (BENCH_ROOMS, BENCH_MEMBERS, BENCH_RATE, BENCH_MEASURE_S, BENCH_SAT_MEASURE_S,
-// BENCH_IDLE_CONNS, BENCH_PROFILE_S, BENCH_HUSH_JS) and BENCH_SERVER_KINDS
+// BENCH_IDLE_CONNS, BENCH_PROFILE_S, BENCH_PROFILE_FIXED=1 for the profile at the
+// fixed rate instead of at saturation, BENCH_HUSH_JS) and BENCH_SERVER_KINDS
 // (e.g. "bare,hush") to run only some servers. Prints each server's figures
 // and the ratios to the bare relay (a) measured in the same run.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

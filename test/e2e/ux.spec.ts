@@ -7,6 +7,7 @@
 import type { Browser, BrowserContext, BrowserContextOptions, Page, WebSocketRoute } from '@playwright/test';
 import { freePort, startServer, type RunningServer } from '../support/server';
 import { expect, inviteLink, join, log, messages, openIn, roster, send, test, type Person } from './fixtures';
+import { UPLOAD_KIND } from '../../client/protocol';
 
 /** Enough joins from one address for a whole file of tests on one server. */
 const ROOMY = { JOIN_BURST: '200', JOINS_PER_MIN: '600' };
@@ -102,8 +103,8 @@ test('the link leaves the address bar once read; a reload stays in the room; the
 
 test('keyboard only: join with Enter, Enter sends, Shift+Enter breaks the line, /me acts, /help stays local', async ({ open }) => {
   const alice = await open(`${server.origin}/`);
-  const sent: string[] = [];
-  alice.page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))));
+  const sent: (string | Buffer)[] = [];
+  alice.page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(f.payload)));
   const keys = alice.page.keyboard;
   await expect(alice.page.getByLabel('Your name')).toBeFocused();
   await keys.type('Alice');
@@ -153,7 +154,8 @@ test('keyboard only: join with Enter, Enter sends, Shift+Enter breaks the line, 
 
   await expect(log(bob.page)).not.toContainText('Commands');
   await expect(log(bob.page)).not.toContainText('shrug');
-  expect(sent.filter((f) => f.startsWith('{"t":"msg"'))).toHaveLength(2);
+  // Message uploads are binary frames of kind 3 (PROTOCOL.md §4.3).
+  expect(sent.filter((f) => typeof f !== 'string' && f[0] === UPLOAD_KIND)).toHaveLength(2);
   expect(alice.errors).toEqual([]);
 });
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { encodeClientFrame } from '../../client/protocol';
+import { encodeClientFrame, encodeUpload } from '../../client/protocol';
 import { startServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { linkDoor, shapedUpload, shapedHello } from '../support/shapes';
@@ -67,7 +67,7 @@ describe('flood', () => {
           pingers.forEach((p, i) => {
             const upload = shapedUpload(roomId, p.fp, (seqs[i] = (seqs[i] ?? 0) + 1));
             sentAt.set(upload.env.msgId, performance.now());
-            p.socket.send(encodeClientFrame(upload));
+            p.socket.send(encodeUpload(upload));
             sent += 1;
           });
           await new Promise((r) => setTimeout(r, PING_EVERY_MS));
@@ -79,7 +79,7 @@ describe('flood', () => {
       const quiet = await phase();
       const identities = Array.from({ length: FLOOD_IDENTITIES }, () => {
         const { hello, fp } = shapedHello(link, '');
-        return { hello, fp, frames: Array.from({ length: FRAMES_PER_IDENTITY }, (_, i) => encodeClientFrame(shapedUpload(roomId, fp, i + 1))) };
+        return { hello, fp, frames: Array.from({ length: FRAMES_PER_IDENTITY }, (_, i) => Buffer.from(encodeUpload(shapedUpload(roomId, fp, i + 1))).toString('base64')) };
       });
       const file = join(dir, 'flood.json');
       writeFileSync(file, JSON.stringify({ url, localAddress: '127.0.0.9', identities, durationMs: PHASE_MS, door: { roomId, pub: link.doorPub, pkcs8: link.doorKey.export({ format: 'der', type: 'pkcs8' }).toString('base64url') } }));

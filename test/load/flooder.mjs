@@ -30,7 +30,8 @@ for (const { hello, fp, frames } of identities) {
       const { nonce } = JSON.parse(data.toString());
       const sig = sign(null, enc('v1/door', door.roomId, nonce, fp), doorKey).toString('base64url');
       ws.send(JSON.stringify({ t: 'hello', hello, door: { pub: door.pub, sig } }));
-      for (const f of frames) ws.send(f);
+      // Message uploads, binary frames (PROTOCOL.md §4.3), kept as base64 in the file.
+      for (const f of frames) ws.send(Buffer.from(f, 'base64'));
       stats.framesSent += frames.length + 1;
     });
     ws.on('close', (code, reason) => resolve(`${code} ${reason}`));

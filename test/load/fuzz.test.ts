@@ -9,7 +9,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
-import { MAX_FRAME_BYTES, encodeClientFrame } from '../../client/protocol';
+import { MAX_FRAME_BYTES, UPLOAD_HEADER_BYTES, UPLOAD_KIND, WRAP_BYTES, encodeClientFrame, encodeUpload } from '../../client/protocol';
 import { metricOf, startServer, type RunningServer } from '../support/server';
 import { joinRoom, type NodeMember } from '../support/node-client';
 import { clientFrame, OPCODE, rawSession, type RawClose } from '../support/raw-ws';
@@ -83,7 +83,7 @@ function generator(rand: () => number) {
       const junk = shapedHello(pairRoomId, '');
       const hasDoor = rand() < 0.5;
       const frames = [clientFrame(Buffer.from(encodeClientFrame({ t: 'hello', hello: junk.hello, ...(hasDoor ? { door: junk.door } : {}) })))];
-      for (let seq = 1; seq <= 1 + int(4); seq++) frames.push(clientFrame(Buffer.from(encodeClientFrame(shapedUpload(pairRoomId, junk.fp, seq)))));
+      for (let seq = 1; seq <= 1 + int(4); seq++) frames.push(clientFrame(Buffer.from(encodeUpload(shapedUpload(pairRoomId, junk.fp, seq)))));
       frames.push(clientFrame(Buffer.from('{')));
       return { frames, kind: 'shape-valid-junk', roomId: pairRoomId };
     }
@@ -92,50 +92,77 @@ function generator(rand: () => number) {
     const validHelloText = (nonce: string) => encodeClientFrame({ t: 'hello', hello, door: doorOf(link, nonce, fp) });
     // A hello to mutate: its door signs no real nonce, so one that stays well-shaped is refused at the door.
     const helloText = validHelloText('');
-    const validMsg = () => encodeClientFrame(shapedUpload(roomId, fp, 1 + int(5)));
+    const validMsg = () => Buffer.from(encodeUpload(shapedUpload(roomId, fp, 1 + int(5))));
     const withHello = rand() < 0.5;
+    // A message upload is binary (PROTOCOL.md §4.3): its envelope's JSON is what gets mutated, and framed again.
+    const upload = withHello && rand() < 0.8 ? validMsg() : null;
+    const envEnd = upload === null ? 0 : UPLOAD_HEADER_BYTES + upload.readUInt16BE(1);
+    const wraps = upload === null ? Buffer.alloc(0) : upload.subarray(envEnd);
+    const framed = (text: string, w = wraps) => {
+      const env = Buffer.from(text);
+      return Buffer.concat([Buffer.from([UPLOAD_KIND, (env.length >> 8) & 0xff, env.length & 0xff]), env, w]);
+    };
     // Raw JSON: a roster statement whose signature 'x' is deliberately not base64 of a signature.
-    const base = withHello ? (rand() < 0.8 ? validMsg() : JSON.stringify({ t: 'roster', rc: { v: 1, room: roomId, sender: fp, n: 1, seq: 0, members: [fp], sig: 'x' } })) : helloText;
+    const base = upload !== null ? upload.subarray(UPLOAD_HEADER_BYTES, envEnd).toString() : withHello ? JSON.stringify({ t: 'roster', rc: { v: 1, room: roomId, sender: fp, n: 1, seq: 0, members: [fp], sig: 'x' } }) : helloText;
+    /** A text as what it stands for: the envelope of an upload, framed; any other frame, itself. */
+    const asPayload = (text: string) => (upload === null ? Buffer.from(text) : framed(text));
     const r = rand();
     let payload: Buffer;
-    let opcode: number = OPCODE.TEXT;
+    let opcode: number = upload === null ? OPCODE.TEXT : OPCODE.BINARY;
     let kind: string;
     if (r < 0.35) {
       kind = 'mutated-json';
       // Mutate until the result differs from the valid frame.
       let text = base;
       for (let i = 0; i < 4 && text === base; i++) text = JSON.stringify(mutateValue(JSON.parse(base) as Json));
-      payload = Buffer.from(text);
+      payload = asPayload(text);
     } else if (r < 0.5) {
       kind = 'truncated';
-      payload = Buffer.from(base.slice(0, int(base.length)));
+      const whole = asPayload(base);
+      payload = whole.subarray(0, int(whole.length));
     } else if (r < 0.6) {
       kind = 'byte-flip';
-      payload = Buffer.from(base);
+      payload = Buffer.from(asPayload(base));
       for (let i = 0; i < 1 + int(4); i++) payload[int(payload.length)] = int(256);
+    } else if (r < 0.64 && upload !== null) {
+      kind = 'upload-framing';
+      // The envelope intact, its framing not: a wrong length, or wraps missing, extra or cut.
+      const pick2 = int(4);
+      if (pick2 === 0) {
+        payload = Buffer.from(upload);
+        payload.writeUInt16BE(int(0x10000), 1);
+      } else if (pick2 === 1) payload = framed(base, wraps.subarray(0, wraps.length - WRAP_BYTES));
+      else if (pick2 === 2) payload = framed(base, Buffer.concat([wraps, randomBytes(WRAP_BYTES)]));
+      else payload = framed(base, wraps.subarray(0, 1 + int(wraps.length - 1)));
     } else if (r < 0.68) {
       kind = 'garbage';
+      opcode = OPCODE.TEXT;
       payload = Buffer.from(Array.from({ length: 1 + int(200) }, () => 32 + int(95)));
     } else if (r < 0.74) {
       kind = 'deep-nesting';
+      opcode = OPCODE.TEXT;
       const depth = 1 + int(20_000);
       payload = Buffer.from(`${'['.repeat(depth)}${']'.repeat(rand() < 0.5 ? depth : int(depth))}`);
     } else if (r < 0.78) {
       kind = 'oversized';
+      opcode = OPCODE.TEXT;
       payload = Buffer.alloc(MAX_FRAME_BYTES + 1 + int(MAX_FRAME_BYTES), 0x61);
     } else if (r < 0.83) {
-      kind = 'binary';
-      opcode = OPCODE.BINARY;
-      payload = Buffer.from(base);
+      // The other opcode: a text frame sent as binary, or an upload sent as text.
+      kind = 'wrong-opcode';
+      opcode = upload === null ? OPCODE.BINARY : OPCODE.TEXT;
+      payload = asPayload(base);
     } else if (r < 0.9) {
       kind = 'wrong-identity';
       const other = shapedHello(link, '').fp;
-      payload = Buffer.from(withHello ? encodeClientFrame(shapedUpload(roomId, other, 1)) : validMsg());
+      opcode = OPCODE.BINARY;
+      payload = withHello ? Buffer.from(encodeUpload(shapedUpload(roomId, other, 1))) : validMsg();
     } else if (r < 0.95) {
       kind = 'huge-numbers';
-      payload = Buffer.from(base.replace(/"seq":\d+/, `"seq":${pick(['1e400', '-0', '9007199254740993', '1.5', '[1]'])}`).replace(/"v":1/, `"v":${pick(['1e400', '2', '"1"'])}`));
+      payload = asPayload(base.replace(/"seq":\d+/, `"seq":${pick(['1e400', '-0', '9007199254740993', '1.5', '[1]'])}`).replace(/"v":1/, `"v":${pick(['1e400', '2', '"1"'])}`));
     } else {
       kind = 'second-hello';
+      opcode = OPCODE.TEXT;
       payload = Buffer.from(helloText);
     }
     const fuzzed = clientFrame(payload, opcode);

@@ -10,7 +10,7 @@
 import { get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { encodeClientFrame } from '../../client/protocol';
+import { encodeClientFrame, encodeUpload } from '../../client/protocol';
 import { startServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { linkDoor, shapedUpload, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
@@ -52,7 +52,7 @@ describe('GET /logs pipelined by a client that never reads', () => {
       await member.next((f) => f.startsWith('{"t":"welcome"'));
       // Full-room messages (~37 KB each) until the oldest entries are being dropped.
       const MESSAGES = 140;
-      for (let seq = 1; seq <= MESSAGES; seq++) member.send(encodeClientFrame(shapedUpload(roomId, fp, seq, 49, 4368)));
+      for (let seq = 1; seq <= MESSAGES; seq++) member.send(encodeUpload(shapedUpload(roomId, fp, seq, 49, 4368)));
       await expect.poll(() => member.frames.filter((f) => f.startsWith('{"t":"msg"')).length, { timeout: 20_000 }).toBe(MESSAGES);
 
       const full = await fetch(`${server.origin}${logs}`);

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
-import { encodeClientFrame } from '../../client/protocol';
+import { decodeUpload, encodeClientFrame, encodeUpload } from '../../client/protocol';
 import { metricOf, startServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { linkDoor, shapedUpload, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
@@ -44,7 +44,7 @@ describe('a process memory budget', () => {
       let written = 0;
       for (const w of writers) {
         for (let seq = 1; seq <= MESSAGES_PER_ROOM; seq++) {
-          const frame = encodeClientFrame(shapedUpload(w.roomId, w.fp, seq, 49, 4368));
+          const frame = encodeUpload(shapedUpload(w.roomId, w.fp, seq, 49, 4368));
           written += frame.length;
           w.socket.send(frame);
         }
@@ -65,7 +65,9 @@ describe('a process memory budget', () => {
       const first = writers[0];
       if (last === undefined || first === undefined) throw new Error('no writers');
       const logOf = async (writer: { logs: () => string }) => (JSON.parse(await (await fetch(`${server.origin}${writer.logs()}`)).text()) as { entries: { type: string; frame: string }[] }).entries;
-      expect((await logOf(last)).at(-1)?.frame).toContain(`"seq":${MESSAGES_PER_ROOM},`);
+      // A msg entry's frame is the binary upload in base64url (PROTOCOL.md §8.5).
+      const newest = decodeUpload(Buffer.from((await logOf(last)).at(-1)?.frame ?? '', 'base64url'));
+      expect(newest instanceof Error ? newest.message : newest.env.seq).toBe(MESSAGES_PER_ROOM);
       expect((await logOf(first)).filter((e) => e.type === 'msg').length).toBeLessThan(MESSAGES_PER_ROOM);
 
       // Idle sockets in an existing room: everything but the logs grows past the budget.

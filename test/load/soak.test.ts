@@ -4,7 +4,7 @@
  * in order per sender (checked by sequence numbers).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeClientFrame } from '../../client/protocol';
+import { encodeClientFrame, encodeUpload } from '../../client/protocol';
 import { metricOf, startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { linkDoor, shapedUpload, shapedHello, type LinkDoor } from '../support/shapes';
@@ -71,7 +71,7 @@ describe('soak', () => {
     const timers = members.map((m) => setTimeout(function tick() {
       if (performance.now() >= deadline) return;
       m.sent += 1;
-      m.socket.send(encodeClientFrame(shapedUpload((links[m.room] as LinkDoor).roomId, m.fp, m.sent)));
+      m.socket.send(encodeUpload(shapedUpload((links[m.room] as LinkDoor).roomId, m.fp, m.sent)));
       timers.push(setTimeout(tick, SEND_INTERVAL_MS * (0.5 + Math.random())));
     }, Math.random() * SEND_INTERVAL_MS));
     await new Promise((r) => setTimeout(r, DURATION_MS));

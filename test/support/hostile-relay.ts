@@ -59,15 +59,21 @@ export async function startHostileRelay(upstreamOrigin: string): Promise<Hostile
   http.on('upgrade', (req: IncomingMessage, socket, head) => {
     wss.handleUpgrade(req, socket, head, (client) => {
       const upstream = new WebSocket(`${upstreamOrigin.replace('http', 'ws')}${req.url ?? ''}`);
-      const pending: string[] = [];
       const conn: RelayConn = { index: relay.conns.length, fp: null, inject: (f) => client.send(f) };
       relay.conns.push(conn);
       upstream.on('open', () => { for (const f of pending.splice(0)) upstream.send(f); });
-      upstream.on('message', (data) => {
-        const out = relay.toClient(conn, data.toString());
+      // Binary frames (message uploads, PROTOCOL.md §4.3, and file frames, §11) pass as they are: the hooks see text frames.
+      const pending: (string | Buffer)[] = [];
+      upstream.on('message', (data, isBinary) => {
+        const out = isBinary ? (data as Buffer) : relay.toClient(conn, data.toString());
         if (out !== null && client.readyState === WebSocket.OPEN) client.send(out);
       });
-      client.on('message', (data) => {
+      client.on('message', (data, isBinary) => {
+        if (isBinary) {
+          if (upstream.readyState === WebSocket.OPEN) upstream.send(data as Buffer);
+          else pending.push(data as Buffer);
+          return;
+        }
         const text = data.toString();
         const f = JSON.parse(text) as { t: string; hello?: Hello };
         if (f.t === 'hello' && f.hello !== undefined) conn.fp = fpOf(f.hello);

@@ -6,11 +6,11 @@
  * People are real RoomConnections, so moves and removals run the page's code.
  */
 import { createHash } from 'node:crypto';
-import { decodeClientFrame, encodeServerFrame, fingerprintWith, toB64u, type Hello } from '../../client/protocol';
+import { UPLOAD_KIND, decodeClientFrame, encodeServerFrame, fingerprintWith, toB64u, type Hello } from '../../client/protocol';
 import { randomBytes } from '../../client/crypto';
 import { RoomConnection, type SocketLike, type TabKeyStore } from '../../client/room-connection';
 import { noticeText, type RoomView } from '../../client/room';
-import { relayTo } from './members';
+import { relayTo, uploadText } from './members';
 
 const sha256 = (d: Uint8Array) => new Uint8Array(createHash('sha256').update(d).digest());
 
@@ -85,10 +85,12 @@ export class MemRelay {
   }
 
   private fromClient(conn: Conn, data: string | Uint8Array<ArrayBuffer>): void {
-    // Binary frames are file transfers (PROTOCOL.md §11), which these tests do not use.
-    if (conn.isClosed || typeof data !== 'string') return;
-    const text = data;
-    const frame = decodeClientFrame(text);
+    // Binary frames other than message uploads are file transfers (PROTOCOL.md §11), which these tests do not use.
+    if (conn.isClosed || (typeof data !== 'string' && data[0] !== UPLOAD_KIND)) return;
+    // An upload as the JSON text the tap and `relayTo` read ({t, env, wraps}).
+    const isUpload = typeof data !== 'string';
+    const text = uploadText(data);
+    const frame = isUpload ? null : decodeClientFrame(text);
     if (frame instanceof Error) throw frame;
     // The real relay's rate limit (20 frames/s, burst 60) closes a client that floods: so does this one.
     conn.sent = (conn.sent ?? 0) + 1;
@@ -99,7 +101,7 @@ export class MemRelay {
     }
     const room = this.rooms.get(conn.roomId) ?? [];
     this.rooms.set(conn.roomId, room);
-    if (frame.t === 'hello') {
+    if (frame !== null && frame.t === 'hello') {
       conn.fp = fingerprintWith(sha256, frame.hello);
       conn.hello = frame.hello;
       const members = room.filter((c) => c.fp !== null && !c.isClosed);
@@ -110,9 +112,9 @@ export class MemRelay {
     }
     for (const c of room) {
       if (c.fp === null || c.isClosed) continue;
-      if (frame.t !== 'msg' && c === conn) continue;
+      if (!isUpload && c === conn) continue;
       // A message upload reaches each member with its own wrap only, as server.ts sends it (§8.4).
-      this.deliver(c, frame.t === 'msg' ? relayTo(text, c.fp) : text);
+      this.deliver(c, isUpload ? relayTo(text, c.fp) : text);
     }
   }
 

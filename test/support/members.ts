@@ -4,7 +4,7 @@
  */
 import { RoomSession, noticeText } from '../../client/room';
 import { deriveRoomKeys, generateIdentity, randomBytes, type Identity, type RoomKeys, type Sealed } from '../../client/crypto';
-import type { Envelope, Hello, Wraps } from '../../client/protocol';
+import { decodeUpload, encodeUpload, uploadWraps, type Envelope, type Hello, type Wraps } from '../../client/protocol';
 
 export interface TestMember {
   name: string;
@@ -62,10 +62,28 @@ export class RelayedSession extends RoomSession {
   }
 }
 
+/**
+ * A frame as these helpers keep it: text as it is, a binary message upload
+ * (PROTOCOL.md §4.3) as the JSON text of its envelope and wraps
+ * ({t, env, wraps}), which tests read and tamper with (`sealedOf`, `relayTo`).
+ */
+export function uploadText(frame: string | Uint8Array): string {
+  if (typeof frame === 'string') return frame;
+  const upload = decodeUpload(frame);
+  if (upload instanceof Error) throw upload;
+  return JSON.stringify({ t: 'msg', env: upload.env, wraps: uploadWraps(upload) });
+}
+
+/** An upload's text ({t, env, wraps}, as `frameOf` or `uploadText` write it) as the binary frame a real relay takes. */
+export function wireOf(text: string): Uint8Array<ArrayBuffer> {
+  const { env, wraps } = JSON.parse(text) as Sealed;
+  return encodeUpload({ env, wraps });
+}
+
 export async function makeMember(keys: RoomKeys, name: string, identity?: Identity): Promise<TestMember> {
   const sent: string[] = [];
   const id = identity ?? (await generateIdentity());
-  const session = new RelayedSession(keys, id, name, (f) => sent.push(f), { now: tick });
+  const session = new RelayedSession(keys, id, name, (f) => sent.push(uploadText(f)), { now: tick });
   await session.start();
   const first = sent.shift();
   if (first === undefined) throw new Error('start() sent no hello');

@@ -3,7 +3,7 @@ import { RoomSession } from '../../client/room';
 import { deriveRoomKeys, generateIdentity, signLogsRequest, type Identity } from '../../client/crypto';
 import { LOGS_URL_LIFETIME_MS } from '../../client/protocol';
 import { TestSocket } from './ws-client';
-import { messagesOf } from './members';
+import { messagesOf, uploadText } from './members';
 
 export interface NodeMember {
   session: RoomSession;
@@ -24,7 +24,7 @@ export async function joinRoom(origin: string, secret: Uint8Array, name: string,
   const socket = await TestSocket.open(`${origin.replace('http', 'ws')}/ws/${keys.roomId}`, undefined, localAddress);
   const sent: string[] = [];
   const session = new RoomSession(keys, id, name, (f) => {
-    sent.push(f);
+    sent.push(uploadText(f));
     socket.send(f);
   });
   const nonce = await socket.nonce;

@@ -22,7 +22,6 @@ import {
   roomIdWith,
   toB64u,
   type Door,
-  type ClientFrame,
   type Envelope,
   type Hello,
   type Wraps,
@@ -98,8 +97,8 @@ export function shapedEnvelope(room: string, sender: string, seq: number, others
   return { v: 1, room, sender, seq, msgId: msgId(), ts: Date.now(), rosterHash: rand(ROSTER_HASH_BYTES), recipients, iv: rand(IV_BYTES), ct: rand(ctBytes), wrapHashes: rand(recipients.length * WRAP_HASH_BYTES), sig: rand(SIG_BYTES) };
 }
 
-/** A message upload as a client sends it: a shaped envelope (as shapedEnvelope) and a random wrap per recipient. */
-export function shapedUpload(room: string, sender: string, seq: number, others = 0, ctBytes = 272): Extract<ClientFrame, { t: 'msg' }> {
+/** A message upload's parts as a client seals them (`encodeUpload` makes the frame): a shaped envelope (as shapedEnvelope) and a random wrap per recipient. */
+export function shapedUpload(room: string, sender: string, seq: number, others = 0, ctBytes = 272): { t: 'msg'; env: Envelope; wraps: Wraps } {
   const env = shapedEnvelope(room, sender, seq, others, ctBytes);
   const wraps: Wraps = {};
   for (const r of env.recipients) wraps[r] = rand(WRAP_BYTES);

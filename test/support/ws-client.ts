@@ -43,7 +43,7 @@ export class TestSocket {
     });
   }
 
-  send(data: string | Buffer): void {
+  send(data: string | Uint8Array): void {
     this.ws.send(data);
   }
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ecdsaSign, generateIdentity, hkdf, makeHello, randomBytes, rosterHash, sealMessage, sha256, signRosterConfirm, wrapHash, type Identity, type PeerKeys, type RoomKeys, type Sealed } from '../../client/crypto';
 import { PAD_BUCKET_BYTES, enc, encodeServerFrame, envelopeHeader, envelopeSignedBytes, helloMacBytes, helloSignedBytes, toB64u, wrapLabel, type Hello } from '../../client/protocol';
 import { ROSTER_STATEMENT_MS, SEQ_WINDOW, STATEMENT_STALE_MS } from '../../client/timing';
-import { RelayedSession, advance, frameOf, lastStatement, sealedOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestMember, type TestRoom } from '../support/members';
+import { RelayedSession, advance, frameOf, lastStatement, sealedOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, uploadText, type TestMember, type TestRoom } from '../support/members';
 
 const trio = async (): Promise<[TestRoom, TestMember, TestMember, TestMember]> => {
   const room = await makeRoom(['Alice', 'Bob', 'Carol']);
@@ -22,7 +22,7 @@ const joinOf = (hello: Hello) => encodeServerFrame({ t: 'join', hello });
 async function reconnect(room: TestRoom, m: TestMember): Promise<TestMember> {
   const sent: string[] = [];
   const identity = await generateIdentity();
-  const session = new RelayedSession(room.keys, identity, m.name, (f) => sent.push(f), { now: tick, carry: m.session.carryOver() });
+  const session = new RelayedSession(room.keys, identity, m.name, (f) => sent.push(uploadText(f)), { now: tick, carry: m.session.carryOver() });
   await session.start();
   const hello = (JSON.parse(sent.shift() ?? '{}') as { hello: Hello }).hello;
   return { name: m.name, identity, session, hello, sent };

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes, signRosterConfirm } from '../../client/crypto';
-import { encodeClientFrame, encodeServerFrame } from '../../client/protocol';
+import { encodeClientFrame, encodeUpload, encodeServerFrame } from '../../client/protocol';
 import { metricOf as metric, withServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { joinRoom } from '../support/node-client';
@@ -51,7 +51,7 @@ describe('operations', () => {
     const roomId = link.roomId;
     const a = await member(server, link);
     const b = await member(server, link);
-    a.socket.send(encodeClientFrame(shapedUpload(roomId, a.fp, 1)));
+    a.socket.send(encodeUpload(shapedUpload(roomId, a.fp, 1)));
     await b.socket.next((f) => f.startsWith('{"t":"msg"'));
     const bad = await TestSocket.open(wsUrl(server, roomId));
     // uWS checks text frames itself and drops the connection (no close frame, so 1006).
@@ -106,9 +106,9 @@ describe('per-address limits', () => {
     const noisy = await member(server, link, '127.0.0.7');
     const quiet = await member(server, link, '127.0.0.8');
     // 40 KiB frames cost ~41 each: the second one crosses the limit of 60.
-    for (let seq = 1; seq <= 3; seq++) noisy.socket.send(encodeClientFrame(shapedUpload(roomId, noisy.fp, seq, 49, 4368)));
+    for (let seq = 1; seq <= 3; seq++) noisy.socket.send(encodeUpload(shapedUpload(roomId, noisy.fp, seq, 49, 4368)));
     expect(await noisy.socket.closed).toEqual({ code: 4008, reason: 'too much traffic from your address - slow down' });
-    quiet.socket.send(encodeClientFrame(shapedUpload(roomId, quiet.fp, 1)));
+    quiet.socket.send(encodeUpload(shapedUpload(roomId, quiet.fp, 1)));
     await quiet.socket.next((f) => f.includes(`"sender":"${quiet.fp}"`));
   }));
 
@@ -117,7 +117,7 @@ describe('per-address limits', () => {
     // ~22 MB of full-room uploads (each member is sent ~10 KB of each), paced so that a reading member keeps up.
     const FRAMES = 600;
     for (let seq = 1; seq <= FRAMES; seq++) {
-      sender.socket.send(encodeClientFrame(shapedUpload(roomId, sender.fp, seq, 49, 4368)));
+      sender.socket.send(encodeUpload(shapedUpload(roomId, sender.fp, seq, 49, 4368)));
       if (seq % 10 === 0) await new Promise((r) => setTimeout(r, 5));
     }
     await reader.socket.next((f) => f.startsWith('{"t":"leave"') && f.includes(stalled.fp), 20_000);
@@ -133,7 +133,7 @@ describe('per-address limits', () => {
   it('closes a reader whose queue passed the limit with the last frame it was sent, though nothing more is sent to it', () => withServer({ MAX_BACKPRESSURE_BYTES: String(LIMIT), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000' }, async (server) => {
     const { roomId, sender, reader, stalled } = await roomWithStalledReader(server);
     let seq = 0;
-    const frame = () => encodeClientFrame(shapedUpload(roomId, sender.fp, ++seq, 49, 4368));
+    const frame = () => encodeUpload(shapedUpload(roomId, sender.fp, ++seq, 49, 4368));
     const queued = async () => metric(await server.metrics(), 'hush_queued_bytes');
     // Slowly, until the kernel's buffers are full and the server starts queueing for the stalled reader.
     const isStalledGone = () => reader.socket.frames.some((f) => f.startsWith('{"t":"leave"') && f.includes(stalled.fp));
@@ -165,7 +165,7 @@ describe('per-address limits', () => {
       // frame with a 4-byte header (payloads of 126 to 65,535 bytes).
       const queuedPerFrame = encodeServerFrame({ t: 'msg', env: next.env }).length + 4;
       const count = Math.floor((LIMIT - before) / queuedPerFrame) + 1;
-      sender.socket.send(encodeClientFrame(next));
+      sender.socket.send(encodeUpload(next));
       for (let i = 1; i < count; i++) sender.socket.send(frame());
     }
     expect(metric(await server.metrics(), 'hush_refusals_total{reason="slow_consumer"}')).toBe(1);

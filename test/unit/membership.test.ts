@@ -10,7 +10,7 @@ import { ROSTER_AGREE_GRACE_MS } from '../../client/timing';
 import { joinRoom } from '../../client/join-room';
 import { Membership, START, signRoomStatement } from '../../client/room-state';
 import { MemRelay, person, type Person } from '../support/mem-relay';
-import { RelayedSession, advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestMember } from '../support/members';
+import { RelayedSession, advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, uploadText, type TestMember } from '../support/members';
 
 const people: Person[] = [];
 afterEach(() => {
@@ -363,7 +363,7 @@ describe('a removal another one overtook', () => {
     const keys = await deriveRoomKeys(randomBytes(32));
     const sent: string[] = [];
     const next = await generateIdentity();
-    const bob2 = new RelayedSession(keys, next, 'Bob', (f) => sent.push(f), { now: tick, carry: { ...bob.session.carryOver(), isMove: true } });
+    const bob2 = new RelayedSession(keys, next, 'Bob', (f) => sent.push(uploadText(f)), { now: tick, carry: { ...bob.session.carryOver(), isMove: true } });
     await bob2.start();
     await bob2.receive(encodeServerFrame({ t: 'welcome', members: [] }));
     const successor = async (m: TestMember) => makeHello(keys, await generateIdentity(), m.name, { fp: m.identity.fp, sigPriv: m.identity.sigPriv });

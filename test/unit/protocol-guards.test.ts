@@ -10,6 +10,8 @@ import {
   MAX_DATE_MS,
   MAX_MEMBERS_PER_ROOM,
   NONCE_BYTES,
+  UPLOAD_HEADER_BYTES,
+  UPLOAD_KIND,
   WRAP_BYTES,
   WRAP_HASH_BYTES,
   checkB64u,
@@ -17,6 +19,8 @@ import {
   decParts,
   decodeClientFrame,
   decodeServerFrame,
+  decodeUpload,
+  encodeUpload,
   enc,
   fromB64u,
   envelopeHeader,
@@ -37,6 +41,7 @@ import {
   rosterConfirmSignedBytes,
   toB64u,
   unpackHello,
+  uploadWraps,
   wrapHashInput,
   wrapHashOf,
   wrapLabel,
@@ -177,23 +182,95 @@ describe('envelope fields at their limits', () => {
   });
 });
 
+/**
+ * A binary message upload built by hand from PROTOCOL.md §4.3 (kind 3, the
+ * envelope's JSON length as u16, the JSON, the raw wraps), so the layout is
+ * checked against the document and not against encodeUpload alone.
+ */
+function framedUpload(env: unknown, wraps: Uint8Array, json = JSON.stringify(env)): Uint8Array {
+  const text = new TextEncoder().encode(json);
+  return new Uint8Array([3, text.length >> 8, text.length & 0xff, ...text, ...wraps]);
+}
+const rawWraps = (n: number) => crypto.getRandomValues(new Uint8Array(n * WRAP_BYTES));
+
 describe('frames that are not plain objects fail wherever they are nested', () => {
-  const upload = () => ({ t: 'msg', env: shapedEnvelope(room, fpA, 1), wraps: { [fpA]: rand(384) } });
+  const env = () => shapedEnvelope(room, fpA, 1);
 
   it.each<[string, unknown]>([
     ['an array', []],
     ['null', null],
     ['a number', 7],
-    ['an object with a prototype other than Object', Object.assign(Object.create({ inherited: true }) as object, upload())],
-    ['an envelope that is an array', { ...upload(), env: [] }],
-    ['an envelope that is null', { ...upload(), env: null }],
-    ['wraps that are an array', { ...upload(), wraps: [rand(384)] }],
-  ])('refuses %s', (_, frame) => {
+    ['an object with a prototype other than Object', Object.assign(Object.create({ inherited: true }) as object, { t: 'roster', rc: statement() })],
+  ])('refuses %s as a text frame', (_, frame) => {
     expect(parseClientFrame(frame)).toBeInstanceOf(Error);
   });
 
-  it('accepts the upload itself, so the refusals above are about their one change', () => {
-    expect(parseClientFrame(upload())).not.toBeInstanceOf(Error);
+  it.each<[string, unknown]>([
+    ['an envelope that is an array', []],
+    ['an envelope that is null', null],
+    ['an envelope that is a string', 'env'],
+  ])('refuses an upload with %s', (_, value) => {
+    expect(decodeUpload(framedUpload(value, rawWraps(1)))).toBeInstanceOf(Error);
+  });
+
+  it('accepts the upload and the statement themselves, so the refusals above are about their one change', () => {
+    expect(parseClientFrame({ t: 'roster', rc: statement() })).not.toBeInstanceOf(Error);
+    const e = env();
+    const wraps = rawWraps(1);
+    expect(decodeUpload(framedUpload(e, wraps))).toEqual({ env: e, wraps });
+  });
+});
+
+describe('a message upload is the binary frame of PROTOCOL.md §4.3', () => {
+  const env = () => shapedEnvelope(room, fpA, 1, 2);
+
+  it('is written by encodeUpload byte for byte as the document lays it out, with the wraps in recipient order', () => {
+    const e = env();
+    const raw = e.recipients.map(() => rawWraps(1));
+    const wraps = Object.fromEntries(e.recipients.map((r, i) => [r, toB64u(raw[i] as Uint8Array)]));
+    const frame = encodeUpload({ env: e, wraps });
+    expect(frame).toEqual(framedUpload(e, new Uint8Array(raw.flatMap((w) => [...w]))));
+    const back = decodeUpload(frame);
+    expect(back instanceof Error ? back : uploadWraps(back)).toEqual(wraps);
+    expect(UPLOAD_KIND).toBe(3);
+    expect(UPLOAD_HEADER_BYTES).toBe(3);
+  });
+
+  it('will not write an upload missing a recipient\'s wrap', () => {
+    const e = env();
+    const wraps = Object.fromEntries(e.recipients.slice(1).map((r) => [r, rand(WRAP_BYTES)]));
+    expect(() => encodeUpload({ env: e, wraps })).toThrow('every recipient needs its wrap');
+  });
+
+  it.each<[string, () => Uint8Array, RegExp]>([
+    ['empty', () => new Uint8Array(0), /^upload: not a message upload$/],
+    ['of another kind', () => { const f = framedUpload(env(), rawWraps(3)); f[0] = 2; return f; }, /^upload: not a message upload$/],
+    ['cut inside its header', () => framedUpload(env(), rawWraps(3)).subarray(0, 2), /^upload: not a message upload$/],
+    ['with an envelope length past its end', () => { const f = framedUpload(env(), rawWraps(3)); f[1] = 0xff; f[2] = 0xff; return f; }, /^upload: the envelope runs past the end of the frame$/],
+    ['with an envelope that is not UTF-8', () => framedUpload(null, rawWraps(3), '\u0000').map((x, i) => (i === 3 ? 0xff : x)), /^upload: the envelope is not UTF-8$/],
+    ['with an envelope that is not JSON', () => framedUpload(null, rawWraps(3), '{"v":'), /^upload: the envelope is not valid JSON$/],
+    ['with a string seq', () => framedUpload({ ...env(), seq: '1' }, rawWraps(3)), /^upload\.env\.seq: expected an integer/],
+    ['whose sig is a number', () => framedUpload({ ...env(), sig: 1 }, rawWraps(3)), /^upload\.env\.sig: expected a string$/],
+    ['whose msgId is a number of 21 digits', () => framedUpload({ ...env(), msgId: 123456789012345678901 }, rawWraps(3)), /^upload\.env\.msgId: not a message id$/],
+    ['whose msgId is a list of one id', () => framedUpload({ ...env(), msgId: ['m'.repeat(21)] }, rawWraps(3)), /^upload\.env\.msgId: not a message id$/],
+    ['missing a wrap', () => framedUpload(env(), rawWraps(2)), /^upload: must hold exactly one wrap per recipient$/],
+    ['with a wrap too many', () => framedUpload(env(), rawWraps(4)), /^upload: must hold exactly one wrap per recipient$/],
+    ['with its last wrap a byte short', () => framedUpload(env(), rawWraps(3).subarray(1)), /^upload: must hold exactly one wrap per recipient$/],
+    ['with a byte after its last wrap', () => framedUpload(env(), new Uint8Array([...rawWraps(3), 0])), /^upload: must hold exactly one wrap per recipient$/],
+  ])('refuses an upload %s, and says why', (_, frame, reason) => {
+    const parsed = decodeUpload(frame());
+    expect(parsed).toBeInstanceOf(Error);
+    expect((parsed as Error).message).toMatch(reason);
+  });
+
+  it('names only the start of an unexpected envelope field, however long', () => {
+    const f = framedUpload({ ...env(), [`${'k'.repeat(40)}`]: 1 }, rawWraps(3));
+    expect((decodeUpload(f) as Error).message).toBe(`upload.env: unexpected field "${'k'.repeat(32)}"`);
+  });
+
+  it('refuses a message sent as a text frame, in the shape an upload had before', () => {
+    const text = JSON.parse(JSON.stringify(shapedUpload(room, fpA, 1, 2))) as unknown;
+    expect((parseClientFrame(text) as Error).message).toBe('frame.t: a message is uploaded as a binary frame');
   });
 });
 
@@ -347,40 +424,18 @@ describe('base64url and the inner encoding: the reasons, and the edges', () => {
 });
 
 describe('frames: what each refusal says (the server closes with it as the reason)', () => {
-  const up = () => JSON.parse(JSON.stringify(shapedUpload(room, fpA, 1, 2))) as { t: 'msg'; env: Record<string, unknown>; wraps: Record<string, unknown> };
-
   it.each<[string, unknown, RegExp]>([
     ['not an object', 'hello', /^frame: expected an object$/],
     ['null', null, /^frame: expected an object$/],
     ['undefined', undefined, /^frame: expected an object$/],
     ['of an unknown type', { t: 'welcome', members: [] }, /^frame\.t: unknown frame type$/],
     ['a hello without fields', { t: 'hello', hello: {} }, /^frame\.hello\.v: missing$/],
-    ['a message with a string seq', (() => { const f = up(); f.env.seq = '1'; return f; })(), /^frame\.env\.seq: expected an integer/],
-    ['a message whose sig is a number', (() => { const f = up(); f.env.sig = 1; return f; })(), /^frame\.env\.sig: expected a string$/],
-    ['a message whose msgId is a number of 21 digits', (() => { const f = up(); f.env.msgId = 123456789012345678901; return f; })(), /^frame\.env\.msgId: not a message id$/],
-    ['a message whose msgId is a list of one id', (() => { const f = up(); f.env.msgId = ['m'.repeat(21)]; return f; })(), /^frame\.env\.msgId: not a message id$/],
-    ['a message whose wraps are null', (() => { const f = up(); f.wraps = null as unknown as Record<string, unknown>; return f; })(), /^frame\.wraps: expected an object$/],
-    ['a message whose wraps are a list', (() => { const f = up(); f.wraps = [] as unknown as Record<string, unknown>; return f; })(), /^frame\.wraps: expected an object$/],
-    ['a message with a wrap under a key that is not a fingerprint', (() => { const f = up(); f.wraps.x = rand(WRAP_BYTES); return f; })(), /^frame\.wraps key: wrong length$/],
-    ['a message missing a wrap', (() => { const f = up(); delete f.wraps[fpA]; return f; })(), /^frame\.wraps: must have exactly one wrap per recipient$/],
     ['a roster statement without fields', { t: 'roster', rc: {} }, /^frame\.rc\.v: missing$/],
     ['a room statement without fields', { t: 'state', st: {} }, /^frame\.st\.v: missing$/],
   ])('refuses a client frame that is %s', (_, raw, reason) => {
     const parsed = parseClientFrame(raw);
     expect(parsed).toBeInstanceOf(Error);
     expect((parsed as Error).message).toMatch(reason);
-  });
-
-  it('names a wrap of the wrong size by its recipient', () => {
-    const f = up();
-    f.wraps[fpA] = rand(WRAP_BYTES - 1);
-    expect((parseClientFrame(f) as Error).message).toBe(`frame.wraps.${fpA}: wrong length`);
-  });
-
-  it('names only the start of an unexpected field, however long', () => {
-    const f = up();
-    f.env[`${'k'.repeat(40)}`] = 1;
-    expect((parseClientFrame(f) as Error).message).toBe(`frame.env: unexpected field "${'k'.repeat(32)}"`);
   });
 
   it('accepts a roster statement from a client', () => {

@@ -9,6 +9,8 @@ import {
   WRAP_HASH_BYTES,
   checkB64u,
   decParts,
+  decodeUpload,
+  encodeUpload,
   enc,
   fromB64u,
   parseClientFrame,
@@ -16,6 +18,7 @@ import {
   parseSecretFragment,
   parseServerFrame,
   toB64u,
+  uploadWraps,
   type Envelope,
 } from '../../client/protocol';
 import { rand, shapedEnvelope, shapedUpload } from '../support/shapes';
@@ -24,12 +27,6 @@ import { rand, shapedEnvelope, shapedUpload } from '../support/shapes';
 const shaped = (members = 3, ctBytes = 272): Envelope => shapedEnvelope(rand(ROOM_ID_BYTES), rand(FP_BYTES), 1, members - 1, ctBytes);
 /** A well-formed upload (envelope and wraps) of random bytes for a room of 3. */
 const upload = () => shapedUpload(rand(ROOM_ID_BYTES), rand(FP_BYTES), 1, 2);
-/** An upload whose wraps (a JSON copy) `mutate` changed. */
-const withWraps = (mutate: (w: Record<string, string>) => void): Record<string, unknown> => {
-  const frame = JSON.parse(JSON.stringify(upload())) as { wraps: Record<string, string> };
-  mutate(frame.wraps);
-  return frame;
-};
 
 describe('base64url', () => {
   it.each([0, 1, 2, 3, 4, 31, 32, 33, 384])('round-trips %i bytes', (n) => {
@@ -107,10 +104,11 @@ describe('parseEnvelope', () => {
   });
 
   it('fits a full room in one frame, and refuses more recipients than a room holds', () => {
-    const full = JSON.stringify(shapedUpload(rand(ROOM_ID_BYTES), rand(FP_BYTES), 1, MAX_MEMBERS_PER_ROOM - 1, MAX_CT_BYTES));
+    // The largest numbers an envelope can hold, too.
+    const full = encodeUpload(shapedUpload(rand(ROOM_ID_BYTES), rand(FP_BYTES), Number.MAX_SAFE_INTEGER, MAX_MEMBERS_PER_ROOM - 1, MAX_CT_BYTES));
     expect(full.length).toBeLessThanOrEqual(MAX_FRAME_BYTES);
-    expect(full.length).toBeGreaterThan(MAX_FRAME_BYTES * 0.9);
-    expect(parseClientFrame(JSON.parse(full))).not.toBeInstanceOf(Error);
+    expect(full.length).toBeGreaterThan(MAX_FRAME_BYTES * 0.95);
+    expect(decodeUpload(full)).not.toBeInstanceOf(Error);
     const over = shaped(MAX_MEMBERS_PER_ROOM + 1);
     expect(parseEnvelope(over)).toBeInstanceOf(Error);
   });
@@ -121,23 +119,17 @@ describe('frames', () => {
     ['not an object', 'hello'],
     ['an unknown type', { t: 'nope' }],
     ['a hello without fields', { t: 'hello', hello: {} }],
-    ['a message with extra keys', { ...upload(), x: 1 }],
-    ['a message without its wraps', { t: 'msg', env: shaped() }],
+    // A message is uploaded as a binary frame (its checks are in protocol-guards.test.ts): as text, in any shape, it is refused.
+    ['a message upload as text, in the shape an upload had before', JSON.parse(JSON.stringify(upload())) as unknown],
     ['a message with one wrap (a delivery, not an upload)', { t: 'msg', env: shaped(), wrap: rand(WRAP_BYTES) }],
-    ['a message missing a recipient’s wrap', withWraps((w) => { delete w[Object.keys(w)[1] as string]; })],
-    ['a message with a wrap for a non-recipient', withWraps((w) => { w[rand(FP_BYTES)] = rand(WRAP_BYTES); })],
-    ['a message with a recipient’s wrap moved to a non-recipient (the count still right)', withWraps((w) => { const k = Object.keys(w)[1] as string; w[rand(FP_BYTES)] = w[k] as string; delete w[k]; })],
-    ['a message with a wrap of the wrong size', withWraps((w) => { w[Object.keys(w)[0] as string] = rand(256); })],
-    ['a message with a __proto__ wrap key', withWraps((w) => { Object.defineProperty(w, '__proto__', { value: rand(WRAP_BYTES), enumerable: true }); })],
-    ['a message whose wrap would break out of its JSON string', withWraps((w) => { w[Object.keys(w)[0] as string] = `${rand(WRAP_BYTES).slice(0, -2)}"}`; })],
-    ['a message with wraps as an array', { ...upload(), wraps: [] }],
   ])('refuses a client frame that is %s', (_what, raw) => {
     expect(parseClientFrame(raw)).toBeInstanceOf(Error);
   });
 
   it('accepts an upload with one wrap per recipient, and a delivery with one wrap or none', () => {
     const frame = upload();
-    expect(parseClientFrame(JSON.parse(JSON.stringify(frame)))).toEqual(frame);
+    const back = decodeUpload(encodeUpload(frame));
+    expect(back instanceof Error ? back : { env: back.env, wraps: uploadWraps(back) }).toEqual({ env: frame.env, wraps: frame.wraps });
     const wrap = Object.values(frame.wraps)[0] as string;
     expect(parseServerFrame({ t: 'msg', env: frame.env, wrap })).toEqual({ t: 'msg', env: frame.env, wrap });
     expect(parseServerFrame({ t: 'msg', env: frame.env })).toEqual({ t: 'msg', env: frame.env });

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateIdentity, randomBytes } from '../../client/crypto';
 import type { KeptKey, TabKeyStore } from '../../client/room-connection';
 import { MemRelay, person, type Person } from '../support/mem-relay';
+import { uploadText } from '../support/members';
 
 /** One tab's store: take hands the record out once, as IndexedDB's take deletes it. */
 function tabStore(): TabKeyStore & { record: KeptKey | null; puts: number } {
@@ -149,10 +150,12 @@ describe('a reload of the tab', () => {
         const send = socket.send.bind(socket);
         socket.send = (data) => {
           send(data);
-          if (typeof data === 'string' && data.includes('"isLeaving":true')) seqs.goodbye = seqOf(data);
-          else if (isArmed && typeof data === 'string' && data.startsWith(`{"t":"${after}"`)) {
+          // A message upload is binary (PROTOCOL.md §4.3): read as its text ({t, env, wraps}).
+          const text = uploadText(data);
+          if (text.includes('"isLeaving":true')) seqs.goodbye = seqOf(text);
+          else if (isArmed && text.startsWith(`{"t":"${after}"`)) {
             isArmed = false;
-            seqs.frame = seqOf(data);
+            seqs.frame = seqOf(text);
             bob?.connection['sayGoodbye']();
             bob?.connection.dispose();
           }

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, importPeerKeys, sealMessage } from '../../client/crypto';
 import { ROSTER_AGREE_GRACE_MS } from '../../client/timing';
 import { RoomSession } from '../../client/room';
-import { advance, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, type TestRoom } from '../support/members';
+import { advance, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, uploadText, type TestRoom } from '../support/members';
 
 describe('a room of three in memory', () => {
   let room: TestRoom;
@@ -214,7 +214,7 @@ describe('reconnecting with new keys', () => {
     // Alice's connection drops; Bob's does not; Carol also reconnected, with new keys.
     const carol2 = await makeMember(room.keys, 'Carol');
     const sent: string[] = [];
-    const again = new RoomSession(room.keys, await generateIdentity(), 'Alice', (f) => sent.push(f), { now: tick, carry });
+    const again = new RoomSession(room.keys, await generateIdentity(), 'Alice', (f) => sent.push(uploadText(f)), { now: tick, carry });
     await again.start();
     await again.receive(JSON.stringify({ t: 'welcome', members: [bob.hello, carol2.hello] }));
     const trust = Object.fromEntries(again.view().members.filter((m) => !m.isSelf).map((m) => [m.name, m.trust]));

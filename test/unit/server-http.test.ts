@@ -7,7 +7,7 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
-import { encodeClientFrame } from '../../client/protocol';
+import { UPLOAD_HEADER_BYTES, UPLOAD_KIND, decodeUpload, encodeClientFrame, encodeUpload, fromB64u, toB64u } from '../../client/protocol';
 import { startServer, withServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { linkDoor, shapedUpload, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
@@ -149,7 +149,7 @@ describe('/logs', () => {
   it('sends a multi-megabyte log whole to a client that reads it slowly, and the same bytes to the next', () => withServer({ RATE_BURST_FRAMES: '1000', RATE_FRAMES_PER_S: '1000' }, async (server) => {
     const { member, roomId, fp, signer } = await joinedMember(server.port);
     const logs = () => shapedLogsPath(roomId, fp, signer);
-    for (let seq = 1; seq <= 60; seq++) member.send(encodeClientFrame(shapedUpload(roomId, fp, seq, 49, 4368)));
+    for (let seq = 1; seq <= 60; seq++) member.send(encodeUpload(shapedUpload(roomId, fp, seq, 49, 4368)));
     await expect.poll(() => member.frames.filter((f) => f.startsWith('{"t":"msg"')).length, { timeout: 10_000 }).toBe(60);
     const host = { host: `127.0.0.1:${server.port}` };
     const slow = await get(server.port, logs(), host, '127.0.0.1', 1_500);
@@ -162,7 +162,7 @@ describe('/logs', () => {
     expect(log.entries.map((e) => e.type)).toEqual(['hello', ...Array.from({ length: 60 }, () => 'msg')]);
     for (const e of log.entries) expect(e.size).toBe(e.frame.length);
     // A new message shows at once: the cached body is rebuilt after a change.
-    member.send(encodeClientFrame(shapedUpload(roomId, fp, 61)));
+    member.send(encodeUpload(shapedUpload(roomId, fp, 61)));
     await member.next((f) => f.includes('"seq":61'));
     expect((JSON.parse((await get(server.port, logs(), host)).body) as { entries: unknown[] }).entries).toHaveLength(62);
     await member.close();
@@ -170,11 +170,14 @@ describe('/logs', () => {
 });
 
 describe('/logs entries', () => {
-  it('shows each upload exactly as received, also one with whitespace between its tokens, and the join frame of each hello', () => withServer({}, async (server) => {
+  it('shows each upload exactly as received (its bytes in base64url), also one whose envelope has whitespace between its tokens, and the join frame of each hello', () => withServer({}, async (server) => {
     const { member, roomId, fp, signer, hello } = await joinedMember(server.port);
-    const compact = encodeClientFrame(shapedUpload(roomId, fp, 1));
-    // JSON allows whitespace between tokens; a newline and a tab must come out escaped in the log's JSON.
-    const spaced = JSON.stringify(JSON.parse(encodeClientFrame(shapedUpload(roomId, fp, 2))), null, '\t');
+    const compact = encodeUpload(shapedUpload(roomId, fp, 1));
+    // JSON allows whitespace between tokens: the envelope's JSON re-framed with tabs and newlines.
+    const second = Buffer.from(encodeUpload(shapedUpload(roomId, fp, 2)));
+    const envEnd = UPLOAD_HEADER_BYTES + second.readUInt16BE(1);
+    const envText = Buffer.from(JSON.stringify(JSON.parse(second.subarray(UPLOAD_HEADER_BYTES, envEnd).toString()), null, '\t'));
+    const spaced = Buffer.concat([Buffer.from([UPLOAD_KIND, envText.length >> 8, envText.length & 0xff]), envText, second.subarray(envEnd)]);
     member.send(compact);
     member.send(spaced);
     await member.next((f) => f.includes('"seq":2'));
@@ -183,8 +186,11 @@ describe('/logs entries', () => {
     const log = JSON.parse(answer.body) as { entries: { type: string; sender: string; size: number; frame: string }[] };
     expect(log.entries.map((e) => [e.type, e.sender])).toEqual([['hello', fp], ['msg', fp], ['msg', fp]]);
     expect(JSON.parse(log.entries[0]?.frame ?? '')).toEqual({ t: 'join', hello: JSON.parse(JSON.stringify(hello)) });
-    expect(log.entries[1]?.frame).toBe(compact);
-    expect(log.entries[2]?.frame).toBe(spaced);
+    expect(log.entries[1]?.frame).toBe(toB64u(compact));
+    expect(log.entries[2]?.frame).toBe(toB64u(spaced));
+    // What a reader of the log does with an entry: the upload, with every wrap, back.
+    const logged = decodeUpload(fromB64u(log.entries[2]?.frame ?? '') as Uint8Array);
+    expect(logged instanceof Error ? logged.message : logged.env.seq).toBe(2);
     for (const e of log.entries) expect(e.size).toBe(e.frame.length);
     await member.close();
   }));

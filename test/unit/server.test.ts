@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, signDoor, signLogsRequest, signRosterConfirm, type Identity, type RoomKeys } from '../../client/crypto';
-import { MAX_FRAME_BYTES, encodeClientFrame, toB64u } from '../../client/protocol';
+import { MAX_FRAME_BYTES, UPLOAD_KIND, encodeClientFrame, encodeUpload, toB64u } from '../../client/protocol';
 import { startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { joinRoom, type NodeMember } from '../support/node-client';
-import { noticesOf } from '../support/members';
+import { noticesOf, uploadText, wireOf } from '../support/members';
 
 let server: RunningServer;
 let spare: Identity[];
 beforeAll(async () => {
-  [server, ...spare] = await Promise.all([startServer(), generateIdentity(), generateIdentity(), generateIdentity()]) as [RunningServer, ...Identity[]];
+  [server, ...spare] = await Promise.all([startServer(), generateIdentity(), generateIdentity(), generateIdentity(), generateIdentity()]) as [RunningServer, ...Identity[]];
 });
 afterAll(async () => {
   await server.stop();
@@ -78,7 +78,7 @@ describe('relaying a room', () => {
     await alice.until(() => alice.session.view().members.length === 3);
     const toAliceAndBob = alice.session.view().members.filter((m) => m.name !== 'C').map((m) => m.keys);
     const sealed = await sealMessage(keys, alice.identity, { msgId: 'onlyForAandBxxxxxxxxx', seq: 1, ts: Date.now(), body: 'just us' }, toAliceAndBob);
-    alice.socket.send(encodeClientFrame({ t: 'msg', ...sealed }));
+    alice.socket.send(encodeUpload(sealed));
     await bob.until(() => bob.messages().includes('A: just us'));
     await carol.until(() => noticesOf(carol).some((text) => text.startsWith('A sent a message')));
     expect(carol.messages()).not.toContain('A: just us');
@@ -135,10 +135,11 @@ describe('bad input closes only the offender', () => {
     ['a binary frame', async () => [Buffer.from([1, 2, 3])], 1003, 'binary frames are not accepted'],
     ['an unknown frame type', async () => ['{"t":"admin"}'], 1008, 'frame.t: unknown frame type'],
     ['a __proto__ key', async () => ['{"t":"hello","hello":{},"__proto__":{}}'], 1008, 'frame: unexpected field "__proto__"'],
-    ['a message before hello', async () => [bob.sent.find((f) => f.includes('"t":"msg"')) ?? '{"t":"msg"}'], 1008, 'message before hello'],
+    ['a message before hello', async () => [await aliceFrame()], 1008, 'message before hello'],
+    ['a message as a text frame', async (nonce: string) => [await validHello(3, nonce), uploadText(await aliceFrame())], 1008, 'frame.t: a message is uploaded as a binary frame'],
     ['a second hello', async (nonce: string) => [await validHello(0, nonce), await validHello(0, nonce)], 1008, 'second hello on one connection'],
     ['an envelope whose sender is someone else', async (nonce: string) => [await validHello(1, nonce), await aliceFrame()], 1008, "sender is not this connection's identity"],
-    ['a huge number', async () => ['{"t":"msg","env":{"v":1e400}}'], 1008, 'frame.env.v: expected 1'],
+    ['a huge number', async () => [Buffer.concat([Buffer.from([UPLOAD_KIND, 0, 11]), Buffer.from('{"v":1e400}')])], 1008, 'upload.env.v: expected 1'],
   ])('closes a socket that sends %s, with a reason', async (_what, frames, code, reason) => {
     const eve = await TestSocket.open(wsUrl(roomId));
     for (const f of await frames(await eve.nonce)) eve.send(f);
@@ -164,9 +165,10 @@ describe('bad input closes only the offender', () => {
   });
 
   let n = 0;
-  async function aliceFrame(): Promise<string> {
+  /** Alice's latest upload, as the binary frame she sent. */
+  async function aliceFrame(): Promise<Uint8Array> {
     await alice.session.post(`probe ${++n}`);
-    return alice.sent.filter((f) => f.includes('"t":"msg"')).at(-1) ?? '';
+    return wireOf(alice.sent.filter((f) => f.includes('"t":"msg"')).at(-1) ?? '');
   }
 
   async function expectPairStillTalks() {
