@@ -200,20 +200,13 @@ interface Peer {
   http: Bucket;
 }
 
-interface Conn {
-  roomId: string;
-  /** This connection's client address's limits (the address itself is not kept here). */
-  peer: Peer;
-  openedAt: number;
-  /** The challenge sent on open: the hello's door signature must cover it. */
-  nonce: string;
-  /** Fingerprint registered by this socket's hello; null until then. */
-  fp: string | null;
-  /** The hello, packed (packHello) and kept off the V8 heap in a shared slab (keepHello): every welcome and the log's hello entry are written from it. */
-  hello: Uint8Array | null;
+/**
+ * What few members need (files, /logs), made on first use: one slot on every socket
+ * instead of four (uWS keeps a copy of each Conn property on its socket object).
+ */
+interface ConnExtra {
   /** The hello's signing key, imported on its first signed /logs request. */
   sigKey: KeyObject | null;
-  frames: Bucket;
   /** File notes (PROTOCOL.md §11.4). Null until the first: a bucket made full then is the one made full at open, refilled. */
   notes: Bucket | null;
   /** The raw fp, stamped into every addressed frame this connection sends. */
@@ -223,10 +216,32 @@ interface Conn {
    * MAX_PULL_CREDIT each). Null until its first request: most members never ask for a file.
    */
   credit: Map<string, number> | null;
+}
+
+interface Conn {
+  roomId: string;
+  /** This connection's client address's limits (the address itself is not kept here). */
+  peer: Peer;
+  /** The challenge sent on open: the hello's door signature must cover it. */
+  nonce: string;
+  /** Fingerprint registered by this socket's hello; null until then. */
+  fp: string | null;
+  /** The hello, packed (packHello) and kept off the V8 heap in a shared slab (keepHello): every welcome and the log's hello entry are written from it. */
+  hello: Uint8Array | null;
+  /**
+   * The frame bucket. Its `at` is also when the connection opened, until its first frame: that
+   * is the hello, or a frame refused before one (which closes the connection), so while `fp` is
+   * null on an open connection it is still the opening time the hello timeout reads.
+   */
+  frames: Bucket;
+  /** See ConnExtra; null until first needed. */
+  extra: ConnExtra | null;
   /** Frames queued for this member this event-loop turn, each followed by its wrap or '' (see `enqueue`); null when empty. */
   outbox: (string | Buffer)[] | null;
   isClosed: boolean;
 }
+
+const extraOf = (conn: Conn): ConnExtra => (conn.extra ??= { sigKey: null, notes: null, fpRaw: null, credit: null });
 
 interface LogEntry {
   /**
@@ -796,8 +811,9 @@ function isMemberRequest(roomId: string, room: Room, query: { fp: string; exp: s
   // The high-s twin is refused here as clients refuse it.
   if (sig instanceof Error || !isLowS(sig)) return false;
   try {
-    conn.sigKey ??= createPublicKey({ key: Buffer.from(unpackHello(roomId, conn.hello, nativeB64u).sigSpki, 'base64url'), format: 'der', type: 'spki' });
-    if (!verify('sha256', logsSignedBytes(roomId, request.fp, request.exp), { key: conn.sigKey, dsaEncoding: 'ieee-p1363' }, sig)) return false;
+    const extra = extraOf(conn);
+    extra.sigKey ??= createPublicKey({ key: Buffer.from(unpackHello(roomId, conn.hello, nativeB64u).sigSpki, 'base64url'), format: 'der', type: 'spki' });
+    if (!verify('sha256', logsSignedBytes(roomId, request.fp, request.exp), { key: extra.sigKey, dsaEncoding: 'ieee-p1363' }, sig)) return false;
   } catch {
     return false;
   }
@@ -1137,8 +1153,9 @@ function onAddressed(ws: WebSocket<Conn>, conn: Conn, room: Room, message: Array
   }
   if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
   if (frame.kind === 'note') {
-    conn.notes ??= { tokens: RATE_NOTE_BURST, at: performance.now() };
-    if (!take(conn.notes, RATE_NOTES_PER_S, RATE_NOTE_BURST)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many file notes - slow down', 'note_rate');
+    const extra = extraOf(conn);
+    extra.notes ??= { tokens: RATE_NOTE_BURST, at: performance.now() };
+    if (!take(extra.notes, RATE_NOTES_PER_S, RATE_NOTE_BURST)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many file notes - slow down', 'note_rate');
     if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
   }
   const to = toB64u(frame.peer);
@@ -1151,19 +1168,20 @@ function onAddressed(ws: WebSocket<Conn>, conn: Conn, room: Room, message: Array
     if (!chargeAddress(conn.peer, 0)) refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
     return;
   }
-  const granted = target.getUserData().credit;
+  const granted = target.getUserData().extra?.credit ?? null;
   if (frame.kind === 'chunk') {
     const left = granted?.get(conn.fp) ?? 0;
     if (granted === null || left < 1) return refuse(ws, CLOSE.POLICY, 'file chunk that was not asked for', 'unrequested_chunk');
     granted.set(conn.fp, left - 1);
   } else if (frame.op === NOTE_OP.WANT) {
-    conn.credit ??= new Map();
-    conn.credit.set(to, Math.min(MAX_PULL_CREDIT, (conn.credit.get(to) ?? 0) + frame.grant));
+    const credit = (extraOf(conn).credit ??= new Map());
+    credit.set(to, Math.min(MAX_PULL_CREDIT, (credit.get(to) ?? 0) + frame.grant));
   }
   const out = Buffer.from(message);
   // Made on the first addressed frame: most members never send one.
-  conn.fpRaw ??= Buffer.from(conn.fp, 'base64url');
-  conn.fpRaw.copy(out, 1);
+  const extra = extraOf(conn);
+  extra.fpRaw ??= Buffer.from(conn.fp, 'base64url');
+  extra.fpRaw.copy(out, 1);
   if (target.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) return refuse(target, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
   // Sent now (a chunk is up to MAX_CHUNK_FRAME_BYTES: not held for the turn), behind what was queued for the target.
   flush(target, target.getUserData());
@@ -1187,7 +1205,7 @@ function onClose(ws: WebSocket<Conn>, code: number): void {
   if (conn.fp !== null && room.members.get(conn.fp) === ws) {
     room.members.delete(conn.fp);
     room.departed.add(conn.fp);
-    for (const m of room.members.values()) m.getUserData().credit?.delete(conn.fp);
+    for (const m of room.members.values()) m.getUserData().extra?.credit?.delete(conn.fp);
     const leave = encodeServerFrame({ t: 'leave', fp: conn.fp });
     // While shutting down everyone is being closed: "X left" would only be noise before "server restarting".
     if (listenSocket !== null) broadcast(room, null, leave);
@@ -1229,7 +1247,7 @@ app
       peer.conns += 1;
       metrics.connectionsOpened += 1;
       const now = performance.now();
-      const conn: Conn = { roomId, peer, openedAt: now, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, sigKey: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, notes: null, fpRaw: null, credit: null, outbox: null, isClosed: false };
+      const conn: Conn = { roomId, peer, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, extra: null, outbox: null, isClosed: false };
       res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
@@ -1281,7 +1299,7 @@ setInterval(() => {
       const conn = ws.getUserData();
       const buffered = ws.getBufferedAmount();
       if (buffered > MAX_BACKPRESSURE_BYTES) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
-      else if (conn.fp === null && conn.openedAt < helloCutoff) refuse(ws, CLOSE.POLICY, 'no hello in time', 'hello_timeout');
+      else if (conn.fp === null && conn.frames.at < helloCutoff) refuse(ws, CLOSE.POLICY, 'no hello in time', 'hello_timeout');
       else queued += buffered;
     }
   }
