@@ -926,20 +926,25 @@ function enqueue(ws: WebSocket<Conn>, conn: Conn, frame: string | Buffer, wrap: 
   conn.outbox.push(frame, wrap);
 }
 
-/** Sends what one member's outbox holds, in one corked write (uWS copies each frame as it is sent). */
+/** Sends one queued frame, its wrap written into its place first (see `enqueue`). */
+function sendQueued(ws: WebSocket<Conn>, frame: string | Buffer, wrap: string): void {
+  // Checked: exactly WRAP_B64_LEN base64url characters, and the frame ends in `"wrap":"…"}`.
+  if (wrap !== '') (frame as Buffer).write(wrap, frame.length - WRAP_TAIL.length - WRAP_B64_LEN, 'latin1');
+  ws.send(frame, false);
+}
+
+/**
+ * Sends what one member's outbox holds, in one write (uWS copies each frame as it is sent):
+ * several frames corked, one frame as it is (a write of its own either way).
+ */
 function flush(ws: WebSocket<Conn>, conn: Conn): void {
   const box = conn.outbox;
   if (box === null) return;
   conn.outbox = null;
   if (conn.isClosed) return;
+  if (box.length === 2) return sendQueued(ws, box[0] as string | Buffer, box[1] as string);
   ws.cork(() => {
-    for (let i = 0; i < box.length && !conn.isClosed; i += 2) {
-      const frame = box[i] as string | Buffer;
-      const wrap = box[i + 1] as string;
-      // Checked: exactly WRAP_B64_LEN base64url characters, and the frame ends in `"wrap":"…"}`.
-      if (wrap !== '') (frame as Buffer).write(wrap, frame.length - WRAP_TAIL.length - WRAP_B64_LEN, 'latin1');
-      ws.send(frame, false);
-    }
+    for (let i = 0; i < box.length && !conn.isClosed; i += 2) sendQueued(ws, box[i] as string | Buffer, box[i + 1] as string);
   });
 }
 
@@ -998,6 +1003,8 @@ function deliver(room: Room, env: Envelope, wraps: Buffer): void {
   let slow: WebSocket<Conn>[] | null = null;
   let reached = 0;
   const { recipients } = env;
+  // A wrap is a multiple of 3 bytes: the wraps' encoding is each wrap's encoding, end to end.
+  const wrapText = wraps.toString('base64url');
   for (let i = 0; i < recipients.length; i++) {
     const ws = room.members.get(recipients[i] as string);
     if (ws === undefined) continue;
@@ -1006,7 +1013,7 @@ function deliver(room: Room, env: Envelope, wraps: Buffer): void {
       (slow ??= []).push(ws);
       continue;
     }
-    enqueue(ws, ws.getUserData(), withWrap, wraps.toString('base64url', i * WRAP_BYTES, (i + 1) * WRAP_BYTES));
+    enqueue(ws, ws.getUserData(), withWrap, wrapText.slice(i * WRAP_B64_LEN, (i + 1) * WRAP_B64_LEN));
     metrics.bytesSent += withWrap.length;
     metrics.deliveries += 1;
   }
