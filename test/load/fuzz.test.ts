@@ -9,11 +9,11 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
-import { MAX_FRAME_BYTES, UPLOAD_HEADER_BYTES, UPLOAD_KIND, WRAP_BYTES, encodeClientFrame, encodeUpload } from '../../client/protocol';
+import { MAX_FRAME_BYTES, UPLOAD_HEADER_BYTES, WRAP_BYTES, encodeClientFrame, encodeUpload } from '../../client/protocol';
 import { metricOf, startServer, type RunningServer } from '../support/server';
 import { joinRoom, type NodeMember } from '../support/node-client';
 import { clientFrame, OPCODE, rawSession, type RawClose } from '../support/raw-ws';
-import { doorOf, linkDoor, shapedUpload, shapedHello, type LinkDoor } from '../support/shapes';
+import { doorOf, framedUpload, linkDoor, shapedUpload, shapedHello, type LinkDoor } from '../support/shapes';
 import { noticesOf } from '../support/members';
 import { MAX_TIMELINE_ENTRIES } from '../../client/timing';
 
@@ -98,9 +98,9 @@ function generator(rand: () => number) {
     const upload = withHello && rand() < 0.8 ? validMsg() : null;
     const envEnd = upload === null ? 0 : UPLOAD_HEADER_BYTES + upload.readUInt16BE(1);
     const wraps = upload === null ? Buffer.alloc(0) : upload.subarray(envEnd);
-    const framed = (text: string, w = wraps) => {
-      const env = Buffer.from(text);
-      return Buffer.concat([Buffer.from([UPLOAD_KIND, (env.length >> 8) & 0xff, env.length & 0xff]), env, w]);
+    const framed = (text: string, w: Uint8Array = wraps) => {
+      const f = framedUpload(text, w);
+      return Buffer.from(f.buffer, f.byteOffset, f.length);
     };
     // Raw JSON: a roster statement whose signature 'x' is deliberately not base64 of a signature.
     const base = upload !== null ? upload.subarray(UPLOAD_HEADER_BYTES, envEnd).toString() : withHello ? JSON.stringify({ t: 'roster', rc: { v: 1, room: roomId, sender: fp, n: 1, seq: 0, members: [fp], sig: 'x' } }) : helloText;

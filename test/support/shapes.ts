@@ -104,3 +104,21 @@ export function shapedUpload(room: string, sender: string, seq: number, others =
   for (const r of env.recipients) wraps[r] = rand(WRAP_BYTES);
   return { t: 'msg', env, wraps };
 }
+
+/**
+ * A binary message upload framed by hand from PROTOCOL.md §4.3: kind 3, the
+ * envelope's JSON length as a big-endian u16, the JSON text as written, the
+ * raw wraps. For sending an envelope's JSON exactly as a test writes it
+ * (whitespace, numbers JSON.stringify cannot make, no JSON at all), and for
+ * checking the layout against the document rather than against encodeUpload.
+ * A text longer than 65,535 bytes gets a wrong length (its low 16 bits), as a
+ * fuzzer may want.
+ */
+export function framedUpload(envText: string, wraps: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const text = new TextEncoder().encode(envText);
+  const out = new Uint8Array(3 + text.length + wraps.length);
+  out.set([3, (text.length >> 8) & 0xff, text.length & 0xff]);
+  out.set(text, 3);
+  out.set(wraps, 3 + text.length);
+  return out;
+}

@@ -50,7 +50,7 @@ import {
   type RoomStatement,
   type RosterConfirm,
 } from '../../client/protocol';
-import { rand, shapedEnvelope, shapedHello, shapedUpload } from '../support/shapes';
+import { framedUpload, rand, shapedEnvelope, shapedHello, shapedUpload } from '../support/shapes';
 
 /** PROTOCOL.md §1: each part as a 4-byte big-endian length and its bytes; strings and numbers as UTF-8 text. */
 function encRef(...parts: (string | number | Uint8Array)[]): Uint8Array {
@@ -182,15 +182,8 @@ describe('envelope fields at their limits', () => {
   });
 });
 
-/**
- * A binary message upload built by hand from PROTOCOL.md §4.3 (kind 3, the
- * envelope's JSON length as u16, the JSON, the raw wraps), so the layout is
- * checked against the document and not against encodeUpload alone.
- */
-function framedUpload(env: unknown, wraps: Uint8Array, json = JSON.stringify(env)): Uint8Array {
-  const text = new TextEncoder().encode(json);
-  return new Uint8Array([3, text.length >> 8, text.length & 0xff, ...text, ...wraps]);
-}
+/** An upload of `env`'s JSON (or of `json` as it is), framed by hand from PROTOCOL.md §4.3 (see framedUpload). */
+const upload = (env: unknown, wraps: Uint8Array, json = JSON.stringify(env)): Uint8Array => framedUpload(json, wraps);
 const rawWraps = (n: number) => crypto.getRandomValues(new Uint8Array(n * WRAP_BYTES));
 
 describe('frames that are not plain objects fail wherever they are nested', () => {
@@ -210,14 +203,14 @@ describe('frames that are not plain objects fail wherever they are nested', () =
     ['an envelope that is null', null],
     ['an envelope that is a string', 'env'],
   ])('refuses an upload with %s', (_, value) => {
-    expect(decodeUpload(framedUpload(value, rawWraps(1)))).toBeInstanceOf(Error);
+    expect(decodeUpload(upload(value, rawWraps(1)))).toBeInstanceOf(Error);
   });
 
   it('accepts the upload and the statement themselves, so the refusals above are about their one change', () => {
     expect(parseClientFrame({ t: 'roster', rc: statement() })).not.toBeInstanceOf(Error);
     const e = env();
     const wraps = rawWraps(1);
-    expect(decodeUpload(framedUpload(e, wraps))).toEqual({ env: e, wraps });
+    expect(decodeUpload(upload(e, wraps))).toEqual({ env: e, wraps });
   });
 });
 
@@ -229,7 +222,7 @@ describe('a message upload is the binary frame of PROTOCOL.md §4.3', () => {
     const raw = e.recipients.map(() => rawWraps(1));
     const wraps = Object.fromEntries(e.recipients.map((r, i) => [r, toB64u(raw[i] as Uint8Array)]));
     const frame = encodeUpload({ env: e, wraps });
-    expect(frame).toEqual(framedUpload(e, new Uint8Array(raw.flatMap((w) => [...w]))));
+    expect(frame).toEqual(upload(e, new Uint8Array(raw.flatMap((w) => [...w]))));
     const back = decodeUpload(frame);
     expect(back instanceof Error ? back : uploadWraps(back)).toEqual(wraps);
     expect(UPLOAD_KIND).toBe(3);
@@ -244,19 +237,19 @@ describe('a message upload is the binary frame of PROTOCOL.md §4.3', () => {
 
   it.each<[string, () => Uint8Array, RegExp]>([
     ['empty', () => new Uint8Array(0), /^upload: not a message upload$/],
-    ['of another kind', () => { const f = framedUpload(env(), rawWraps(3)); f[0] = 2; return f; }, /^upload: not a message upload$/],
-    ['cut inside its header', () => framedUpload(env(), rawWraps(3)).subarray(0, 2), /^upload: not a message upload$/],
-    ['with an envelope length past its end', () => { const f = framedUpload(env(), rawWraps(3)); f[1] = 0xff; f[2] = 0xff; return f; }, /^upload: the envelope runs past the end of the frame$/],
-    ['with an envelope that is not UTF-8', () => framedUpload(null, rawWraps(3), '\u0000').map((x, i) => (i === 3 ? 0xff : x)), /^upload: the envelope is not UTF-8$/],
-    ['with an envelope that is not JSON', () => framedUpload(null, rawWraps(3), '{"v":'), /^upload: the envelope is not valid JSON$/],
-    ['with a string seq', () => framedUpload({ ...env(), seq: '1' }, rawWraps(3)), /^upload\.env\.seq: expected an integer/],
-    ['whose sig is a number', () => framedUpload({ ...env(), sig: 1 }, rawWraps(3)), /^upload\.env\.sig: expected a string$/],
-    ['whose msgId is a number of 21 digits', () => framedUpload({ ...env(), msgId: 123456789012345678901 }, rawWraps(3)), /^upload\.env\.msgId: not a message id$/],
-    ['whose msgId is a list of one id', () => framedUpload({ ...env(), msgId: ['m'.repeat(21)] }, rawWraps(3)), /^upload\.env\.msgId: not a message id$/],
-    ['missing a wrap', () => framedUpload(env(), rawWraps(2)), /^upload: must hold exactly one wrap per recipient$/],
-    ['with a wrap too many', () => framedUpload(env(), rawWraps(4)), /^upload: must hold exactly one wrap per recipient$/],
-    ['with its last wrap a byte short', () => framedUpload(env(), rawWraps(3).subarray(1)), /^upload: must hold exactly one wrap per recipient$/],
-    ['with a byte after its last wrap', () => framedUpload(env(), new Uint8Array([...rawWraps(3), 0])), /^upload: must hold exactly one wrap per recipient$/],
+    ['of another kind', () => { const f = upload(env(), rawWraps(3)); f[0] = 2; return f; }, /^upload: not a message upload$/],
+    ['cut inside its header', () => upload(env(), rawWraps(3)).subarray(0, 2), /^upload: not a message upload$/],
+    ['with an envelope length past its end', () => { const f = upload(env(), rawWraps(3)); f[1] = 0xff; f[2] = 0xff; return f; }, /^upload: the envelope runs past the end of the frame$/],
+    ['with an envelope that is not UTF-8', () => upload(null, rawWraps(3), '\u0000').map((x, i) => (i === 3 ? 0xff : x)), /^upload: the envelope is not UTF-8$/],
+    ['with an envelope that is not JSON', () => upload(null, rawWraps(3), '{"v":'), /^upload: the envelope is not valid JSON$/],
+    ['with a string seq', () => upload({ ...env(), seq: '1' }, rawWraps(3)), /^upload\.env\.seq: expected an integer/],
+    ['whose sig is a number', () => upload({ ...env(), sig: 1 }, rawWraps(3)), /^upload\.env\.sig: expected a string$/],
+    ['whose msgId is a number of 21 digits', () => upload({ ...env(), msgId: 123456789012345678901 }, rawWraps(3)), /^upload\.env\.msgId: not a message id$/],
+    ['whose msgId is a list of one id', () => upload({ ...env(), msgId: ['m'.repeat(21)] }, rawWraps(3)), /^upload\.env\.msgId: not a message id$/],
+    ['missing a wrap', () => upload(env(), rawWraps(2)), /^upload: must hold exactly one wrap per recipient$/],
+    ['with a wrap too many', () => upload(env(), rawWraps(4)), /^upload: must hold exactly one wrap per recipient$/],
+    ['with its last wrap a byte short', () => upload(env(), rawWraps(3).subarray(1)), /^upload: must hold exactly one wrap per recipient$/],
+    ['with a byte after its last wrap', () => upload(env(), new Uint8Array([...rawWraps(3), 0])), /^upload: must hold exactly one wrap per recipient$/],
   ])('refuses an upload %s, and says why', (_, frame, reason) => {
     const parsed = decodeUpload(frame());
     expect(parsed).toBeInstanceOf(Error);
@@ -264,7 +257,7 @@ describe('a message upload is the binary frame of PROTOCOL.md §4.3', () => {
   });
 
   it('names only the start of an unexpected envelope field, however long', () => {
-    const f = framedUpload({ ...env(), [`${'k'.repeat(40)}`]: 1 }, rawWraps(3));
+    const f = upload({ ...env(), [`${'k'.repeat(40)}`]: 1 }, rawWraps(3));
     expect((decodeUpload(f) as Error).message).toBe(`upload.env: unexpected field "${'k'.repeat(32)}"`);
   });
 

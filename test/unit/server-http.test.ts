@@ -7,10 +7,10 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
-import { UPLOAD_HEADER_BYTES, UPLOAD_KIND, decodeUpload, encodeClientFrame, encodeUpload, fromB64u, toB64u } from '../../client/protocol';
+import { UPLOAD_HEADER_BYTES, decodeUpload, encodeClientFrame, encodeUpload, fromB64u, toB64u } from '../../client/protocol';
 import { startServer, withServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { linkDoor, shapedUpload, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
+import { framedUpload, linkDoor, shapedUpload, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
 
 interface Answer {
   status: number;
@@ -176,8 +176,7 @@ describe('/logs entries', () => {
     // JSON allows whitespace between tokens: the envelope's JSON re-framed with tabs and newlines.
     const second = Buffer.from(encodeUpload(shapedUpload(roomId, fp, 2)));
     const envEnd = UPLOAD_HEADER_BYTES + second.readUInt16BE(1);
-    const envText = Buffer.from(JSON.stringify(JSON.parse(second.subarray(UPLOAD_HEADER_BYTES, envEnd).toString()), null, '\t'));
-    const spaced = Buffer.concat([Buffer.from([UPLOAD_KIND, envText.length >> 8, envText.length & 0xff]), envText, second.subarray(envEnd)]);
+    const spaced = framedUpload(JSON.stringify(JSON.parse(second.subarray(UPLOAD_HEADER_BYTES, envEnd).toString()), null, '\t'), second.subarray(envEnd));
     member.send(compact);
     member.send(spaced);
     await member.next((f) => f.includes('"seq":2'));

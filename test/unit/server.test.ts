@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, generateIdentity, makeHello, randomBytes, sealMessage, signDoor, signLogsRequest, signRosterConfirm, type Identity, type RoomKeys } from '../../client/crypto';
-import { MAX_FRAME_BYTES, UPLOAD_KIND, encodeClientFrame, encodeUpload, toB64u } from '../../client/protocol';
+import { MAX_FRAME_BYTES, encodeClientFrame, encodeUpload, toB64u } from '../../client/protocol';
 import { startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
 import { joinRoom, type NodeMember } from '../support/node-client';
 import { noticesOf, uploadText, wireOf } from '../support/members';
+import { framedUpload } from '../support/shapes';
 
 let server: RunningServer;
 let spare: Identity[];
@@ -139,7 +140,7 @@ describe('bad input closes only the offender', () => {
     ['a message as a text frame', async (nonce: string) => [await validHello(3, nonce), uploadText(await aliceFrame())], 1008, 'frame.t: a message is uploaded as a binary frame'],
     ['a second hello', async (nonce: string) => [await validHello(0, nonce), await validHello(0, nonce)], 1008, 'second hello on one connection'],
     ['an envelope whose sender is someone else', async (nonce: string) => [await validHello(1, nonce), await aliceFrame()], 1008, "sender is not this connection's identity"],
-    ['a huge number', async () => [Buffer.concat([Buffer.from([UPLOAD_KIND, 0, 11]), Buffer.from('{"v":1e400}')])], 1008, 'upload.env.v: expected 1'],
+    ['a huge number', async () => [framedUpload('{"v":1e400}')], 1008, 'upload.env.v: expected 1'],
   ])('closes a socket that sends %s, with a reason', async (_what, frames, code, reason) => {
     const eve = await TestSocket.open(wsUrl(roomId));
     for (const f of await frames(await eve.nonce)) eve.send(f);
