@@ -989,12 +989,12 @@ const WRAP_TAIL = '"}';
  * a recipient gets the envelope and its own wrap, a member the sender left
  * out the envelope alone (so it can tell it was left out). The envelope is
  * serialised once, into one buffer that ends with room for a wrap; each
- * recipient's wrap (the i-th of `wraps`, raw, for `env.recipients[i]`) is
- * encoded as base64url now and written there as its copy is sent (`flush`).
- * Slow members are closed after the loop, as in `broadcast`. The relay
- * hashes nothing: members check the wraps.
+ * recipient's wrap (the i-th WRAP_B64_LEN characters of `wrapText`, the
+ * upload's wraps in base64url, for `env.recipients[i]`) is written there as
+ * its copy is sent (`flush`). Slow members are closed after the loop, as in
+ * `broadcast`. The relay hashes nothing: members check the wraps.
  */
-function deliver(room: Room, env: Envelope, wraps: Buffer): void {
+function deliver(room: Room, env: Envelope, wrapText: string): void {
   // Every value in a checked envelope is base64url, a message id or a safe integer: nothing to escape.
   const head = `{"t":"msg","env":${JSON.stringify(env)}`;
   const withWrap = Buffer.allocUnsafe(head.length + WRAP_HEAD.length + WRAP_B64_LEN + WRAP_TAIL.length);
@@ -1003,8 +1003,6 @@ function deliver(room: Room, env: Envelope, wraps: Buffer): void {
   let slow: WebSocket<Conn>[] | null = null;
   let reached = 0;
   const { recipients } = env;
-  // A wrap is a multiple of 3 bytes: the wraps' encoding is each wrap's encoding, end to end.
-  const wrapText = wraps.toString('base64url');
   for (let i = 0; i < recipients.length; i++) {
     const ws = room.members.get(recipients[i] as string);
     if (ws === undefined) continue;
@@ -1138,7 +1136,8 @@ function onUpload(ws: WebSocket<Conn>, conn: Conn, room: Room, message: ArrayBuf
   if (upload.env.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity", 'wrong_sender');
   // Every member gets a message, so one whom the sender left out sees that (check 8).
   metrics.messagesRelayed += 1;
-  deliver(room, upload.env, Buffer.from(upload.wraps.buffer, upload.wraps.byteOffset, upload.wraps.length));
+  // A wrap is 384 bytes, a multiple of 3: the wraps' base64url is each wrap's, end to end.
+  deliver(room, upload.env, bytes.toString('base64url', bytes.length - upload.wraps.length));
   // The log keeps the upload whole: every wrap, as the sender sent it.
   appendUploadLog(room, conn.fp, bytes);
 }
