@@ -49,7 +49,7 @@ async function benchSetup(loadgen, p, { nodes, balanced }) {
     const rooms = await Promise.all(servers.map((s) => gauge(s.port, 'hush_rooms')));
     await waitMachineQuiet({ maxMs: p.quietWaitS * 1000 });
     const saturation = await loadgen.run('saturate', {
-      window: p.window, warmupS: p.satWarmupS, measureS: p.satMeasureS, drainS: p.drainS,
+      window: p.window, warmupS: p.satWarmupS, measureS: p.clusterMeasureS, drainS: p.drainS,
       serverPids: servers.map((s) => s.pid), balancerPids: balancer === null ? [] : [balancer.pid],
     });
     await loadgen.run('close', { set: 'load' });

@@ -36,6 +36,12 @@ export function machineBusyUs() {
   return ((f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) * 1e6) / ticksPerS;
 }
 
+/** Steal time of the whole machine (every core), in µs: time the hypervisor gave our virtual cores' physical ones to someone else. */
+export function machineStealUs() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  return ((f[7] ?? 0) * 1e6) / ticksPerS;
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -70,7 +76,8 @@ function processTable() {
 
 /**
  * Samples, every second, the CPU used by processes that are not this one or
- * its descendants (other people's work on a shared machine), per named phase.
+ * its descendants (other people's work on a shared machine), and the machine's
+ * steal time (other virtual machines' work on the same host), per named phase.
  * Processes born and gone within one second are missed.
  */
 export function startInterferenceMonitor() {
@@ -79,6 +86,7 @@ export function startInterferenceMonitor() {
   let phase = 'start';
   let last = processTable();
   let lastAt = performance.now();
+  let lastSteal = machineStealUs();
   const isMine = (pid, table) => {
     for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
       if (p === self) return true;
@@ -95,8 +103,11 @@ export function startInterferenceMonitor() {
       if (!isMine(pid, now)) other += Math.max(0, cpu - before);
     }
     const seconds = (at - lastAt) / 1000;
-    const acc = phases.get(phase) ?? { otherCpuS: 0, seconds: 0, maxCores: 0 };
+    const steal = machineStealUs();
+    const acc = phases.get(phase) ?? { otherCpuS: 0, stealS: 0, seconds: 0, maxCores: 0 };
     acc.otherCpuS += other / 1e6;
+    acc.stealS += (steal - lastSteal) / 1e6;
+    lastSteal = steal;
     acc.seconds += seconds;
     acc.maxCores = Math.max(acc.maxCores, other / 1e6 / seconds);
     phases.set(phase, acc);
@@ -110,7 +121,7 @@ export function startInterferenceMonitor() {
     stop: () => {
       clearInterval(timer);
       sample();
-      return Object.fromEntries([...phases].map(([k, v]) => [k, { meanCores: v.otherCpuS / Math.max(v.seconds, 1e-9), maxCores: v.maxCores, seconds: v.seconds }]));
+      return Object.fromEntries([...phases].map(([k, v]) => [k, { meanCores: v.otherCpuS / Math.max(v.seconds, 1e-9), maxCores: v.maxCores, stealCores: v.stealS / Math.max(v.seconds, 1e-9), seconds: v.seconds }]));
     },
   };
 }

@@ -42,18 +42,22 @@ const P = {
   /** Messages per second in all, at the fixed rate. */
   rate: num('BENCH_RATE', 400),
   warmupS: 3,
-  measureS: num('BENCH_MEASURE_S', 15),
+  measureS: num('BENCH_MEASURE_S', 10),
   drainS: 5,
   /** Messages in flight per member at saturation. */
   window: 2,
   satWarmupS: 3,
-  satMeasureS: num('BENCH_SAT_MEASURE_S', 10),
+  satMeasureS: num('BENCH_SAT_MEASURE_S', 6),
+  /** Rounds of the server part: every server's fixed-rate and saturation phases once per round; the median round is reported. */
+  rounds: num('BENCH_SERVER_ROUNDS', 3),
   settleS: 10,
   profileS: num('BENCH_PROFILE_S', 8),
   /** Before each measured phase, wait at most this long for the rest of the machine to be quiet. */
   quietWaitS: num('BENCH_QUIET_WAIT_S', 15),
   /** Hush processes behind HAProxy in the cluster part. */
   nodes: num('BENCH_NODES', 2),
+  /** Seconds measured at saturation in each cluster run. */
+  clusterMeasureS: num('BENCH_CLUSTER_MEASURE_S', 10),
   /** Runs of each cluster setup, interleaved; the median is reported. */
   clusterRuns: num('BENCH_CLUSTER_RUNS', 3),
 };
@@ -73,6 +77,8 @@ const thousands = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-
 const ratio = (x, base) => (Number.isFinite(x / base) ? `${(x / base).toFixed(2)}×` : '–');
 const pctOf = (x) => `${(x * 100).toFixed(0)} %`;
 const MiB = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+/** The median's value and, in brackets, the lowest and highest of the rounds. */
+const withSpread = (r) => (r.cpuRounds.length > 1 ? `${f2(r.serverCpuUsPerDelivery)} (${f2(Math.min(...r.cpuRounds))}–${f2(Math.max(...r.cpuRounds))})` : f2(r.serverCpuUsPerDelivery));
 const table = (head, rows) => [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 function serverTables(s, fx) {
@@ -80,13 +86,13 @@ function serverTables(s, fx) {
   const a2 = s.results.bareNew;
   const fixedRows = KINDS.map((k) => {
     const r = s.results[k].fixed;
-    return [LABEL[k], f2(r.serverCpuUsPerDelivery), ratio(r.serverCpuUsPerDelivery, a.fixed.serverCpuUsPerDelivery), ratio(r.serverCpuUsPerDelivery, a2.fixed.serverCpuUsPerDelivery), `${f1(r.serverUserUsPerDelivery)} + ${f1(r.serverCpuUsPerDelivery - r.serverUserUsPerDelivery)}`, pctOf(r.serverBusy), thousands(r.deliveriesPerS),
+    return [LABEL[k], withSpread(r), ratio(r.serverCpuUsPerDelivery, a.fixed.serverCpuUsPerDelivery), ratio(r.serverCpuUsPerDelivery, a2.fixed.serverCpuUsPerDelivery), `${f1(r.serverUserUsPerDelivery)} + ${f1(r.serverCpuUsPerDelivery - r.serverUserUsPerDelivery)}`, pctOf(r.serverBusy), thousands(r.deliveriesPerS),
       f2(r.latencyMs.p50), f2(r.latencyMs.p99), ratio(r.latencyMs.p99, a.fixed.latencyMs.p99), `${r.lost} of ${thousands(r.expected)}`, pctOf(Math.max(0, r.otherBusy))];
   });
   const satRows = KINDS.map((k) => {
     const r = s.results[k].saturation;
     const bound = r.serverBusy >= 0.9 ? 'server' : r.loadBusy >= 0.9 ? 'load generator' : 'neither at 90 %';
-    return [LABEL[k], thousands(r.deliveriesPerS), ratio(r.deliveriesPerS, a.saturation.deliveriesPerS), f2(r.serverCpuUsPerDelivery), ratio(r.serverCpuUsPerDelivery, a.saturation.serverCpuUsPerDelivery), ratio(r.serverCpuUsPerDelivery, a2.saturation.serverCpuUsPerDelivery),
+    return [LABEL[k], thousands(r.deliveriesPerS), ratio(r.deliveriesPerS, a.saturation.deliveriesPerS), withSpread(r), ratio(r.serverCpuUsPerDelivery, a.saturation.serverCpuUsPerDelivery), ratio(r.serverCpuUsPerDelivery, a2.saturation.serverCpuUsPerDelivery),
       pctOf(r.serverBusy), pctOf(r.loadBusy), bound, f1(r.latencyMs.p50), f1(r.latencyMs.p99), `${r.lost} of ${thousands(r.expected)}`, pctOf(Math.max(0, r.otherBusy))];
   });
   const memRows = IDLE_KINDS.map((k) => {
@@ -101,6 +107,8 @@ function serverTables(s, fx) {
     `Socket.IO carries (a)'s JSON as its event argument. Servers on core 1, load generator on core 0${hasTaskset ? ' (taskset)' : ' (not pinned: taskset missing)'}.`,
     `CPU is the server process's own utime + stime (/proc/<pid>/stat) over the measured window, divided by the deliveries received in it.`,
     `"Other CPU" is what the rest of the machine used meanwhile (in cores): a sign of interference.`,
+    `Every server runs ${P.rounds} rounds, one after another (round 1: (a), (a′), (b), (c); then again): each row is the round whose CPU per delivery is the median`,
+    `(all of that row's figures from that round), with the lowest and highest round in brackets; "lost" is summed over all rounds. Ratios are of the medians.`,
     '',
     `### At a fixed offered rate: ${P.rate} messages/s (${thousands(P.rate * P.members)} deliveries/s), open loop, ${P.measureS} s measured after ${P.warmupS} s`,
     '',
@@ -132,7 +140,7 @@ function clusterTable(cl, server) {
   });
   const many = cl.many.saturation.deliveriesPerS;
   return [
-    `The saturation workload above (${P.rooms} rooms × ${P.members} members, ${P.window} messages in flight per member, ${P.satMeasureS} s measured after ${P.satWarmupS} s) through HAProxy ${haproxyVersion()}`,
+    `The saturation workload above (${P.rooms} rooms × ${P.members} members, ${P.window} messages in flight per member, ${P.clusterMeasureS} s measured after ${P.satWarmupS} s) through HAProxy ${haproxyVersion()}`,
     `running deploy/haproxy.cfg as \`npm run cluster\` renders it (rooms hashed by id; the nodes with its BEHIND_BALANCER_ENV). Nothing is pinned: the Hush processes, HAProxy and the`,
     `load generator share the machine's ${os.cpus().length} cores, as they would under \`npm run cluster\`. The load generator connects from ${SOURCE_ADDRESSES.length} loopback addresses (${Math.ceil((P.rooms * P.members) / SOURCE_ADDRESSES.length)} sockets each), so the`,
     `config's 50-per-address cap applies unchanged. Each setup ran ${P.clusterRuns} times, interleaved with the others; shown: the run with the median deliveries/s`,
@@ -259,7 +267,9 @@ async function filesOnly() {
 function interferenceLine(phases) {
   const names = { fixtures: 'fixtures', bare: '(a)', bareNew: '(a′)', socketio: '(b)', hush: '(c)', profile: 'profile', 'cluster-direct': 'one process', 'cluster-one': 'one behind HAProxy', 'cluster-many': 'several behind HAProxy', client: 'client', engines: 'engines', files: 'files' };
   const parts = Object.entries(phases).filter(([k]) => k in names).map(([k, v]) => `${names[k]} ${v.meanCores.toFixed(2)} (max ${v.maxCores.toFixed(2)})`);
-  return `Other processes on the machine (not this benchmark), mean cores busy per phase: ${parts.join(' · ')}. Above ~0.1 the figures are disturbed.`;
+  const steal = Object.entries(phases).filter(([k]) => k in names).map(([k, v]) => `${names[k]} ${(v.stealCores ?? 0).toFixed(2)}`);
+  return `Other processes on the machine (not this benchmark), mean cores busy per phase: ${parts.join(' · ')}. Above ~0.1 the figures are disturbed.\n\n` +
+    `Steal time (the host running other virtual machines on our cores), mean cores per phase: ${steal.join(' · ')}. The host's other work can also slow us without steal (shared caches and memory).`;
 }
 
 async function main() {

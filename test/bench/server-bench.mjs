@@ -7,6 +7,8 @@
 //      the server's /proc accounting, deliveries/s, latency, loss.
 //   3. Saturation (closed loop, `window` messages in flight per member).
 //   4. Peak RSS (VmHWM) over the server's whole run.
+// Steps 2 and 3 run `rounds` times, every server once per round (1 only in the
+// first), and each server's median round is reported (combineRounds).
 // Then Hush once more under `node --cpu-prof` at saturation, for the profile.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,14 +61,15 @@ async function settledMemory(pid, settleS) {
   return memory(pid);
 }
 
-async function benchOne(kind, loadgen, p, log) {
+/** One round of one server: its idle memory (in the first round only), then the fixed rate and saturation. */
+async function benchOne(kind, loadgen, p, log, { withIdle, round }) {
   const server = await startServer(kind, { cpu: SERVER_CPU, env: kind === 'hush' ? HUSH_LOAD_ENV : {} });
   try {
     const out = { kind };
     // On a shared machine, start each measurement when the rest of it is quiet (bounded wait).
     const quiet = () => waitMachineQuiet({ maxMs: p.quietWaitS * 1000 });
     await quiet();
-    if (IDLE_KINDS.includes(kind)) {
+    if (withIdle && IDLE_KINDS.includes(kind)) {
       const before = await settledMemory(server.pid, 1);
       const idle = await loadgen.run('connect', { kind, port: server.port, set: 'idle' }, 300_000);
       const after = await settledMemory(server.pid, p.settleS);
@@ -82,17 +85,39 @@ async function benchOne(kind, loadgen, p, log) {
     await waitQuiet(server.pid);
     await quiet();
     out.fixed = await loadgen.run('fixed', { rate: p.rate, warmupS: p.warmupS, measureS: p.measureS, drainS: p.drainS, serverPids: [server.pid] });
-    log(`  ${kind}: fixed ${p.rate}/s → ${out.fixed.deliveriesPerS.toFixed(0)} deliveries/s, ${out.fixed.serverCpuUsPerDelivery.toFixed(2)} µs CPU each, p99 ${out.fixed.latencyMs.p99.toFixed(2)} ms, lost ${out.fixed.lost}`);
+    log(`  ${kind} (round ${round}): fixed ${p.rate}/s → ${out.fixed.deliveriesPerS.toFixed(0)} deliveries/s, ${out.fixed.serverCpuUsPerDelivery.toFixed(2)} µs CPU each, p99 ${out.fixed.latencyMs.p99.toFixed(2)} ms, lost ${out.fixed.lost}`);
     await waitQuiet(server.pid);
     await quiet();
     out.saturation = await loadgen.run('saturate', { window: p.window, warmupS: p.satWarmupS, measureS: p.satMeasureS, drainS: p.drainS, serverPids: [server.pid] });
-    log(`  ${kind}: saturation → ${out.saturation.deliveriesPerS.toFixed(0)} deliveries/s, server core ${(out.saturation.serverBusy * 100).toFixed(0)} %, load generator ${(out.saturation.loadBusy * 100).toFixed(0)} %, lost ${out.saturation.lost}`);
+    log(`  ${kind} (round ${round}): saturation → ${out.saturation.deliveriesPerS.toFixed(0)} deliveries/s, server core ${(out.saturation.serverBusy * 100).toFixed(0)} %, load generator ${(out.saturation.loadBusy * 100).toFixed(0)} %, lost ${out.saturation.lost}`);
     await loadgen.run('close', { set: 'load' });
     out.peakRss = memory(server.pid).peak;
     return out;
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * One server's rounds as one result: for the fixed rate and for saturation, the round whose
+ * CPU per delivery is the median (every figure of that row from that one round), the CPU per
+ * delivery of every round (`cpuRounds`, for the spread), and the loss summed over all rounds.
+ */
+export function combineRounds(runs) {
+  const phase = (key) => {
+    const all = runs.map((r) => r[key]).filter((x) => x !== undefined);
+    if (all.length === 0) return undefined;
+    const byCpu = [...all].sort((x, y) => x.serverCpuUsPerDelivery - y.serverCpuUsPerDelivery);
+    const median = byCpu[Math.floor((byCpu.length - 1) / 2)];
+    return {
+      ...median,
+      cpuRounds: all.map((x) => x.serverCpuUsPerDelivery),
+      lost: all.reduce((n, x) => n + x.lost, 0),
+      expected: all.reduce((n, x) => n + x.expected, 0),
+    };
+  };
+  const peaks = runs.map((r) => r.peakRss).filter((x) => x !== undefined);
+  return { kind: runs[0].kind, idle: runs[0].idle, fixed: phase('fixed'), saturation: phase('saturation'), peakRss: peaks.length > 0 ? Math.max(...peaks) : undefined };
 }
 
 /** Runs Hush under --cpu-prof at saturation and returns the parsed profile. */
@@ -167,13 +192,20 @@ export async function runServerBench(fixturesPath, p, log, onPhase = () => {}) {
   try {
     const info = await loadgen.run('setup', { fixturesPath }, 60_000);
     log(`  load generator ready: ${info.rooms} rooms × ${info.members} members, ${info.perSender} envelopes per member; pinned: ${hasTaskset ? `servers on core ${SERVER_CPU}, load generator on core ${LOAD_CPU}` : 'no (taskset missing)'}`);
-    const results = {};
     // BENCH_SERVER_KINDS=bare,hush: only those servers (a quicker before/after of one of them).
     const only = process.env.BENCH_SERVER_KINDS ? process.env.BENCH_SERVER_KINDS.split(',') : KINDS;
-    for (const kind of KINDS.filter((k) => only.includes(k))) {
-      onPhase(kind);
-      results[kind] = await benchOne(kind, loadgen, p, log);
+    const kinds = KINDS.filter((k) => only.includes(k));
+    // Every server once per round, the rounds one after another: a slow minute on a shared
+    // machine then lands on one round of every server, not on all of one server's.
+    const rounds = Object.fromEntries(kinds.map((k) => [k, []]));
+    for (let round = 1; round <= p.rounds; round++) {
+      for (const kind of kinds) {
+        onPhase(kind);
+        rounds[kind].push(await benchOne(kind, loadgen, p, log, { withIdle: round === 1, round }));
+      }
+      if (process.env.BENCH_IDLE_ONLY === '1') break;
     }
+    const results = Object.fromEntries(kinds.map((k) => [k, combineRounds(rounds[k])]));
     onPhase('profile');
     const prof = p.profileS > 0 ? await profileHush(loadgen, p, log) : null;
     return { results, profile: prof === null ? null : { ...summarizeProfile(prof.profile), deliveriesPerS: prof.deliveriesPerS } };

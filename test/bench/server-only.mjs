@@ -1,7 +1,7 @@
 // The server part of the benchmark alone, printed, results.md untouched:
 // `node build.mjs && node test/bench/server-only.mjs`, with the knobs of run.mjs
 // (BENCH_ROOMS, BENCH_MEMBERS, BENCH_RATE, BENCH_MEASURE_S, BENCH_SAT_MEASURE_S,
-// BENCH_IDLE_CONNS, BENCH_PROFILE_S, BENCH_PROFILE_FIXED=1 for the profile at the
+// BENCH_IDLE_CONNS, BENCH_SERVER_ROUNDS, BENCH_PROFILE_S, BENCH_PROFILE_FIXED=1 for the profile at the
 // fixed rate instead of at saturation, BENCH_HUSH_JS) and BENCH_SERVER_KINDS
 // (e.g. "bare,hush") to run only some servers. Prints each server's figures
 // and the ratios to the bare relay (a) measured in the same run.
@@ -19,7 +19,7 @@ const P = {
   idleConns: num('BENCH_IDLE_CONNS', 10_000), rate: num('BENCH_RATE', 400), warmupS: 3,
   measureS: num('BENCH_MEASURE_S', 15), drainS: 5, window: 2, satWarmupS: 3,
   satMeasureS: num('BENCH_SAT_MEASURE_S', 10), settleS: 10, profileS: num('BENCH_PROFILE_S', 8),
-  quietWaitS: num('BENCH_QUIET_WAIT_S', 15),
+  quietWaitS: num('BENCH_QUIET_WAIT_S', 15), rounds: num('BENCH_SERVER_ROUNDS', 1),
 };
 P.perSender = Math.ceil(((P.rate / (P.rooms * P.members)) * (P.warmupS + P.measureS)) * 1.1) + 2;
 const log = (line) => console.log(line);
