@@ -1123,7 +1123,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
 
 /**
  * A binary message upload (PROTOCOL.md §4.3), after the size, rate and
- * address checks every frame pays: the envelope checked as any frame's
+ * address checks every frame pays: the envelope checked as every frame's
  * fields are, the wraps by their length (any WRAP_BYTES bytes have a wrap's
  * shape; members check them against the signed hashes).
  */
@@ -1158,8 +1158,9 @@ function onAddressed(ws: WebSocket<Conn>, conn: Conn, room: Room, message: Array
     return refuse(ws, CLOSE.POLICY, frame.message, 'malformed');
   }
   if (conn.fp === null) return refuse(ws, CLOSE.POLICY, 'message before hello', 'before_hello');
+  // Made on the first addressed frame: most members never send one.
+  const extra = extraOf(conn);
   if (frame.kind === 'note') {
-    const extra = extraOf(conn);
     extra.notes ??= { tokens: RATE_NOTE_BURST, at: performance.now() };
     if (!take(extra.notes, RATE_NOTES_PER_S, RATE_NOTE_BURST)) return refuse(ws, CLOSE.RATE_LIMITED, 'too many file notes - slow down', 'note_rate');
     if (!chargeAddress(conn.peer, message.byteLength)) return refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
@@ -1174,23 +1175,22 @@ function onAddressed(ws: WebSocket<Conn>, conn: Conn, room: Room, message: Array
     if (!chargeAddress(conn.peer, 0)) refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
     return;
   }
-  const granted = target.getUserData().extra?.credit ?? null;
+  const targetConn = target.getUserData();
+  const granted = targetConn.extra?.credit ?? null;
   if (frame.kind === 'chunk') {
     const left = granted?.get(conn.fp) ?? 0;
     if (granted === null || left < 1) return refuse(ws, CLOSE.POLICY, 'file chunk that was not asked for', 'unrequested_chunk');
     granted.set(conn.fp, left - 1);
   } else if (frame.op === NOTE_OP.WANT) {
-    const credit = (extraOf(conn).credit ??= new Map());
+    const credit = (extra.credit ??= new Map());
     credit.set(to, Math.min(MAX_PULL_CREDIT, (credit.get(to) ?? 0) + frame.grant));
   }
   const out = Buffer.from(message);
-  // Made on the first addressed frame: most members never send one.
-  const extra = extraOf(conn);
   extra.fpRaw ??= Buffer.from(conn.fp, 'base64url');
   extra.fpRaw.copy(out, 1);
   if (target.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) return refuse(target, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
   // Sent now (a chunk is up to MAX_CHUNK_FRAME_BYTES: not held for the turn), behind what was queued for the target.
-  flush(target, target.getUserData());
+  flush(target, targetConn);
   target.send(out, true);
   metrics.deliveries += 1;
   metrics.bytesSent += out.length;
