@@ -239,7 +239,12 @@ interface Conn {
   /** Frames queued for this member this event-loop turn, each followed by its wrap or '' (see `enqueue`); null when empty. */
   outbox: (string | Buffer)[] | null;
   isClosed: boolean;
+  /** This connection's socket, set when its hello is accepted (see Member); null before. */
+  ws: WebSocket<Conn> | null;
 }
+
+/** A connection whose hello was accepted: a room's members are these. */
+type Member = Conn & { ws: WebSocket<Conn> };
 
 const extraOf = (conn: Conn): ConnExtra => (conn.extra ??= { sigKey: null, notes: null, fpRaw: null, credit: null });
 
@@ -282,7 +287,8 @@ interface Body {
 interface Room {
   /** The room's id. */
   id: string;
-  members: Map<string, WebSocket<Conn>>;
+  /** Who has said hello, by fingerprint: their connections, each with its socket, so a fan-out asks uWS for no socket's data. */
+  members: Map<string, Member>;
   /** Every open socket, including those that have not said hello yet. */
   sockets: Set<WebSocket<Conn>>;
   log: LogEntry[];
@@ -551,11 +557,12 @@ function countRefusal(kind: string): void {
 function refuse(ws: WebSocket<Conn>, code: number, reason: string, kind: string): void {
   const conn = ws.getUserData();
   if (conn.isClosed) return;
+  // What was queued for it before goes out ahead of the close, unless sending it closed the socket as too slow.
+  flush(ws, conn);
+  if (conn.isClosed) return;
   const text = closeReason(reason);
   countRefusal(kind);
   logEvent('refused', { room: roomTag(conn.roomId), code, kind, reason: text });
-  // What was queued for it before goes out ahead of the close.
-  flush(ws, conn);
   ws.end(code, text);
 }
 
@@ -803,7 +810,7 @@ function isMemberRequest(roomId: string, room: Room, query: { fp: string; exp: s
   if (request instanceof Error) return false;
   const now = Date.now();
   if (request.exp < now || request.exp > now + MAX_LOGS_URL_LIFETIME_MS) return false;
-  const conn = room.members.get(request.fp)?.getUserData();
+  const conn = room.members.get(request.fp);
   if (conn === undefined || conn.hello === null) return false;
   const cacheKey = `${request.fp} ${request.exp} ${request.sig}`;
   if (room.verifiedReaders.has(cacheKey)) return true;
@@ -926,26 +933,37 @@ function enqueue(ws: WebSocket<Conn>, conn: Conn, frame: string | Buffer, wrap: 
   conn.outbox.push(frame, wrap);
 }
 
-/** Sends one queued frame, its wrap written into its place first (see `enqueue`). */
-function sendQueued(ws: WebSocket<Conn>, frame: string | Buffer, wrap: string): void {
+/** uWS's send status for a frame written out whole, nothing left queued (1; 0 is backpressure, 2 dropped). */
+const SENT = 1;
+
+/** Sends one queued frame, its wrap written into its place first (see `enqueue`). False if uWS had to keep some of it. */
+function sendQueued(ws: WebSocket<Conn>, frame: string | Buffer, wrap: string): boolean {
   // Checked: exactly WRAP_B64_LEN base64url characters, and the frame ends in `"wrap":"…"}`.
   if (wrap !== '') (frame as Buffer).write(wrap, frame.length - WRAP_TAIL.length - WRAP_B64_LEN, 'latin1');
-  ws.send(frame, false);
+  return ws.send(frame, false) === SENT;
 }
 
 /**
  * Sends what one member's outbox holds, in one write (uWS copies each frame as it is sent):
- * several frames corked, one frame as it is (a write of its own either way).
+ * several frames corked, one frame as it is (a write of its own either way). A member
+ * that stopped reading is closed once what uWS holds for it passes MAX_BACKPRESSURE_BYTES:
+ * asked only when a send reports backpressure (the sweep asks every socket each second),
+ * so a fan-out makes one call into uWS per member, not three. The close's leave is queued
+ * behind what others were sent this turn, in their outboxes' order.
  */
 function flush(ws: WebSocket<Conn>, conn: Conn): void {
   const box = conn.outbox;
   if (box === null) return;
   conn.outbox = null;
   if (conn.isClosed) return;
-  if (box.length === 2) return sendQueued(ws, box[0] as string | Buffer, box[1] as string);
-  ws.cork(() => {
-    for (let i = 0; i < box.length && !conn.isClosed; i += 2) sendQueued(ws, box[i] as string | Buffer, box[i + 1] as string);
-  });
+  let isSent = true;
+  if (box.length === 2) isSent = sendQueued(ws, box[0] as string | Buffer, box[1] as string);
+  else {
+    ws.cork(() => {
+      for (let i = 0; i < box.length && !conn.isClosed; i += 2) if (!sendQueued(ws, box[i] as string | Buffer, box[i + 1] as string)) isSent = false;
+    });
+  }
+  if (!isSent && !conn.isClosed && ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 }
 
 function flushAll(): void {
@@ -957,27 +975,18 @@ function flushAll(): void {
 }
 
 /**
- * Sends `frame` to every member but `except`. A member that stopped reading
- * is closed once its queue passes MAX_BACKPRESSURE_BYTES (after the loop: a
- * close announces a leave, which must not overtake this frame); the sweep
- * closes one whose queue passed it with the last frame it was sent. An
- * ArrayBuffer is the received frame, which uWS frees when its callback
- * returns: it is copied once for every outbox.
+ * Sends `frame` to every member but `except` (a member that stopped reading is
+ * closed by `flush`). An ArrayBuffer is the received frame, which uWS frees
+ * when its callback returns: it is copied once for every outbox.
  */
-function broadcast(room: Room, except: WebSocket<Conn> | null, frame: string | ArrayBuffer | Buffer): void {
+function broadcast(room: Room, except: Conn | null, frame: string | ArrayBuffer | Buffer): void {
   const shared = frame instanceof ArrayBuffer ? Buffer.copyBytesFrom(new Uint8Array(frame)) : frame;
-  let slow: WebSocket<Conn>[] | null = null;
-  for (const ws of room.members.values()) {
-    if (ws === except) continue;
-    if (ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) {
-      (slow ??= []).push(ws);
-      continue;
-    }
-    enqueue(ws, ws.getUserData(), shared, '');
+  for (const member of room.members.values()) {
+    if (member === except) continue;
+    enqueue(member.ws, member, shared, '');
     metrics.deliveries += 1;
     metrics.bytesSent += shared.length;
   }
-  if (slow !== null) for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 }
 
 const WRAP_B64_LEN = b64Len(WRAP_BYTES);
@@ -991,8 +1000,8 @@ const WRAP_TAIL = '"}';
  * serialised once, into one buffer that ends with room for a wrap; each
  * recipient's wrap (the i-th WRAP_B64_LEN characters of `wrapText`, the
  * upload's wraps in base64url, for `env.recipients[i]`) is written there as
- * its copy is sent (`flush`). Slow members are closed after the loop, as in
- * `broadcast`. The relay hashes nothing: members check the wraps.
+ * its copy is sent (`flush`, which also closes a member that stopped
+ * reading). The relay hashes nothing: members check the wraps.
  */
 function deliver(room: Room, env: Envelope, wrapText: string): void {
   // Every value in a checked envelope is base64url, a message id or a safe integer: nothing to escape.
@@ -1000,18 +1009,13 @@ function deliver(room: Room, env: Envelope, wrapText: string): void {
   const withWrap = Buffer.allocUnsafe(head.length + WRAP_HEAD.length + WRAP_B64_LEN + WRAP_TAIL.length);
   withWrap.write(head + WRAP_HEAD, 0, 'latin1');
   withWrap.write(WRAP_TAIL, withWrap.length - WRAP_TAIL.length, 'latin1');
-  let slow: WebSocket<Conn>[] | null = null;
   let reached = 0;
   const { recipients } = env;
   for (let i = 0; i < recipients.length; i++) {
-    const ws = room.members.get(recipients[i] as string);
-    if (ws === undefined) continue;
+    const member = room.members.get(recipients[i] as string);
+    if (member === undefined) continue;
     reached += 1;
-    if (ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) {
-      (slow ??= []).push(ws);
-      continue;
-    }
-    enqueue(ws, ws.getUserData(), withWrap, wrapText.slice(i * WRAP_B64_LEN, (i + 1) * WRAP_B64_LEN));
+    enqueue(member.ws, member, withWrap, wrapText.slice(i * WRAP_B64_LEN, (i + 1) * WRAP_B64_LEN));
     metrics.bytesSent += withWrap.length;
     metrics.deliveries += 1;
   }
@@ -1019,18 +1023,13 @@ function deliver(room: Room, env: Envelope, wrapText: string): void {
   if (reached < room.members.size) {
     const addressed = new Set(recipients);
     const withoutWrap = `${head}}`;
-    for (const [fp, ws] of room.members) {
+    for (const [fp, member] of room.members) {
       if (addressed.has(fp)) continue;
-      if (ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) {
-        (slow ??= []).push(ws);
-        continue;
-      }
-      enqueue(ws, ws.getUserData(), withoutWrap, '');
+      enqueue(member.ws, member, withoutWrap, '');
       metrics.bytesSent += withoutWrap.length;
       metrics.deliveries += 1;
     }
   }
-  if (slow !== null) for (const ws of slow) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 }
 
 const JOIN_HEAD = Buffer.from('{"t":"join","hello":');
@@ -1041,8 +1040,7 @@ const OBJECT_END = Buffer.from('}');
 /** A welcome for the members present: their hellos, written back from the bytes kept at each join. */
 function welcomeOf(room: Room): string {
   const hellos: string[] = [];
-  for (const ws of room.members.values()) {
-    const hello = ws.getUserData().hello;
+  for (const { hello } of room.members.values()) {
     if (hello !== null) hellos.push(helloJson(room.id, hello));
   }
   return `{"t":"welcome","members":[${hellos.join(',')}]}`;
@@ -1089,7 +1087,7 @@ function onHello(ws: WebSocket<Conn>, conn: Conn, room: Room, hello: Hello, door
   ws.send(welcomeOf(room), false);
   broadcast(room, null, join);
   // After the join's broadcast, so the newcomer is not sent its own join.
-  room.members.set(fp, ws);
+  room.members.set(fp, Object.assign(conn, { ws }));
   appendHelloLog(room, fp, conn.hello, helloText);
   logEvent('join', { room: roomTag(conn.roomId), members: room.members.size });
 }
@@ -1118,7 +1116,7 @@ function onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean)
   // could only change what the signature covers; sending the received buffer
   // spares uWS re-encoding the text for every member. Roster and room
   // statements are periodic bookkeeping, not conversation: relayed, not logged.
-  broadcast(room, ws, message);
+  broadcast(room, conn, message);
 }
 
 /**
@@ -1167,15 +1165,15 @@ function onAddressed(ws: WebSocket<Conn>, conn: Conn, room: Room, message: Array
   }
   const to = toB64u(frame.peer);
   if (to === conn.fp) return refuse(ws, CLOSE.POLICY, 'frame is addressed to its sender', 'self_addressed');
-  const target = room.members.get(to);
-  if (target === undefined) {
+  const targetConn = room.members.get(to);
+  if (targetConn === undefined) {
     // Usually a member who left while chunks it asked for were on their way: dropped, and
     // charged as one frame to the address, so sending to nobody cannot be a free flood.
     metrics.addressedDropped += 1;
     if (!chargeAddress(conn.peer, 0)) refuse(ws, CLOSE.RATE_LIMITED, 'too much traffic from your address - slow down', 'address_cost');
     return;
   }
-  const targetConn = target.getUserData();
+  const target = targetConn.ws;
   const granted = targetConn.extra?.credit ?? null;
   if (frame.kind === 'chunk') {
     const left = granted?.get(conn.fp) ?? 0;
@@ -1208,10 +1206,10 @@ function onClose(ws: WebSocket<Conn>, code: number): void {
   const room = rooms.get(conn.roomId);
   if (room === undefined) return;
   room.sockets.delete(ws);
-  if (conn.fp !== null && room.members.get(conn.fp) === ws) {
+  if (conn.fp !== null && room.members.get(conn.fp) === conn) {
     room.members.delete(conn.fp);
     room.departed.add(conn.fp);
-    for (const m of room.members.values()) m.getUserData().extra?.credit?.delete(conn.fp);
+    for (const m of room.members.values()) m.extra?.credit?.delete(conn.fp);
     const leave = encodeServerFrame({ t: 'leave', fp: conn.fp });
     // While shutting down everyone is being closed: "X left" would only be noise before "server restarting".
     if (listenSocket !== null) broadcast(room, null, leave);
@@ -1253,7 +1251,7 @@ app
       peer.conns += 1;
       metrics.connectionsOpened += 1;
       const now = performance.now();
-      const conn: Conn = { roomId, peer, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, extra: null, outbox: null, isClosed: false };
+      const conn: Conn = { roomId, peer, nonce: toB64u(randomBytes(NONCE_BYTES)), fp: null, hello: null, frames: { tokens: RATE_BURST_FRAMES, at: now }, extra: null, outbox: null, isClosed: false, ws: null };
       res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
