@@ -963,8 +963,11 @@ function flush(ws: WebSocket<Conn>, conn: Conn): void {
       for (let i = 0; i < box.length && !conn.isClosed; i += 2) if (!sendQueued(ws, box[i] as string | Buffer, box[i + 1] as string)) isSent = false;
     });
   }
-  if (!isSent && !conn.isClosed && ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
+  if (!isSent && !conn.isClosed && ws.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) refuseSlow(ws);
 }
+
+/** Closes a member that stopped reading (its queue is past MAX_BACKPRESSURE_BYTES). */
+const refuseSlow = (ws: WebSocket<Conn>): void => refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
 
 function flushAll(): void {
   isFlushScheduled = false;
@@ -1186,9 +1189,11 @@ function onAddressed(ws: WebSocket<Conn>, conn: Conn, room: Room, message: Array
   const out = Buffer.from(message);
   extra.fpRaw ??= Buffer.from(conn.fp, 'base64url');
   extra.fpRaw.copy(out, 1);
-  if (target.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) return refuse(target, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
-  // Sent now (a chunk is up to MAX_CHUNK_FRAME_BYTES: not held for the turn), behind what was queued for the target.
+  if (target.getBufferedAmount() > MAX_BACKPRESSURE_BYTES) return refuseSlow(target);
+  // Sent now (a chunk is up to MAX_CHUNK_FRAME_BYTES: not held for the turn), behind what was queued for the target;
+  // sending that can close the target as too slow, and then this frame goes nowhere.
   flush(target, targetConn);
+  if (targetConn.isClosed) return;
   target.send(out, true);
   metrics.deliveries += 1;
   metrics.bytesSent += out.length;
@@ -1302,7 +1307,7 @@ setInterval(() => {
     for (const ws of room.sockets) {
       const conn = ws.getUserData();
       const buffered = ws.getBufferedAmount();
-      if (buffered > MAX_BACKPRESSURE_BYTES) refuse(ws, CLOSE.POLICY, 'not reading fast enough', 'slow_consumer');
+      if (buffered > MAX_BACKPRESSURE_BYTES) refuseSlow(ws);
       else if (conn.fp === null && conn.frames.at < helloCutoff) refuse(ws, CLOSE.POLICY, 'no hello in time', 'hello_timeout');
       else queued += buffered;
     }
@@ -1321,8 +1326,9 @@ function shutdown(signal: string): void {
     for (const ws of room.sockets) {
       const conn = ws.getUserData();
       if (conn.isClosed) continue;
+      // What was queued goes out first; sending it can close a member that stopped reading.
       flush(ws, conn);
-      ws.end(CLOSE.GOING_AWAY, 'server restarting');
+      if (!conn.isClosed) ws.end(CLOSE.GOING_AWAY, 'server restarting');
     }
   }
   // Give the close frames a moment to leave, then go.

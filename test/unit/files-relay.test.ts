@@ -7,11 +7,12 @@
 import { createHash, randomBytes as nodeRandom } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveRoomKeys, generateIdentity, randomBytes } from '../../client/crypto';
-import { FILE_CHUNK_BYTES, MAX_PULL_CREDIT, NOTE_OP, encodeChunk, encodeNote, fromB64u } from '../../client/protocol';
+import { FILE_CHUNK_BYTES, MAX_CT_BYTES, MAX_PULL_CREDIT, NOTE_OP, encodeChunk, encodeNote, encodeUpload, fromB64u } from '../../client/protocol';
 import { RoomSession } from '../../client/room';
 import { bytesSource, type FileTransfer } from '../../client/files';
 import { metricOf, startServer, type RunningServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
+import { shapedUpload } from '../support/shapes';
 
 let server: RunningServer;
 beforeAll(async () => {
@@ -145,6 +146,37 @@ describe('addressed frames', () => {
     }[kind] as Uint8Array;
     m.socket.ws.send(frame);
     expect(await m.socket.closed).toEqual({ code, reason });
+  });
+
+  it('closes a member that stops reading when a note to it takes its queue past the limit, and keeps relaying for the rest', async () => {
+    // The note sends what was queued for its recipient first: that can close the recipient as too slow, and the note must then go nowhere.
+    const limited = await startServer({ MAX_BACKPRESSURE_BYTES: String(64 * 1024), RATE_FRAMES_PER_S: '100000', RATE_BURST_FRAMES: '100000', IP_COST_LIMIT: '1000000000', RATE_NOTES_PER_S: '100000', RATE_NOTE_BURST: '100000' });
+    const previous = server;
+    server = limited;
+    try {
+      const [a, b] = (await room(2)).members as [FileMember, FileMember];
+      b.socket.ws.pause();
+      const tcp = (a.socket.ws as unknown as { _socket: { cork(): void; uncork(): void } })._socket;
+      let seq = 0;
+      // Each batch reaches the relay in one write: messages queued for b, then a note to b in the same turn.
+      for (let batch = 0; batch < 60 && !/slow_consumer/.test(limited.output()); batch++) {
+        tcp.cork();
+        for (let i = 0; i < 20; i++) a.socket.ws.send(encodeUpload(shapedUpload(a.session.keys.roomId, a.fp, ++seq, 0, MAX_CT_BYTES)));
+        a.socket.ws.send(encodeNote(raw(b.fp), NOTE_OP.CANCEL, fileId()));
+        tcp.uncork();
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      expect(limited.output()).toMatch(/"kind":"slow_consumer"/);
+      // The relay is still up, and a still gets its own messages.
+      expect((await fetch(`${limited.origin}/healthz`)).status).toBe(200);
+      const before = a.socket.frames.length;
+      a.socket.ws.send(encodeUpload(shapedUpload(a.session.keys.roomId, a.fp, ++seq)));
+      await a.until(() => a.socket.frames.length > before);
+      expect(a.socket.ws.readyState).toBe(1);
+    } finally {
+      server = previous;
+      await limited.stop();
+    }
   });
 
   it('stops a flood of notes with their own bucket', async () => {
