@@ -405,6 +405,11 @@ export interface Sealed {
   wraps: Wraps;
 }
 
+/** What sealMessage hands its sender: the upload and K itself, never sent, which opens the sender's own echo instead of its own wrap (PROTOCOL.md §7.2, check 10). */
+export interface SealedForSender extends Sealed {
+  k: Uint8Array<ArrayBuffer>;
+}
+
 /** SHA-256(wrapHashInput): what the envelope signs of recipient `fp`'s wrap. */
 export async function wrapHash(room: string, msgId: string, fp: string, wrap: string): Promise<Uint8Array<ArrayBuffer>> {
   return sha256(wrapHashInput(room, msgId, fp, wrap));
@@ -421,7 +426,7 @@ export async function isWrapFor(env: Envelope, fp: string, wrap: string): Promis
  * an OAEP label that binds room, message and recipient, and signs it all:
  * the header, the ciphertext and each wrap through its hash.
  */
-export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, recipients: readonly PeerKeys[]): Promise<Sealed> {
+export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, recipients: readonly PeerKeys[]): Promise<SealedForSender> {
   if (utf8.encode(out.body).length > MAX_BODY_BYTES) throw new Error(`a message is at most ${MAX_BODY_BYTES} bytes`);
   const sorted = [...recipients].sort((a, b) => (a.fp < b.fp ? -1 : 1));
   const fps = sorted.map((r) => r.fp);
@@ -452,7 +457,7 @@ export async function sealMessage(keys: RoomKeys, id: Identity, out: Outgoing, r
   hashes.forEach((h, i) => wrapHashes.set(h, i * WRAP_HASH_BYTES));
   const unsigned = { ...hdrFields, iv: toB64u(iv), ct: toB64u(ct), wrapHashes: toB64u(wrapHashes) };
   const sig = await ecdsaSign(id.sigPriv, envelopeSignedBytes(unsigned));
-  return { env: { ...unsigned, sig }, wraps };
+  return { env: { ...unsigned, sig }, wraps, k };
 }
 
 /** True when `env.sig` is the sender's signature over the whole envelope (each wrap through its hash: check one with isWrapFor). */
@@ -468,8 +473,12 @@ export interface Inner {
   kind: InnerKind;
 }
 
-/** Unwraps K from this tab's `wrap` with its key, decrypts, and checks the padding. */
-export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope, wrap: string | undefined): Promise<Inner | Error> {
+/**
+ * Unwraps K from this tab's `wrap` with its key, decrypts, and checks the padding.
+ * `sentK`: the K this tab made for the message, when it is its own echo; then the
+ * RSA unwrap of its own wrap (most of the cost) is skipped, the rest is the same.
+ */
+export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope, wrap: string | undefined, sentK?: Uint8Array<ArrayBuffer>): Promise<Inner | Error> {
   if (wrap === undefined) return new Error('no key for me');
   let pt: Uint8Array;
   try {
@@ -477,7 +486,7 @@ export async function openMessage(keys: RoomKeys, id: Identity, env: Envelope, w
     if ((ct.length - GCM_TAG_BYTES) % PAD_BUCKET_BYTES !== 0) return new Error('ciphertext is not padded');
     // Independent: the unwrap and the header hash run side by side.
     const [k, aad] = await Promise.all([
-      subtle.decrypt({ name: 'RSA-OAEP', label: u8(wrapLabel(env.room, env.msgId, id.fp)) }, id.encPriv, b64(wrap)),
+      sentK ?? subtle.decrypt({ name: 'RSA-OAEP', label: u8(wrapLabel(env.room, env.msgId, id.fp)) }, id.encPriv, b64(wrap)),
       sha256(envelopeHeader(env)),
     ]);
     pt = bytesOf(await subtle.decrypt({ name: 'AES-GCM', iv: b64(env.iv), additionalData: aad }, await messageKey(keys, new Uint8Array(k), env.msgId), ct));

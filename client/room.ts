@@ -133,6 +133,14 @@ export class RoomSession {
   private bye: string | null = null;
   /** My messages not yet acknowledged by anyone's statement: key, seq, when sent. */
   private unacknowledged: { key: string; seq: number; at: number }[] = [];
+  /**
+   * The K of each message I sent whose echo has not come back, by msgId: the echo is
+   * opened with it (check 10) rather than by unwrapping my own wrap, which costs a
+   * private-key operation and proves nothing more (check 5 already matched my wrap to
+   * the hash I signed). At most MAX_SENT_KEYS, the oldest forgotten first: an echo
+   * that comes back later than that is unwrapped as before.
+   */
+  private readonly sentKeys = new Map<string, Uint8Array<ArrayBuffer>>();
   private hasWelcome = false;
   private isAnnounced = false;
   private isRosterDirty = false;
@@ -294,8 +302,10 @@ export class RoomSession {
    */
   private async sealAndSend(out: Omit<Outgoing, 'seq'>, recipients: readonly PeerKeys[], beforeSend: (seq: number) => void = () => undefined): Promise<void> {
     const seq = this.nextSeq;
-    const [{ env, wraps }, bye] = await Promise.all([sealMessage(this.keys, this.identity, { ...out, seq }, recipients), this.signGoodbye(this.statementCount + 1, seq)]);
+    const [{ env, wraps, k }, bye] = await Promise.all([sealMessage(this.keys, this.identity, { ...out, seq }, recipients), this.signGoodbye(this.statementCount + 1, seq)]);
     this.nextSeq = seq + 1;
+    this.sentKeys.set(env.msgId, k);
+    if (this.sentKeys.size > MAX_SENT_KEYS) this.sentKeys.delete(this.sentKeys.keys().next().value as string);
     beforeSend(seq);
     this.bye = bye;
     this.send(encodeUpload({ env, wraps }));
@@ -785,8 +795,10 @@ export class RoomSession {
       }
       return this.reject('excluded', 'not a recipient', sender);
     }
-    // 10. unwrap, decrypt, and the inner header must repeat the outer one
-    const inner = await openMessage(this.keys, this.identity, env, wrap);
+    // 10. unwrap (my own echo: the K I made), decrypt, and the inner header must repeat the outer one
+    const sentK = env.sender === this.identity.fp ? this.sentKeys.get(env.msgId) : undefined;
+    this.sentKeys.delete(env.msgId);
+    const inner = await openMessage(this.keys, this.identity, env, wrap, sentK);
     if (inner instanceof Error) return this.reject('undecryptable', inner.message, sender);
     if (inner.sender !== env.sender || inner.room !== env.room || inner.seq !== env.seq) {
       return this.reject('inner-mismatch', 'inner header differs', sender);
@@ -847,6 +859,9 @@ export class RoomSession {
     this.onChange();
   }
 }
+
+/** Sent messages whose K is kept for their echo (see Room.sentKeys): far more than are ever in flight. */
+const MAX_SENT_KEYS = 256;
 
 const LEFT = '{who} left.';
 const LOST = '{who} lost connection.';

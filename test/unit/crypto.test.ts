@@ -12,6 +12,7 @@ import {
   isWrapFor,
   newRoomSecret,
   openMessage,
+  randomBytes,
   sealMessage,
   verifyContinuity,
   generateIdentity,
@@ -255,6 +256,19 @@ describe('signatures, names and messages at their edges', () => {
     expect(await isWrapFor(env, alice.fp, bobWrap)).toBe(false);
     expect(await openMessage(keys, alice, env, undefined)).toEqual(new Error('no key for me'));
     expect(await openMessage(keys, bob, env, bobWrap)).toMatchObject({ body: 'hi', sender: alice.fp, seq: 1, kind: 'text' });
+  });
+
+  it('opens a sender’s own echo with the K it made, and still only with that K', async () => {
+    const aliceKeys = await importPeerKeys(alice.encSpki, alice.sigSpki);
+    if (aliceKeys instanceof Error) throw aliceKeys;
+    const sealed = await sealMessage(keys, alice, { msgId: 'm4', seq: 1, ts: 1, body: 'my own' }, [aliceKeys]);
+    expect(sealed.k).toHaveLength(32);
+    // Not the wrap that opens it: one no key unwraps still gives the message with the sender's K …
+    const junkWrap = toB64u(new Uint8Array(384));
+    expect(await openMessage(keys, alice, sealed.env, junkWrap)).toEqual(new Error('message does not decrypt'));
+    expect(await openMessage(keys, alice, sealed.env, junkWrap, sealed.k)).toMatchObject({ body: 'my own', sender: alice.fp, seq: 1 });
+    // … and any other K fails as a wrong unwrap would.
+    expect(await openMessage(keys, alice, sealed.env, sealed.wraps[alice.fp], randomBytes(32))).toEqual(new Error('message does not decrypt'));
   });
 
   /** Re-encrypts an envelope's content for Bob with a plaintext of the test's choosing, as a sender with every key could. */

@@ -29,6 +29,48 @@ describe('a room of three in memory', () => {
   });
 });
 
+describe('a sender’s own echo', () => {
+  /** RSA-OAEP decryptions (unwraps) made while `run` runs. */
+  async function unwrapsDuring(run: () => Promise<unknown>): Promise<number> {
+    const subtle = globalThis.crypto.subtle;
+    const decrypt = subtle.decrypt;
+    let count = 0;
+    subtle.decrypt = function counted(this: SubtleCrypto, ...args: Parameters<SubtleCrypto['decrypt']>) {
+      const [algorithm] = args;
+      if ((typeof algorithm === 'string' ? algorithm : algorithm.name) === 'RSA-OAEP') count += 1;
+      return decrypt.apply(this, args);
+    } as SubtleCrypto['decrypt'];
+    try {
+      await run();
+    } finally {
+      subtle.decrypt = decrypt;
+    }
+    return count;
+  }
+
+  it('is opened with the K its sender made, not by unwrapping its own wrap; the others unwrap theirs', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice, bob] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
+    const frame = await post(alice, 'to us both');
+    expect(await unwrapsDuring(async () => expect(await alice.session.receive(frame)).toEqual([{ ok: true }]))).toBe(0);
+    expect(await unwrapsDuring(async () => expect(await bob.session.receive(frame)).toEqual([{ ok: true }]))).toBe(1);
+    expect(messagesOf(alice)).toEqual(['Alice: to us both']);
+    expect(alice.session.view().timeline.filter((e) => e.kind === 'message' && e.isPending)).toEqual([]);
+  });
+
+  it('is unwrapped as any message once its K is no longer kept (a replay of it is still refused)', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
+    const first = await post(alice, 'first');
+    // The K of 256 later messages pushes out the first's.
+    const later: string[] = [];
+    for (let i = 0; i < 256; i++) later.push(await post(alice, `later ${i}`));
+    expect(await unwrapsDuring(async () => expect(await alice.session.receive(first)).toEqual([{ ok: true }]))).toBe(1);
+    expect(await unwrapsDuring(async () => expect(await alice.session.receive(later[0] as string)).toEqual([{ ok: true }]))).toBe(0);
+    expect(await alice.session.receive(first)).toMatchObject([{ ok: false, reason: 'replay' }]);
+  });
+});
+
 describe('the receiver’s checks', () => {
   let room: TestRoom;
   beforeAll(async () => {
