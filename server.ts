@@ -270,6 +270,10 @@ interface LogEntry {
    * is encoded as base64url only when /logs is built, not for every message relayed.
    */
   uploadAt: number;
+  /** Where a msg entry's bytes end in `json`: its buffer is reused, so it may be longer (see appendUploadLog). */
+  uploadEnd: number;
+  /** Which push this is, for the queue (logQueueSeqs): a msg entry's object is reused for a later message. */
+  seq: number;
   /** What the entry counts as: the length of its line in /logs. */
   bytes: number;
   isDropped: boolean;
@@ -307,9 +311,21 @@ interface Room {
 
 const rooms = new Map<string, Room>();
 const peers = new Map<string, Peer>();
-/** Every room's log entries, oldest first, so the budget can drop the oldest of all. Dropped ones are skipped and swept out. */
-const logQueue: { room: Room; entry: LogEntry }[] = [];
+/**
+ * Every room's log entries, oldest first, so the budget can drop the oldest of all: three
+ * arrays side by side (no object per entry). A slot is live while its entry is not dropped
+ * and still holds the push it was queued for (a reused entry has a later `seq`); the rest
+ * are skipped and swept out.
+ */
+const logQueueRooms: Room[] = [];
+const logQueueEntries: LogEntry[] = [];
+const logQueueSeqs: number[] = [];
 let logQueueHead = 0;
+let nextLogSeq = 0;
+const isQueuedLive = (i: number): boolean => {
+  const entry = logQueueEntries[i] as LogEntry;
+  return !entry.isDropped && entry.seq === logQueueSeqs[i];
+};
 
 /** What counts against MEMORY_BUDGET_BYTES; see `memoryInUse`. */
 const memory = {
@@ -396,13 +412,14 @@ function invalidateLogBody(room: Room): void {
 
 /** Drops the oldest entries of all rooms until the budget holds (or no log is left). */
 function fitLogsInBudget(): void {
-  while (memoryInUse() > MEMORY_BUDGET_BYTES && logQueueHead < logQueue.length) {
-    const item = logQueue[logQueueHead++];
-    if (item === undefined || item.entry.isDropped) continue;
+  while (memoryInUse() > MEMORY_BUDGET_BYTES && logQueueHead < logQueueEntries.length) {
+    const i = logQueueHead++;
+    if (!isQueuedLive(i)) continue;
+    const room = logQueueRooms[i] as Room;
     // A room's entries are dropped oldest first everywhere, so this is its first.
-    item.room.log.shift();
-    dropLogEntry(item.room, item.entry);
-    invalidateLogBody(item.room);
+    room.log.shift();
+    dropLogEntry(room, logQueueEntries[i] as LogEntry);
+    invalidateLogBody(room);
     metrics.logEntriesDropped += 1;
   }
 }
@@ -468,7 +485,7 @@ const HELLO_LINE_END = Buffer.from('}"}');
 
 function appendLog(room: Room, type: 'msg' | 'leave', sender: string, frame: string): void {
   const json = keptBytes(JSON.stringify({ at: Date.now(), type, sender, size: frame.length, frame }));
-  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt: -1, bytes: json.length, isDropped: false });
+  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt: -1, uploadEnd: json.length, bytes: json.length, isDropped: false, seq: 0 });
 }
 
 const STRING_END = Buffer.from('"}');
@@ -481,17 +498,44 @@ const STRING_END = Buffer.from('"}');
 function appendUploadLog(room: Room, sender: string, upload: Buffer): void {
   const size = b64Len(upload.length);
   const head = `{"at":${Date.now()},"type":"msg","sender":"${sender}","size":${size},"frame":"`;
-  // One allocation of exactly the entry's size (see keptBytes), holding the head and the upload.
-  const json = Buffer.allocUnsafeSlow(head.length + upload.length);
-  const uploadAt = json.write(head, 0, 'latin1');
-  upload.copy(json, uploadAt);
-  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt, bytes: uploadAt + size + STRING_END.length, isDropped: false });
+  const need = head.length + upload.length;
+  const entry = reusableEntry(room, need) ?? { json: Buffer.allocUnsafeSlow(roundUp(need, LOG_BUFFER_STEP)), hello: null, at: 0, sender: '', uploadAt: 0, uploadEnd: 0, bytes: 0, isDropped: false, seq: 0 };
+  entry.uploadAt = entry.json.write(head, 0, 'latin1');
+  entry.uploadEnd = entry.uploadAt + upload.copy(entry.json, entry.uploadAt);
+  entry.bytes = entry.uploadAt + size + STRING_END.length;
+  pushLogEntry(room, entry);
+}
+
+/** A msg entry's buffer is allocated in steps of this, so the next message of a room (a few bytes longer or shorter) fits in it. */
+const LOG_BUFFER_STEP = 256;
+const roundUp = (n: number, step: number): number => Math.ceil(n / step) * step;
+
+/**
+ * A room whose log is full by count drops its oldest entry for each new one. When that
+ * entry is a message whose buffer fits the new one, and is at most LOG_BUFFER_STEP larger
+ * than a fresh one would be, it is dropped now and its object and buffer are handed back
+ * for the new entry: a busy room's log then allocates nothing per message and leaves the
+ * GC nothing to collect (each entry lives for the room's last LOG_MAX_ENTRIES messages,
+ * long enough to be promoted, and was the largest garbage a message made). The slack (under
+ * 512 bytes) is about what an entry's count already has over its buffer: its line in /logs
+ * holds the upload in base64url, a third longer than the bytes kept.
+ */
+function reusableEntry(room: Room, need: number): LogEntry | null {
+  if (room.log.length < LOG_MAX_ENTRIES) return null;
+  const oldest = room.log[0] as LogEntry;
+  const json = oldest.json;
+  if (oldest.uploadAt < 0 || json.length < need || json.length > roundUp(need, LOG_BUFFER_STEP) + LOG_BUFFER_STEP) return null;
+  room.log.shift();
+  dropLogEntry(room, oldest);
+  oldest.json = json;
+  oldest.isDropped = false;
+  return oldest;
 }
 
 /** A relayed file chunk: who to whom, how big, and which file only as a hash of its id. Never its bytes. */
 function appendChunkLog(room: Room, sender: string, to: string, size: number, fileId: Uint8Array): void {
   const json = keptBytes(JSON.stringify({ at: Date.now(), type: 'chunk', sender, to, size, file: sha256(fileId).toString('hex').slice(0, 16) }));
-  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt: -1, bytes: json.length, isDropped: false });
+  pushLogEntry(room, { json, hello: null, at: 0, sender: '', uploadAt: -1, uploadEnd: json.length, bytes: json.length, isDropped: false, seq: 0 });
 }
 
 /**
@@ -502,7 +546,7 @@ function appendChunkLog(room: Room, sender: string, to: string, size: number, fi
 function appendHelloLog(room: Room, sender: string, hello: Uint8Array, json: Buffer): void {
   const at = Date.now();
   const head = helloLogHead(at, sender, json.length);
-  pushLogEntry(room, { json: EMPTY, hello, at, sender, uploadAt: -1, bytes: head.length + json.length + countQuotes(json) + HELLO_LINE_END.length, isDropped: false });
+  pushLogEntry(room, { json: EMPTY, hello, at, sender, uploadAt: -1, uploadEnd: 0, bytes: head.length + json.length + countQuotes(json) + HELLO_LINE_END.length, isDropped: false, seq: 0 });
 }
 
 /** A hello entry's line up to its hello: the entry's keys, then the join frame's head, escaped. */
@@ -514,7 +558,10 @@ function pushLogEntry(room: Room, entry: LogEntry): void {
   room.logBytes += entry.bytes;
   memory.logEntries += 1;
   memory.logBytes += entry.bytes;
-  logQueue.push({ room, entry });
+  entry.seq = nextLogSeq++;
+  logQueueRooms.push(room);
+  logQueueEntries.push(entry);
+  logQueueSeqs.push(entry.seq);
   while (room.log.length > LOG_MAX_ENTRIES || room.logBytes > LOG_MAX_BYTES) {
     const dropped = room.log.shift();
     if (dropped === undefined) break;
@@ -533,13 +580,19 @@ function forgetRoom(roomId: string, room: Room): void {
 
 /** The queue keeps dropped entries until the budget passes them: sweep them out once they are most of it. */
 function compactLogQueue(): void {
-  if (logQueue.length < 1024 || logQueue.length < 2 * memory.logEntries) return;
+  const length = logQueueEntries.length;
+  if (length < 1024 || length < 2 * memory.logEntries) return;
   let kept = 0;
-  for (let i = logQueueHead; i < logQueue.length; i++) {
-    const item = logQueue[i];
-    if (item !== undefined && !item.entry.isDropped) logQueue[kept++] = item;
+  for (let i = logQueueHead; i < length; i++) {
+    if (!isQueuedLive(i)) continue;
+    logQueueRooms[kept] = logQueueRooms[i] as Room;
+    logQueueEntries[kept] = logQueueEntries[i] as LogEntry;
+    logQueueSeqs[kept] = logQueueSeqs[i] as number;
+    kept += 1;
   }
-  logQueue.length = kept;
+  logQueueRooms.length = kept;
+  logQueueEntries.length = kept;
+  logQueueSeqs.length = kept;
   logQueueHead = 0;
 }
 
@@ -779,7 +832,7 @@ function logBodyOf(roomId: string, room: Room): Body {
   for (const [i, e] of room.log.entries()) {
     if (i > 0) parts.push(COMMA);
     if (e.uploadAt >= 0) {
-      parts.push(e.json.subarray(0, e.uploadAt), Buffer.from(e.json.toString('base64url', e.uploadAt), 'latin1'), STRING_END);
+      parts.push(e.json.subarray(0, e.uploadAt), Buffer.from(e.json.toString('base64url', e.uploadAt, e.uploadEnd), 'latin1'), STRING_END);
       continue;
     }
     if (e.hello === null) {

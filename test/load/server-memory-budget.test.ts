@@ -16,6 +16,7 @@ import { linkDoor, shapedUpload, shapedHello, shapedLogsPath, shapedSigner } fro
 const BUDGET_BYTES = 32 * 2 ** 20;
 const ROOMS = 20;
 const MESSAGES_PER_ROOM = 120;
+const LOG_MAX_ENTRIES = 100;
 /** Each socket counts 16 KiB against the budget (CONN_OVERHEAD_BYTES): this many exceed 32 MiB. */
 const IDLE_SOCKETS = 2_100;
 const ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.2.${i + 1}`);
@@ -26,7 +27,9 @@ const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 describe('a process memory budget', () => {
   it(`keeps every log and socket within MEMORY_BUDGET_BYTES (${MiB(BUDGET_BYTES)}): old log entries go first, then new rooms are refused`, async () => {
-    const server = await startServer({ MEMORY_BUDGET_BYTES: String(BUDGET_BYTES), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000', HELLO_TIMEOUT_S: '600' });
+    // LOG_MAX_ENTRIES below MESSAGES_PER_ROOM: each room's last messages take over the entries
+    // (objects and buffers) of its first ones, so the budget's queue must skip their old places.
+    const server = await startServer({ MEMORY_BUDGET_BYTES: String(BUDGET_BYTES), LOG_MAX_ENTRIES: String(LOG_MAX_ENTRIES), RATE_BURST_FRAMES: '100000', RATE_FRAMES_PER_S: '100000', HELLO_TIMEOUT_S: '600' });
     const sockets: TestSocket[] = [];
     try {
       const url = (roomId: string) => `${server.origin.replace('http', 'ws')}/ws/${roomId}`;
@@ -69,6 +72,15 @@ describe('a process memory budget', () => {
       const newest = decodeUpload(Buffer.from((await logOf(last)).at(-1)?.frame ?? '', 'base64url'));
       expect(newest instanceof Error ? newest.message : newest.env.seq).toBe(MESSAGES_PER_ROOM);
       expect((await logOf(first)).filter((e) => e.type === 'msg').length).toBeLessThan(MESSAGES_PER_ROOM);
+      // Every room's log is its newest messages, in order, with nothing missing between them.
+      for (const w of writers) {
+        const seqs = (await logOf(w)).filter((e) => e.type === 'msg').map((e) => {
+          const upload = decodeUpload(Buffer.from(e.frame, 'base64url'));
+          return upload instanceof Error ? upload.message : upload.env.seq;
+        });
+        expect(seqs.length).toBeLessThanOrEqual(LOG_MAX_ENTRIES);
+        expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => MESSAGES_PER_ROOM - seqs.length + 1 + i));
+      }
 
       // Idle sockets in an existing room: everything but the logs grows past the budget.
       const crowded = last.roomId;

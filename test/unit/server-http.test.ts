@@ -195,6 +195,30 @@ describe('/logs entries', () => {
   }));
 });
 
+describe('/logs when a room’s log is full', () => {
+  it('keeps exactly the last LOG_MAX_ENTRIES uploads, each as received, when longer and shorter ones follow each other', () => withServer({ LOG_MAX_ENTRIES: '3' }, async (server) => {
+    const { member, roomId, fp, signer } = await joinedMember(server.port);
+    const upload = (seq: number): Uint8Array => {
+      const bytes = Buffer.from(encodeUpload(shapedUpload(roomId, fp, seq, 0, seq % 4 === 0 ? 528 : 272)));
+      if (seq % 2 === 1) return bytes;
+      // Even ones re-framed with whitespace: a few dozen bytes longer than the odd ones around them.
+      const envEnd = UPLOAD_HEADER_BYTES + bytes.readUInt16BE(1);
+      return framedUpload(JSON.stringify(JSON.parse(bytes.subarray(UPLOAD_HEADER_BYTES, envEnd).toString()), null, '\t'), bytes.subarray(envEnd));
+    };
+    const sent = Array.from({ length: 11 }, (_, i) => upload(i + 1));
+    for (const [i, frame] of sent.entries()) {
+      member.send(frame);
+      await member.next((f) => f.includes(`"seq":${i + 1},`));
+      if (i < 2) continue;
+      const answer = await get(server.port, shapedLogsPath(roomId, fp, signer), { host: `127.0.0.1:${server.port}` });
+      const log = JSON.parse(answer.body) as { entries: { type: string; size: number; frame: string }[] };
+      expect(log.entries.map((e) => e.frame)).toEqual(sent.slice(i - 2, i + 1).map((u) => toB64u(u)));
+      for (const e of log.entries) expect(e.size).toBe(e.frame.length);
+    }
+    await member.close();
+  }));
+});
+
 describe('/metrics', () => {
   it('is not there without METRICS_TOKEN', () => withServer({ METRICS_TOKEN: '' }, async (server) => {
     expect((await get(server.port, '/metrics', { host: `127.0.0.1:${server.port}` })).status).toBe(404);
