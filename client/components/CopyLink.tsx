@@ -17,6 +17,13 @@ export function CopyLink({ url }: { url: string }) {
   useEffect(() => {
     if (state === 'failed') field.current?.select();
   }, [state, isQrOpen]);
+  // Escape closes the popover wherever the focus is: the composer takes it once the room is ready, which can be after the popover opened.
+  useEffect(() => {
+    if (!isQrOpen) return;
+    const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') setQrOpen(false); };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [isQrOpen]);
   const copy = () => {
     // navigator.clipboard is missing outside secure contexts and refused without permission: then show the link to copy by hand.
     const done = navigator.clipboard?.writeText(url) ?? Promise.reject(new Error('no clipboard'));
@@ -26,7 +33,7 @@ export function CopyLink({ url }: { url: string }) {
     });
   };
   return (
-    <span class="copy-link" onKeyDown={(e) => { if (e.key === 'Escape') setQrOpen(false); }}>
+    <span class="copy-link">
       <button type="button" onClick={copy}>Copy link</button>
       <button type="button" class="quiet" aria-expanded={isQrOpen} onClick={() => setQrOpen(!isQrOpen)}>Link QR</button>
       <span role="status" class="hint copied">{state === 'copied' ? 'Link copied ✓' : state === 'failed' ? 'Copy failed: select the link below' : ''}</span>

@@ -68,6 +68,13 @@ test('invite: Copy link confirms and copies the full link, the QR shows it, New 
   await expect(alice.page.getByRole('textbox', { name: 'Room link' })).toHaveValue(link);
   await alice.page.keyboard.press('Escape');
   await expect(alice.page.getByRole('textbox', { name: 'Room link' })).toHaveCount(0);
+  // Escape closes it wherever the focus is, also when the composer has taken it since.
+  await alice.page.getByRole('button', { name: 'Link QR' }).click();
+  await expect(alice.page.getByRole('textbox', { name: 'Room link' })).toHaveValue(link);
+  await alice.page.locator('#message').click();
+  await expect(alice.page.locator('#message')).toBeFocused();
+  await alice.page.keyboard.press('Escape');
+  await expect(alice.page.getByRole('textbox', { name: 'Room link' })).toHaveCount(0);
 
   const newRoom = alice.page.getByRole('link', { name: 'New room' });
   await expect(newRoom).toHaveAttribute('target', '_blank');
