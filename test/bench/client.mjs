@@ -137,6 +137,26 @@ const ARM_RECEIVER = (text) => {
   });
 };
 
+/**
+ * In a tab: the median time of one RSA-OAEP-3072 unwrap of a 32-byte key, the
+ * private-key operation each received message needs (check 10), alone, with a
+ * key made here: the part of "frame arrives → shown" that is the machine's
+ * RSA speed, measured in the same run.
+ */
+const TIME_UNWRAP = async (count) => {
+  const rsa = { name: 'RSA-OAEP', hash: 'SHA-256', modulusLength: 3072, publicExponent: new Uint8Array([1, 0, 1]) };
+  const pair = await crypto.subtle.generateKey(rsa, false, ['encrypt', 'decrypt']);
+  const wrap = await crypto.subtle.encrypt({ name: 'RSA-OAEP' }, pair.publicKey, crypto.getRandomValues(new Uint8Array(32)));
+  const ms = [];
+  for (let i = 0; i < count + 2; i++) {
+    const start = performance.now();
+    await crypto.subtle.decrypt({ name: 'RSA-OAEP' }, pair.privateKey, wrap);
+    if (i >= 2) ms.push(performance.now() - start);
+  }
+  ms.sort((a, b) => a - b);
+  return ms[ms.length >> 1];
+};
+
 /** In the sending tab: type `text`, press Send, resolve when its own echo (not pending) is shown. */
 const SEND_AND_TIME = async (text) => {
   const now = () => performance.timeOrigin + performance.now();
@@ -307,8 +327,10 @@ async function measureRoom(browser, core, origin, identities, n, messages, warmu
       await sleep(100);
     }
     const bytes = { received: median(receivedBytes), upload: median(uploadBytes), full: await fullFrameBytes(core, keys, identities, n) };
-    const out = { n, seal: stats(sealMs), echo: stats(echoMs), receive: stats(receiveMs), endToEnd: stats(endToEndMs), bytes };
-    log(`  room of ${n}: send → own echo ${out.echo.median.toFixed(1)} ms, arrival → shown ${out.receive.median.toFixed(1)} ms, send → other tab ${out.endToEnd.median.toFixed(1)} ms (medians); ${bytes.received} B per delivery`);
+    // In the receiving tab, once the messages are done: nothing else is running there.
+    const unwrapMs = await receiver.evaluate(TIME_UNWRAP, 20);
+    const out = { n, seal: stats(sealMs), echo: stats(echoMs), receive: stats(receiveMs), endToEnd: stats(endToEndMs), unwrapMs, bytes };
+    log(`  room of ${n}: send → own echo ${out.echo.median.toFixed(1)} ms, arrival → shown ${out.receive.median.toFixed(1)} ms (one RSA unwrap alone ${unwrapMs.toFixed(2)} ms), send → other tab ${out.endToEnd.median.toFixed(1)} ms (medians); ${bytes.received} B per delivery`);
     return out;
   } finally {
     for (const t of tabs) await t.context.close().catch(() => {});
