@@ -24,6 +24,7 @@ import {
   b64Len,
   decodeClientFrame,
   decodeUpload,
+  UPLOAD_HEADER_BYTES,
   UPLOAD_KIND,
   doorSignedBytes,
   encodeServerFrame,
@@ -1046,24 +1047,26 @@ function broadcast(room: Room, except: Conn | null, frame: string | ArrayBuffer 
 }
 
 const WRAP_B64_LEN = b64Len(WRAP_BYTES);
+const MSG_HEAD = Buffer.from('{"t":"msg","env":');
 const WRAP_HEAD = ',"wrap":"';
 const WRAP_TAIL = '"}';
 
 /**
  * Sends a message to every member, the sender included (PROTOCOL.md §8.4):
  * a recipient gets the envelope and its own wrap, a member the sender left
- * out the envelope alone (so it can tell it was left out). The envelope is
- * serialised once, into one buffer that ends with room for a wrap; each
+ * out the envelope alone (so it can tell it was left out). The envelope goes
+ * as the upload's bytes (`envJson`, JSON that `env` is the checked value of),
+ * copied once into one buffer that ends with room for a wrap; each
  * recipient's wrap (the i-th WRAP_B64_LEN characters of `wrapText`, the
  * upload's wraps in base64url, for `env.recipients[i]`) is written there as
  * its copy is sent (`flush`, which also closes a member that stopped
  * reading). The relay hashes nothing: members check the wraps.
  */
-function deliver(room: Room, env: Envelope, wrapText: string): void {
-  // Every value in a checked envelope is base64url, a message id or a safe integer: nothing to escape.
-  const head = `{"t":"msg","env":${JSON.stringify(env)}`;
-  const withWrap = Buffer.allocUnsafe(head.length + WRAP_HEAD.length + WRAP_B64_LEN + WRAP_TAIL.length);
-  withWrap.write(head + WRAP_HEAD, 0, 'latin1');
+function deliver(room: Room, env: Envelope, envJson: Buffer, wrapText: string): void {
+  const withWrap = Buffer.allocUnsafe(MSG_HEAD.length + envJson.length + WRAP_HEAD.length + WRAP_B64_LEN + WRAP_TAIL.length);
+  MSG_HEAD.copy(withWrap, 0);
+  envJson.copy(withWrap, MSG_HEAD.length);
+  withWrap.write(WRAP_HEAD, MSG_HEAD.length + envJson.length, 'latin1');
   withWrap.write(WRAP_TAIL, withWrap.length - WRAP_TAIL.length, 'latin1');
   let reached = 0;
   const { recipients } = env;
@@ -1078,7 +1081,7 @@ function deliver(room: Room, env: Envelope, wrapText: string): void {
   // Members the sender left out (usually none: a sender addresses the roster it sees).
   if (reached < room.members.size) {
     const addressed = new Set(recipients);
-    const withoutWrap = `${head}}`;
+    const withoutWrap = Buffer.concat([MSG_HEAD, envJson, OBJECT_END]);
     for (const [fp, member] of room.members) {
       if (addressed.has(fp)) continue;
       enqueue(member.ws, member, withoutWrap, '');
@@ -1190,8 +1193,10 @@ function onUpload(ws: WebSocket<Conn>, conn: Conn, room: Room, message: ArrayBuf
   if (upload.env.sender !== conn.fp) return refuse(ws, CLOSE.POLICY, "sender is not this connection's identity", 'wrong_sender');
   // Every member gets a message, so one whom the sender left out sees that (check 8).
   metrics.messagesRelayed += 1;
-  // A wrap is 384 bytes, a multiple of 3: the wraps' base64url is each wrap's, end to end.
-  deliver(room, upload.env, bytes.toString('base64url', bytes.length - upload.wraps.length));
+  // The envelope as the sender wrote it (uWS frees `bytes` when this returns: deliver copies it). A
+  // wrap is 384 bytes, a multiple of 3: the wraps' base64url is each wrap's, end to end.
+  const wrapsAt = bytes.length - upload.wraps.length;
+  deliver(room, upload.env, bytes.subarray(UPLOAD_HEADER_BYTES, wrapsAt), bytes.toString('base64url', wrapsAt));
   // The log keeps the upload whole: every wrap, as the sender sent it.
   appendUploadLog(room, conn.fp, bytes);
 }

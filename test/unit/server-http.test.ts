@@ -179,7 +179,7 @@ describe('/logs entries', () => {
     const spaced = framedUpload(JSON.stringify(JSON.parse(second.subarray(UPLOAD_HEADER_BYTES, envEnd).toString()), null, '\t'), second.subarray(envEnd));
     member.send(compact);
     member.send(spaced);
-    await member.next((f) => f.includes('"seq":2'));
+    await member.next((f) => /"seq":\s*2,/.test(f));
     const answer = await get(server.port, shapedLogsPath(roomId, fp, signer), { host: `127.0.0.1:${server.port}` });
     expect(answer.status).toBe(200);
     const log = JSON.parse(answer.body) as { entries: { type: string; sender: string; size: number; frame: string }[] };
@@ -196,7 +196,7 @@ describe('/logs entries', () => {
 });
 
 describe('/logs when a room’s log is full', () => {
-  it('keeps exactly the last LOG_MAX_ENTRIES uploads, each as received, when longer and shorter ones follow each other', () => withServer({ LOG_MAX_ENTRIES: '3' }, async (server) => {
+  it('keeps exactly the last LOG_MAX_ENTRIES uploads, each as received, when longer and shorter ones follow each other (and relays each envelope as written)', () => withServer({ LOG_MAX_ENTRIES: '3' }, async (server) => {
     const { member, roomId, fp, signer } = await joinedMember(server.port);
     const upload = (seq: number): Uint8Array => {
       const bytes = Buffer.from(encodeUpload(shapedUpload(roomId, fp, seq, 0, seq % 4 === 0 ? 528 : 272)));
@@ -208,7 +208,10 @@ describe('/logs when a room’s log is full', () => {
     const sent = Array.from({ length: 11 }, (_, i) => upload(i + 1));
     for (const [i, frame] of sent.entries()) {
       member.send(frame);
-      await member.next((f) => f.includes(`"seq":${i + 1},`));
+      const delivered = await member.next((f) => new RegExp(`"seq":\\s*${i + 1},`).test(f));
+      // Each member gets the envelope as its sender wrote it (PROTOCOL.md §8.4), then its own wrap.
+      const envText = Buffer.from(frame).subarray(UPLOAD_HEADER_BYTES, UPLOAD_HEADER_BYTES + Buffer.from(frame).readUInt16BE(1)).toString();
+      expect(delivered).toBe(`{"t":"msg","env":${envText},"wrap":"${toB64u(frame.subarray(UPLOAD_HEADER_BYTES + envText.length))}"}`);
       if (i < 2) continue;
       const answer = await get(server.port, shapedLogsPath(roomId, fp, signer), { host: `127.0.0.1:${server.port}` });
       const log = JSON.parse(answer.body) as { entries: { type: string; size: number; frame: string }[] };
