@@ -797,7 +797,8 @@ export class RoomSession {
     }
     // 10. unwrap (my own echo: the K I made), decrypt, and the inner header must repeat the outer one
     const sentK = env.sender === this.identity.fp ? this.sentKeys.get(env.msgId) : undefined;
-    this.sentKeys.delete(env.msgId);
+    // Only my own echo uses it up: another member's message that reuses my id leaves it alone.
+    if (sentK !== undefined) this.sentKeys.delete(env.msgId);
     const inner = await openMessage(this.keys, this.identity, env, wrap, sentK);
     if (inner instanceof Error) return this.reject('undecryptable', inner.message, sender);
     if (inner.sender !== env.sender || inner.room !== env.room || inner.seq !== env.seq) {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentity, importPeerKeys, sealMessage } from '../../client/crypto';
 import { ROSTER_AGREE_GRACE_MS } from '../../client/timing';
 import { RoomSession } from '../../client/room';
-import { advance, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, uploadText, type TestRoom } from '../support/members';
+import { advance, envOf, frameOf, makeMember, makeRoom, messagesOf, noticesOf, post, tick, uploadText, type TestRoom } from '../support/members';
 
 describe('a room of three in memory', () => {
   let room: TestRoom;
@@ -56,6 +56,16 @@ describe('a sender’s own echo', () => {
     expect(await unwrapsDuring(async () => expect(await bob.session.receive(frame)).toEqual([{ ok: true }]))).toBe(1);
     expect(messagesOf(alice)).toEqual(['Alice: to us both']);
     expect(alice.session.view().timeline.filter((e) => e.kind === 'message' && e.isPending)).toEqual([]);
+  });
+
+  it('keeps its K when another member’s message reuses its id first', async () => {
+    const room = await makeRoom(['Alice', 'Bob']);
+    const [alice, bob] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
+    const mine = await post(alice, 'mine');
+    const recipients = alice.session.view().members.map((m) => m.keys);
+    const squat = await sealMessage(room.keys, bob.identity, { msgId: envOf(mine).msgId, seq: 1, ts: tick(), body: 'same id' }, recipients);
+    expect(await unwrapsDuring(async () => expect(await alice.session.receive(frameOf(squat))).toEqual([{ ok: true }]))).toBe(1);
+    expect(await unwrapsDuring(async () => expect(await alice.session.receive(mine)).toEqual([{ ok: true }]))).toBe(0);
   });
 
   it('is unwrapped as any message once its K is no longer kept (a replay of it is still refused)', async () => {
