@@ -405,7 +405,7 @@ export interface Sealed {
   wraps: Wraps;
 }
 
-/** What sealMessage hands its sender: the upload and K itself, never sent, which opens the sender's own echo instead of its own wrap (PROTOCOL.md §7.2, check 10). */
+/** What sealMessage hands its sender: the upload and K itself, never sent, which opens the sender's own echo instead of its own wrap (PROTOCOL.md §7.3, check 10). */
 export interface SealedForSender extends Sealed {
   k: Uint8Array<ArrayBuffer>;
 }

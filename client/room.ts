@@ -754,7 +754,7 @@ export class RoomSession {
   }
 
   /**
-   * The receiver's message checks, in the order PROTOCOL.md §7.2 numbers
+   * The receiver's message checks, in the order PROTOCOL.md §7.3 numbers
    * them (check 1, the schema, was decodeServerFrame).
    */
   private async accept(env: Envelope, wrap: string | undefined): Promise<Verdict> {

@@ -122,3 +122,15 @@ export function framedUpload(envText: string, wraps: Uint8Array = new Uint8Array
   out.set(wraps, 3 + text.length);
   return out;
 }
+
+/** An upload's envelope JSON exactly as written in it, and its raw wraps (the layout of framedUpload). */
+export function uploadParts(upload: Uint8Array): { envText: string; wraps: Uint8Array } {
+  const envEnd = 3 + (((upload[1] as number) << 8) | (upload[2] as number));
+  return { envText: new TextDecoder().decode(upload.subarray(3, envEnd)), wraps: upload.subarray(envEnd) };
+}
+
+/** The same upload with its envelope's JSON re-framed with tabs and newlines between its tokens, as JSON allows. */
+export function respacedUpload(upload: Uint8Array): Uint8Array {
+  const { envText, wraps } = uploadParts(upload);
+  return framedUpload(JSON.stringify(JSON.parse(envText), null, '\t'), wraps);
+}

@@ -68,7 +68,7 @@ describe('a sender’s own echo', () => {
     expect(await unwrapsDuring(async () => expect(await alice.session.receive(mine)).toEqual([{ ok: true }]))).toBe(0);
   });
 
-  it('is unwrapped as any message once its K is no longer kept (a replay of it is still refused)', async () => {
+  it('is unwrapped like every other message once its K is no longer kept (a replay of it is still refused)', async () => {
     const room = await makeRoom(['Alice', 'Bob']);
     const [alice] = room.members as [TestRoom['members'][0], TestRoom['members'][0]];
     const first = await post(alice, 'first');

@@ -7,10 +7,10 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { deriveRoomKeys, randomBytes } from '../../client/crypto';
-import { UPLOAD_HEADER_BYTES, decodeUpload, encodeClientFrame, encodeUpload, fromB64u, toB64u } from '../../client/protocol';
+import { decodeUpload, encodeClientFrame, encodeUpload, fromB64u, toB64u } from '../../client/protocol';
 import { startServer, withServer } from '../support/server';
 import { TestSocket } from '../support/ws-client';
-import { framedUpload, linkDoor, shapedUpload, shapedHello, shapedLogsPath, shapedSigner } from '../support/shapes';
+import { linkDoor, respacedUpload, shapedUpload, shapedHello, shapedLogsPath, shapedSigner, uploadParts } from '../support/shapes';
 
 interface Answer {
   status: number;
@@ -174,9 +174,7 @@ describe('/logs entries', () => {
     const { member, roomId, fp, signer, hello } = await joinedMember(server.port);
     const compact = encodeUpload(shapedUpload(roomId, fp, 1));
     // JSON allows whitespace between tokens: the envelope's JSON re-framed with tabs and newlines.
-    const second = Buffer.from(encodeUpload(shapedUpload(roomId, fp, 2)));
-    const envEnd = UPLOAD_HEADER_BYTES + second.readUInt16BE(1);
-    const spaced = framedUpload(JSON.stringify(JSON.parse(second.subarray(UPLOAD_HEADER_BYTES, envEnd).toString()), null, '\t'), second.subarray(envEnd));
+    const spaced = respacedUpload(encodeUpload(shapedUpload(roomId, fp, 2)));
     member.send(compact);
     member.send(spaced);
     await member.next((f) => /"seq":\s*2,/.test(f));
@@ -199,19 +197,17 @@ describe('/logs when a room’s log is full', () => {
   it('keeps exactly the last LOG_MAX_ENTRIES uploads, each as received, when longer and shorter ones follow each other (and relays each envelope as written)', () => withServer({ LOG_MAX_ENTRIES: '3' }, async (server) => {
     const { member, roomId, fp, signer } = await joinedMember(server.port);
     const upload = (seq: number): Uint8Array => {
-      const bytes = Buffer.from(encodeUpload(shapedUpload(roomId, fp, seq, 0, seq % 4 === 0 ? 528 : 272)));
-      if (seq % 2 === 1) return bytes;
+      const bytes = encodeUpload(shapedUpload(roomId, fp, seq, 0, seq % 4 === 0 ? 528 : 272));
       // Even ones re-framed with whitespace: a few dozen bytes longer than the odd ones around them.
-      const envEnd = UPLOAD_HEADER_BYTES + bytes.readUInt16BE(1);
-      return framedUpload(JSON.stringify(JSON.parse(bytes.subarray(UPLOAD_HEADER_BYTES, envEnd).toString()), null, '\t'), bytes.subarray(envEnd));
+      return seq % 2 === 1 ? bytes : respacedUpload(bytes);
     };
     const sent = Array.from({ length: 11 }, (_, i) => upload(i + 1));
     for (const [i, frame] of sent.entries()) {
       member.send(frame);
       const delivered = await member.next((f) => new RegExp(`"seq":\\s*${i + 1},`).test(f));
       // Each member gets the envelope as its sender wrote it (PROTOCOL.md §8.4), then its own wrap.
-      const envText = Buffer.from(frame).subarray(UPLOAD_HEADER_BYTES, UPLOAD_HEADER_BYTES + Buffer.from(frame).readUInt16BE(1)).toString();
-      expect(delivered).toBe(`{"t":"msg","env":${envText},"wrap":"${toB64u(frame.subarray(UPLOAD_HEADER_BYTES + envText.length))}"}`);
+      const { envText, wraps } = uploadParts(frame);
+      expect(delivered).toBe(`{"t":"msg","env":${envText},"wrap":"${toB64u(wraps)}"}`);
       if (i < 2) continue;
       const answer = await get(server.port, shapedLogsPath(roomId, fp, signer), { host: `127.0.0.1:${server.port}` });
       const log = JSON.parse(answer.body) as { entries: { type: string; size: number; frame: string }[] };
