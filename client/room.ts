@@ -151,6 +151,8 @@ export class RoomSession {
   private nextSeq = 1;
   private queue: Promise<unknown> = Promise.resolve();
   private snapshot: RoomView | null = null;
+  /** hashOfRecipients's last list (fingerprints joined by spaces) and its hash. */
+  private lastRecipients = { key: '', hash: '' };
   /** The view last handed out: its unchanged parts are handed out again as the same objects (stable-view.ts). */
   private lastView: RoomView | null = null;
   private readonly now: () => number;
@@ -767,7 +769,7 @@ export class RoomSession {
     if (keys === undefined) return this.reject('unknown-sender', 'sender not in roster');
     const sender = this.whoIs(env.sender);
     // Checks 4 and 5 are independent computations: run side by side, judged in order.
-    const [hash, isMyWrap, isSigned] = await Promise.all([rosterHash(env.recipients), wrap === undefined || isWrapFor(env, this.identity.fp, wrap), verifyEnvelope(env, keys.sigPub)]);
+    const [hash, isMyWrap, isSigned] = await Promise.all([this.hashOfRecipients(env.recipients), wrap === undefined || isWrapFor(env, this.identity.fp, wrap), verifyEnvelope(env, keys.sigPub)]);
     // 4. recipients (sorted/unique/hash count were checked by the parser); rosterHash recomputes
     if (hash !== env.rosterHash) return this.reject('bad-recipients', 'rosterHash does not match recipients', sender);
     // 5. my wrap is the one the signed list holds for me, and the signature by the sender's own key covers everything
@@ -821,6 +823,16 @@ export class RoomSession {
       this.notice('{who} sees a different member list.', 'warning', sender);
     }
     return { ok: true };
+  }
+
+  /**
+   * rosterHash of a message's recipients, remembered for the last list: a room's
+   * messages name the same recipients until its roster changes, so most need no hash.
+   */
+  private async hashOfRecipients(fps: readonly string[]): Promise<string> {
+    const key = fps.join(' ');
+    if (key !== this.lastRecipients.key) this.lastRecipients = { key, hash: await rosterHash(fps) };
+    return this.lastRecipients.hash;
   }
 
   /**
