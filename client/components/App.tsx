@@ -1,7 +1,8 @@
 import { useCallback, useMemo, useState } from 'preact/hooks';
 import { hasWebCrypto, readOrCreateLink, useRoom, type Link, type Phase } from '../use-room';
 import { JoinForm } from './JoinForm';
-import { Roster, memberElementId } from './Roster';
+import { Roster, memberElementId, type Decisions } from './Roster';
+import type { RoomView } from '../room';
 import { Timeline } from './Timeline';
 import { Composer } from './Composer';
 import { ServerView } from './ServerView';
@@ -13,7 +14,7 @@ import { ConnectionBanner } from './ConnectionBanner';
 import { MembershipSwitches } from './Membership';
 import { memo } from './memo';
 
-// The room's parts around the conversation, rendered again only when what they show changed (a message arriving changes none of them).
+// The room's parts around the conversation, rendered again only when what they show changed (a message arriving changes none of them; Participants is below).
 const Status = memo(RoomStatus);
 const Invite = memo(CopyLink);
 const Notify = memo(Attention);
@@ -22,6 +23,28 @@ const Blocked = memo(SecurityPanel);
 const Banner = memo(ConnectionBanner);
 const Write = memo(Composer);
 const Log = memo(ServerView);
+
+interface PanelProps {
+  members: RoomView['members'];
+  onVerify: (fp: string, isVerified: boolean) => void;
+  isOpen: boolean;
+  decisions: Decisions | undefined;
+  membership: RoomView['membership'];
+  onSwitch: (which: 'lobby' | 'lock', on: boolean) => void;
+  blocked: RoomView['blocked'];
+}
+
+/** The member list with the room's switches and blocked counts: one part, so a message arriving (which changes none of its props) skips all of it. */
+function RosterPanel({ members, onVerify, isOpen, decisions, membership, onSwitch, blocked }: PanelProps) {
+  return (
+    <Roster members={members} onVerify={onVerify} isOpen={isOpen} {...(decisions === undefined ? {} : { decisions })}>
+      <Switches membership={membership} onSwitch={onSwitch} />
+      <Blocked blocked={blocked} />
+    </Roster>
+  );
+}
+
+const Participants = memo(RosterPanel);
 
 export function App() {
   return hasWebCrypto() ? <Linked /> : <InsecureContext />;
@@ -116,15 +139,15 @@ function Room({ link }: { link: Link }) {
         </div>
         <button type="button" class="quiet" onClick={room.leave}>Leave</button>
       </header>
-      <Roster
+      <Participants
         members={view.members}
         onVerify={room.setVerified}
         isOpen={isRosterOpen}
-        {...(view.membership.canDecide ? { decisions } : {})}
-      >
-        <Switches membership={view.membership} onSwitch={room.setSwitch} />
-        <Blocked blocked={view.blocked} />
-      </Roster>
+        decisions={view.membership.canDecide ? decisions : undefined}
+        membership={view.membership}
+        onSwitch={room.setSwitch}
+        blocked={view.blocked}
+      />
       <section
         class="chat"
         // Files dropped anywhere on the conversation are sent (PROTOCOL.md §11).

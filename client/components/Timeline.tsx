@@ -1,4 +1,4 @@
-import { Component } from 'preact';
+import { Component, type VNode } from 'preact';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { noticeText } from '../room';
 import type { Member, TimelineEntry as Entry } from '../room';
@@ -120,6 +120,13 @@ class Item extends Component<ItemProps, { hasFailed: boolean }> {
   }
 }
 
+/** An entry's element as the last build of the list made it, with what it was made from. */
+interface Built {
+  entry: Entry;
+  prev: Entry | undefined;
+  node: VNode;
+}
+
 /**
  * What of the members an entry can show (label, name, trust, self), as one
  * string: the room hands over a new member list with every change (every
@@ -199,7 +206,24 @@ export function Timeline({ entries, members, onShowMember }: { entries: Entry[];
     };
   };
 
-  const items = useMemo(() => entries.map((e, i) => <Item key={e.key} {...itemProps(e, entries[i - 1], labels, senders)} />), [entries, labels, senders, onShowMember]);
+  // An entry whose object, previous entry and members' view are the ones of the last build
+  // keeps its element from then, and Preact skips an element it has seen by identity: a new
+  // message costs one lookup per earlier entry, not their props and a comparison each.
+  const built = useRef<{ labels: unknown; senders: unknown; onShowMember: unknown; byKey: Map<string, Built> }>({ labels: null, senders: null, onShowMember: null, byKey: new Map() });
+  const items = useMemo(() => {
+    const last = built.current;
+    const isSameView = last.labels === labels && last.senders === senders && last.onShowMember === onShowMember;
+    const byKey = new Map<string, Built>();
+    const out = entries.map((e, i) => {
+      const prev = entries[i - 1];
+      const old = isSameView ? last.byKey.get(e.key) : undefined;
+      const node = old !== undefined && old.entry === e && old.prev === prev ? old.node : <Item key={e.key} {...itemProps(e, prev, labels, senders)} />;
+      byKey.set(e.key, { entry: e, prev, node });
+      return node;
+    });
+    built.current = { labels, senders, onShowMember, byKey };
+    return out;
+  }, [entries, labels, senders, onShowMember]);
 
   return (
     <div class="timeline-wrap">

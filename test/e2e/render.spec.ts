@@ -13,6 +13,7 @@ const BUNDLE = readFileSync(new URL('../../static/app.js', import.meta.url), 'ut
 
 /** A component, by a literal that occurs once in the bundle, inside that component's own body. */
 const COMPONENTS = {
+  roster: 'To verify someone, compare all 30 digits',
   memberRow: '"data-standing"',
   message: 'not confirmed, may not have been delivered',
 } as const;
@@ -41,10 +42,10 @@ async function callsSinceLast(cdp: CDPSession): Promise<Record<Name, number>> {
       .sort((a, b) => (a.endOffset - a.startOffset) - (b.endOffset - b.startOffset))[0];
     return around?.count ?? 0;
   };
-  return { memberRow: callsOf(COMPONENTS.memberRow), message: callsOf(COMPONENTS.message) };
+  return { roster: callsOf(COMPONENTS.roster), memberRow: callsOf(COMPONENTS.memberRow), message: callsOf(COMPONENTS.message) };
 }
 
-test('a message arriving renders its own entry only: no member row, no earlier entry, and a quiet second renders none', async ({ server, browser, open }) => {
+test('a message arriving renders its own entry only: not the member list nor a row of it, no earlier entry, and a quiet second renders none', async ({ server, browser, open }) => {
   const host = await open(`${server.origin}/`, 'Ana');
   const url = await inviteLink(host.page);
   const others = [host, await open(url, 'Ben'), await open(url, 'Cleo')];
@@ -70,9 +71,9 @@ test('a message arriving renders its own entry only: no member row, no earlier e
   await expect(log(page).locator('.message .body').getByText('one more', { exact: true })).toBeVisible();
   // Past at least one tick of the room's clock too.
   await page.waitForTimeout(1_500);
-  expect(await callsSinceLast(cdp)).toEqual({ memberRow: 0, message: 1 });
+  expect(await callsSinceLast(cdp)).toEqual({ roster: 0, memberRow: 0, message: 1 });
 
   await page.waitForTimeout(2_500);
-  expect(await callsSinceLast(cdp)).toEqual({ memberRow: 0, message: 0 });
+  expect(await callsSinceLast(cdp)).toEqual({ roster: 0, memberRow: 0, message: 0 });
   await context.close();
 });
