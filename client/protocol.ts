@@ -85,6 +85,9 @@ export const MAX_FRAME_BYTES =
 const B64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const B64_INDEX = new Map([...B64_ALPHABET].map((c, i) => [c, i]));
 const B64_PATTERN = /^[A-Za-z0-9_-]*$/;
+/** Per character code below 128: its base64url value + 1; 0 for any other character. */
+const B64_VALUE_PLUS_1 = new Uint8Array(128);
+for (let i = 0; i < B64_ALPHABET.length; i++) B64_VALUE_PLUS_1[B64_ALPHABET.charCodeAt(i)] = i + 1;
 
 export function toB64u(bytes: Uint8Array): string {
   let out = '';
@@ -104,7 +107,8 @@ export function toB64u(bytes: Uint8Array): string {
 export function checkB64u(text: string): Error | null {
   if (!B64_PATTERN.test(text) || text.length % 4 === 1) return new Error('not base64url');
   const spareBits = (text.length * 6) % 8;
-  const last = B64_INDEX.get(text[text.length - 1] ?? 'A') ?? 0;
+  // The pattern passed: the last character, if any, is in the alphabet.
+  const last = text.length === 0 ? 0 : (B64_VALUE_PLUS_1[text.charCodeAt(text.length - 1)] as number) - 1;
   return (last & ((1 << spareBits) - 1)) === 0 ? null : new Error('not canonical base64url');
 }
 
@@ -513,6 +517,109 @@ export function parseEnvelope(raw: unknown, path = 'env'): Envelope | Error {
   return env;
 }
 
+// ---------------------------------------------------------------------------
+// The envelope as its sender's client writes it, read without JSON.parse
+// ---------------------------------------------------------------------------
+
+/** Digits of Number.MAX_SAFE_INTEGER, the most an integer field can have. */
+const MAX_INTEGER_DIGITS = String(Number.MAX_SAFE_INTEGER).length;
+const DIGITS_PATTERN = /^(?:0|[1-9][0-9]*)$/;
+
+const ENVELOPE_KEYS = {
+  start: `{"v":${PROTOCOL_VERSION},"room":"`,
+  sender: '","sender":"',
+  seq: '","seq":',
+  msgId: ',"msgId":"',
+  ts: '","ts":',
+  rosterHash: ',"rosterHash":"',
+  recipients: '","recipients":["',
+  nextRecipient: '","',
+  iv: '"],"iv":"',
+  ct: '","ct":"',
+  wrapHashes: '","wrapHashes":"',
+  sig: '","sig":"',
+  end: '"}',
+} as const;
+
+/**
+ * An envelope in the one form its sender's client writes (JSON.stringify of an
+ * Envelope: its fields in their order, no whitespace, no escapes), read with
+ * every check parseEnvelope makes but without JSON.parse: each field's place
+ * follows from the lengths before it (only `ct` is found by its closing
+ * literal), and each value is checked as parseEnvelope checks it. Null for any
+ * other text, which decodeUpload then reads with JSON.parse and parseEnvelope.
+ * It accepts only what that path accepts, with the same value (a differential
+ * test in protocol.test.ts holds it to this), so it changes what a message
+ * costs the relay, never what the relay lets through.
+ */
+export function scanEnvelope(text: string): Envelope | null {
+  const K = ENVELOPE_KEYS;
+  if (!text.startsWith(K.start)) return null;
+  let at = K.start.length;
+  // A base64url value of exactly `length` characters at `at`, then the literal `next`.
+  const b64At = (length: number, next: string): string | null => {
+    const end = at + length;
+    if (!text.startsWith(next, end)) return null;
+    const value = text.slice(at, end);
+    if (checkB64u(value) !== null) return null;
+    at = end + next.length;
+    return value;
+  };
+  // An integer in [min, max] written in plain decimal at `at`, then `next` (JSON.parse reads no other spelling as the same value here).
+  const integerAt = (min: number, max: number, next: string): number | null => {
+    const end = text.indexOf(next, at);
+    if (end < 0 || end - at > MAX_INTEGER_DIGITS) return null;
+    const digits = text.slice(at, end);
+    if (!DIGITS_PATTERN.test(digits)) return null;
+    const value = Number(digits);
+    if (!Number.isSafeInteger(value) || value < min || value > max) return null;
+    at = end + next.length;
+    return value;
+  };
+  const room = b64At(ROOM_ID_B64_LEN, K.sender);
+  if (room === null) return null;
+  const sender = b64At(FP_B64_LEN, K.seq);
+  if (sender === null) return null;
+  const seq = integerAt(1, Number.MAX_SAFE_INTEGER, K.msgId);
+  if (seq === null) return null;
+  const msgId = text.slice(at, at + MSG_ID_LEN);
+  if (!MSG_ID_PATTERN.test(msgId) || !text.startsWith(K.ts, at + MSG_ID_LEN)) return null;
+  at += MSG_ID_LEN + K.ts.length;
+  const ts = integerAt(0, MAX_DATE_MS, K.rosterHash);
+  if (ts === null) return null;
+  const rosterHash = b64At(b64Len(ROSTER_HASH_BYTES), K.recipients);
+  if (rosterHash === null) return null;
+  const recipients: string[] = [];
+  for (;;) {
+    const end = at + FP_B64_LEN;
+    const fp = text.slice(at, end);
+    // Strictly ascending: sorted and unique, as parseEnvelope's recipients check.
+    if (checkB64u(fp) !== null || (recipients.length > 0 && !((recipients[recipients.length - 1] as string) < fp))) return null;
+    recipients.push(fp);
+    if (recipients.length > MAX_MEMBERS_PER_ROOM) return null;
+    if (text.startsWith(K.nextRecipient, end)) at = end + K.nextRecipient.length;
+    else if (text.startsWith(K.iv, end)) {
+      at = end + K.iv.length;
+      break;
+    } else return null;
+  }
+  if (!recipients.includes(sender)) return null;
+  const iv = b64At(b64Len(IV_BYTES), K.ct);
+  if (iv === null) return null;
+  // A base64url value holds no quote, so the first one after `at` ends it.
+  const ctEnd = text.indexOf(K.wrapHashes, at);
+  if (ctEnd < 0) return null;
+  const ctLength = ctEnd - at;
+  if (ctLength < b64Len(PAD_BUCKET_BYTES + GCM_TAG_BYTES) || ctLength > b64Len(MAX_CT_BYTES)) return null;
+  const ct = b64At(ctLength, K.wrapHashes);
+  if (ct === null) return null;
+  const wrapHashes = b64At(b64Len(recipients.length * WRAP_HASH_BYTES), K.sig);
+  if (wrapHashes === null) return null;
+  const sig = b64At(b64Len(SIG_BYTES), K.end);
+  if (sig === null || at !== text.length) return null;
+  return { v: PROTOCOL_VERSION, room, sender, seq, msgId, ts, rosterHash, recipients, iv, ct, wrapHashes, sig };
+}
+
 /** First byte of a binary message upload (PROTOCOL.md §4.3), after the addressed kinds of §11. */
 export const UPLOAD_KIND = 3;
 /** kind ‖ the envelope's JSON length:u16 */
@@ -556,7 +663,8 @@ export function encodeUpload({ env, wraps }: { env: Envelope; wraps: Wraps }): U
  * Reads a binary message upload (PROTOCOL.md §4.3): a known kind, an
  * envelope length inside the frame, the envelope as UTF-8 JSON with the
  * shape of §4.2, and then exactly one wrap per recipient. The relay and the
- * tests use it, so they cannot disagree.
+ * tests use it, so they cannot disagree. An envelope as clients write it is
+ * read by scanEnvelope; any other JSON of the same value by JSON.parse.
  */
 export function decodeUpload(frame: Uint8Array): Upload | Error {
   if (frame.length < UPLOAD_HEADER_BYTES || frame[0] !== UPLOAD_KIND) return new Error('upload: not a message upload');
@@ -568,10 +676,13 @@ export function decodeUpload(frame: Uint8Array): Upload | Error {
   } catch {
     return new Error('upload: the envelope is not UTF-8');
   }
-  const raw = parseJson(text);
-  if (raw instanceof Error) return new Error(`upload: the envelope is ${raw.message}`);
-  const env = parseEnvelope(raw, 'upload.env');
-  if (env instanceof Error) return env;
+  let env: Envelope | Error | null = scanEnvelope(text);
+  if (env === null) {
+    const raw = parseJson(text);
+    if (raw instanceof Error) return new Error(`upload: the envelope is ${raw.message}`);
+    env = parseEnvelope(raw, 'upload.env');
+    if (env instanceof Error) return env;
+  }
   if (frame.length - envEnd !== env.recipients.length * WRAP_BYTES) return new Error('upload: must hold exactly one wrap per recipient');
   return { env, wraps: frame.subarray(envEnd) };
 }

@@ -17,11 +17,12 @@ import {
   parseEnvelope,
   parseSecretFragment,
   parseServerFrame,
+  scanEnvelope,
   toB64u,
   uploadWraps,
   type Envelope,
 } from '../../client/protocol';
-import { rand, shapedEnvelope, shapedUpload } from '../support/shapes';
+import { rand, respacedUpload, shapedEnvelope, shapedUpload, uploadParts } from '../support/shapes';
 
 /** A well-formed envelope of random bytes: right shape, no valid crypto. */
 const shaped = (members = 3, ctBytes = 272): Envelope => shapedEnvelope(rand(ROOM_ID_BYTES), rand(FP_BYTES), 1, members - 1, ctBytes);
@@ -103,6 +104,12 @@ describe('parseEnvelope', () => {
     expect((result as Error).message).toMatch(reason);
   });
 
+  it.each(mutations)('rejects %s on its fast path too (scanEnvelope)', (_what, mutate) => {
+    const env = JSON.parse(JSON.stringify(shaped())) as Record<string, unknown>;
+    mutate(env);
+    expect(scanEnvelope(JSON.stringify(env))).toBeNull();
+  });
+
   it('fits a full room in one frame, and refuses more recipients than a room holds', () => {
     // The largest numbers an envelope can hold, too.
     const full = encodeUpload(shapedUpload(rand(ROOM_ID_BYTES), rand(FP_BYTES), Number.MAX_SAFE_INTEGER, MAX_MEMBERS_PER_ROOM - 1, MAX_CT_BYTES));
@@ -111,6 +118,134 @@ describe('parseEnvelope', () => {
     expect(decodeUpload(full)).not.toBeInstanceOf(Error);
     const over = shaped(MAX_MEMBERS_PER_ROOM + 1);
     expect(parseEnvelope(over)).toBeInstanceOf(Error);
+    expect(scanEnvelope(JSON.stringify(over))).toBeNull();
+  });
+});
+
+/** What decodeUpload's general path makes of an envelope's JSON text: parseEnvelope of JSON.parse, or an Error. */
+const parsedText = (text: string): Envelope | Error => {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return new Error('not JSON');
+  }
+  return parseEnvelope(raw);
+};
+
+/** A small deterministic generator (mulberry32), so a failing case can be run again. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('scanEnvelope (decodeUpload reads the envelope as clients write it without JSON.parse)', () => {
+  const extremes: [string, Envelope][] = [
+    ['a room of 3', shaped()],
+    ['a room of one', shaped(1)],
+    ['a full room with the longest ciphertext and the largest numbers', { ...shapedEnvelope(rand(ROOM_ID_BYTES), rand(FP_BYTES), Number.MAX_SAFE_INTEGER, MAX_MEMBERS_PER_ROOM - 1, MAX_CT_BYTES), ts: 8.64e15 }],
+    ['a ts of 0 and the shortest ciphertext', { ...shaped(2, 272), ts: 0 }],
+  ];
+
+  it.each(extremes)('reads %s as written by JSON.stringify, to the value parseEnvelope gives', (_what, env) => {
+    const text = JSON.stringify(env);
+    const fast = scanEnvelope(text);
+    expect(fast).not.toBeNull();
+    expect(fast).toEqual(parsedText(text));
+    // The same keys in the same order: the value is what the relay checked, field for field.
+    expect(JSON.stringify(fast)).toBe(text);
+  });
+
+  it('leaves every other spelling of a valid envelope to the general path, which still accepts it', () => {
+    const env = shaped();
+    const text = JSON.stringify(env);
+    const respelled = [
+      JSON.stringify(env, null, 1),
+      text.replace('"seq":1,', '"seq":1.0,'),
+      text.replace('"seq":1,', '"seq":1e0,'),
+      text.replace('{"v":1,', '{ "v":1,'),
+      // The room's first character as a JSON escape: the same string to JSON.parse.
+      text.replace(`"room":"${env.room[0] ?? ''}`, `"room":"\\u${(env.room.charCodeAt(0)).toString(16).padStart(4, '0')}`),
+      // The same fields in another order.
+      JSON.stringify(Object.fromEntries(Object.entries(env).reverse())),
+    ];
+    for (const other of respelled) {
+      expect(scanEnvelope(other)).toBeNull();
+      expect(parsedText(other)).toEqual(env);
+    }
+  });
+
+  it('accepts no text the general path refuses, nor one that reads differently: 20,000 mutations of real envelopes', () => {
+    const random = prng(19);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const pool = [...alphabet, ...alphabet, '"', '\\', ' ', ',', ':', '{', '}', '[', ']', '.', '+', 'e', 'E', '\u00e9', '\u0000', '\u2028'];
+    const numbers = ['0', '00', '01', '-1', '-0', '1.0', '1e3', '1E3', '9007199254740991', '9007199254740992', '9007199254740993', '8640000000000000', '8640000000000001', '99999999999999999', ' 1', '1 '];
+    const bases = extremes.map(([, env]) => JSON.stringify(env));
+    const mutate = (text: string): string => {
+      const at = Math.floor(random() * text.length);
+      switch (Math.floor(random() * 7)) {
+        case 0: return text.slice(0, at) + pick(pool) + text.slice(at + 1);
+        case 1: return text.slice(0, at) + text.slice(at + 1);
+        case 2: return text.slice(0, at) + pick(pool) + text.slice(at);
+        case 3: return text.slice(0, at) + text.slice(at + 1 + Math.floor(random() * 60));
+        case 4: { const span = text.slice(at, at + 1 + Math.floor(random() * 60)); return text.slice(0, at) + span + text.slice(at); }
+        case 5: return text.replace(/"(seq|ts)":[0-9]+/, (_m, key: string) => `"${key}":${pick(numbers)}`);
+        default: {
+          // Two recipients swapped, or one written twice (of a text that is still JSON with a list of them).
+          let env: Envelope;
+          try {
+            env = JSON.parse(text) as Envelope;
+          } catch {
+            return text;
+          }
+          const r = env.recipients;
+          if (!Array.isArray(r) || r.length === 0) return text;
+          const i = Math.floor(random() * r.length);
+          const j = Math.floor(random() * r.length);
+          if (random() < 0.5) [r[i], r[j]] = [r[j] as string, r[i] as string];
+          else r[i] = r[j] as string;
+          return JSON.stringify(env);
+        }
+      }
+    };
+    let fastAccepted = 0;
+    let generalOnly = 0;
+    for (let n = 0; n < 20_000; n++) {
+      let text = pick(bases);
+      for (let k = 1 + Math.floor(random() * 2); k > 0; k--) text = mutate(text);
+      const fast = scanEnvelope(text);
+      const general = parsedText(text);
+      if (fast === null) {
+        if (!(general instanceof Error)) generalOnly += 1;
+        continue;
+      }
+      fastAccepted += 1;
+      expect(general, text).toEqual(fast);
+      expect(JSON.stringify(fast), text).toBe(text);
+    }
+    // Neither side of the comparison is empty: many mutants stay valid (a character of ct swapped for another), many do not.
+    expect(fastAccepted).toBeGreaterThan(2_000);
+    expect(20_000 - fastAccepted - generalOnly).toBeGreaterThan(10_000);
+  });
+
+  it('gives decodeUpload the same upload either way', () => {
+    const frame = upload();
+    const canonical = encodeUpload(frame);
+    expect(scanEnvelope(uploadParts(canonical).envText)).not.toBeNull();
+    const spaced = respacedUpload(canonical);
+    expect(scanEnvelope(uploadParts(spaced).envText)).toBeNull();
+    const [viaScan, viaParse] = [decodeUpload(canonical), decodeUpload(spaced)];
+    if (viaScan instanceof Error || viaParse instanceof Error) throw viaScan instanceof Error ? viaScan : viaParse;
+    expect(viaScan.env).toEqual(frame.env);
+    expect(viaParse.env).toEqual(frame.env);
+    expect(uploadWraps(viaScan)).toEqual(frame.wraps);
+    expect(uploadWraps(viaParse)).toEqual(frame.wraps);
   });
 });
 
