@@ -9,6 +9,7 @@ import { arrivals } from '../attention';
 import { Time } from './Time';
 import { LABEL_SUFFIX_NOTE } from '../verify';
 import { FileCard } from './FileCard';
+import { cutIntoChunks, type Chunk } from '../timeline-chunks';
 
 /** Within this distance of the end, the reader counts as "at the bottom" and new entries scroll into view. */
 const BOTTOM_SLACK_PX = 48;
@@ -120,6 +121,11 @@ class Item extends Component<ItemProps, { hasFailed: boolean }> {
   }
 }
 
+/** A run of entries' elements, straight into the list (no element of its own). */
+function Run({ nodes }: { nodes: readonly VNode[] }) {
+  return <>{nodes}</>;
+}
+
 /** An entry's element as the last build of the list made it, with what it was made from. */
 interface Built {
   entry: Entry;
@@ -207,22 +213,29 @@ export function Timeline({ entries, members, onShowMember }: { entries: Entry[];
   };
 
   // An entry whose object, previous entry and members' view are the ones of the last build
-  // keeps its element from then, and Preact skips an element it has seen by identity: a new
-  // message costs one lookup per earlier entry, not their props and a comparison each.
-  const built = useRef<{ labels: unknown; senders: unknown; onShowMember: unknown; byKey: Map<string, Built> }>({ labels: null, senders: null, onShowMember: null, byKey: new Map() });
+  // keeps its element from then, and Preact skips an element it has seen by identity. The
+  // elements go to Preact in chunks (timeline-chunks.ts): an unchanged chunk is the same
+  // element again, so a new message costs Preact a look per chunk and the last chunk's
+  // entries, not a look per entry on screen.
+  const built = useRef<{ labels: unknown; senders: unknown; onShowMember: unknown; byKey: Map<string, Built>; chunks: Chunk<VNode>[]; shownChunks: Map<Chunk<VNode>, VNode>; lastId: number }>({
+    labels: null, senders: null, onShowMember: null, byKey: new Map(), chunks: [], shownChunks: new Map(), lastId: 0,
+  });
   const items = useMemo(() => {
     const last = built.current;
     const isSameView = last.labels === labels && last.senders === senders && last.onShowMember === onShowMember;
     const byKey = new Map<string, Built>();
-    const out = entries.map((e, i) => {
+    const nodes = entries.map((e, i) => {
       const prev = entries[i - 1];
       const old = isSameView ? last.byKey.get(e.key) : undefined;
       const node = old !== undefined && old.entry === e && old.prev === prev ? old.node : <Item key={e.key} {...itemProps(e, prev, labels, senders)} />;
       byKey.set(e.key, { entry: e, prev, node });
       return node;
     });
-    built.current = { labels, senders, onShowMember, byKey };
-    return out;
+    let lastId = last.lastId;
+    const chunks = cutIntoChunks(entries.map((e) => e.key), nodes, last.chunks, () => ++lastId);
+    const shownChunks = new Map(chunks.map((c) => [c, last.shownChunks.get(c) ?? <Run key={c.id} nodes={c.nodes} />]));
+    built.current = { labels, senders, onShowMember, byKey, chunks, shownChunks, lastId };
+    return [...shownChunks.values()];
   }, [entries, labels, senders, onShowMember]);
 
   return (
