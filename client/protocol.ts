@@ -83,7 +83,6 @@ export const MAX_FRAME_BYTES =
 // ---------------------------------------------------------------------------
 
 const B64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const B64_INDEX = new Map([...B64_ALPHABET].map((c, i) => [c, i]));
 const B64_PATTERN = /^[A-Za-z0-9_-]*$/;
 /** Per character code below 128: its base64url value + 1; 0 for any other character. */
 const B64_VALUE_PLUS_1 = new Uint8Array(128);
@@ -119,8 +118,9 @@ export function fromB64u(text: string): Uint8Array<ArrayBuffer> | Error {
   let bits = 0;
   let acc = 0;
   let o = 0;
-  for (const c of text) {
-    acc = (acc << 6) | (B64_INDEX.get(c) ?? 0);
+  for (let i = 0; i < text.length; i++) {
+    // The pattern passed: every character is in the alphabet.
+    acc = (acc << 6) | ((B64_VALUE_PLUS_1[text.charCodeAt(i)] as number) - 1);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
@@ -142,16 +142,32 @@ export type Part = string | number | Uint8Array;
 const utf8 = new TextEncoder();
 
 export function enc(...parts: Part[]): Uint8Array<ArrayBuffer> {
-  const bytes = parts.map((p) => (p instanceof Uint8Array ? p : utf8.encode(String(p))));
-  const out = new Uint8Array(bytes.reduce((n, b) => n + 4 + b.length, 0));
+  // Room for the longest encoding (3 bytes per UTF-16 unit), written in one
+  // pass: every received message takes a few of these, most of them ASCII.
+  const texts = parts.map((p) => (p instanceof Uint8Array ? p : String(p)));
+  let room = 0;
+  for (const t of texts) room += 4 + (typeof t === 'string' ? 3 * t.length : t.length);
+  const out = new Uint8Array(room);
   const view = new DataView(out.buffer);
   let o = 0;
-  for (const b of bytes) {
-    view.setUint32(o, b.length);
-    out.set(b, o + 4);
-    o += 4 + b.length;
+  for (const t of texts) {
+    let n = 0;
+    if (typeof t !== 'string') {
+      out.set(t, o + 4);
+      n = t.length;
+    } else {
+      for (; n < t.length; n++) {
+        const c = t.charCodeAt(n);
+        if (c >= 0x80) break;
+        out[o + 4 + n] = c;
+      }
+      // Past ASCII: the encoder writes the rest (a lone surrogate as U+FFFD, as encode() does).
+      if (n < t.length) n += utf8.encodeInto(t.slice(n), out.subarray(o + 4 + n)).written;
+    }
+    view.setUint32(o, n);
+    o += 4 + n;
   }
-  return out;
+  return o === room ? out : out.slice(0, o);
 }
 
 /**

@@ -53,6 +53,25 @@ describe('canonical encoding', () => {
     expect([...enc('ab', 7)]).toEqual([0, 0, 0, 2, 97, 98, 0, 0, 0, 1, 55]);
   });
 
+  it('writes each part as TextEncoder does, whatever it holds: ASCII, other scripts, emoji, lone surrogates, numbers, bytes', () => {
+    // The definition: 4-byte big-endian length, then the part's UTF-8 (a number in decimal).
+    const reference = (...parts: (string | number | Uint8Array)[]): Uint8Array => {
+      const bytes = parts.map((p) => (p instanceof Uint8Array ? p : new TextEncoder().encode(String(p))));
+      return new Uint8Array(bytes.flatMap((b) => [b.length >>> 24, (b.length >>> 16) & 255, (b.length >>> 8) & 255, b.length & 255, ...b]));
+    };
+    const samples: (string | number | Uint8Array)[] = [
+      '', 'v1/msg-hdr', 'ABCxyz-_09', 'é', 'aé', 'éa', 'Ωμέγα', '中文 text', '😀', 'a😀b', '\ud83d', 'x\ude00y', '\ud83d\ud83d\ude00', '\u0000\u007f\u0080',
+      'x'.repeat(5_000), `${'a'.repeat(300)}😀${'b'.repeat(300)}`, 0, 7, 1_700_000_000_000, 2 ** 53 - 1, -1.5, new Uint8Array(0), new Uint8Array([0, 255, 128]),
+    ];
+    for (const a of samples) {
+      expect(enc(a)).toEqual(reference(a));
+      for (const b of samples.slice(0, 14)) expect(enc(a, b, a)).toEqual(reference(a, b, a));
+    }
+    // The result is exactly its bytes, nothing past them, in a buffer of its own.
+    const out = enc('é', 'a😀', 3);
+    expect(out.byteLength).toBe(out.buffer.byteLength);
+  });
+
   it('splits parts back off and accepts only zero padding after them', () => {
     const data = new Uint8Array(64);
     data.set(enc('v1/inner', 'x', 3));
