@@ -37,8 +37,8 @@ try {
   const r = (x, b) => (b ? `${(x / b).toFixed(2)}×` : '–');
   for (const [kind, o] of Object.entries(s.results)) {
     if (o.fixed === undefined) { log(`${kind}: idle ${o.idle.bytesPerConn.toFixed(0)} B/conn (${r(o.idle.bytesPerConn, a?.idle?.bytesPerConn)})`); continue; }
-    log(`${kind}: fixed ${o.fixed.serverCpuUsPerDelivery.toFixed(2)} µs/delivery (${r(o.fixed.serverCpuUsPerDelivery, a?.fixed.serverCpuUsPerDelivery)}), lost ${o.fixed.lost}; ` +
-      `saturation ${o.saturation.deliveriesPerS.toFixed(0)}/s ${o.saturation.serverCpuUsPerDelivery.toFixed(2)} µs/delivery (${r(o.saturation.serverCpuUsPerDelivery, a?.saturation.serverCpuUsPerDelivery)}), lost ${o.saturation.lost}` +
+    log(`${kind}: fixed ${o.fixed.serverCpuUsPerDelivery.toFixed(2)} µs/delivery (${r(o.fixed.serverCpuUsPerDelivery, a?.fixed.serverCpuUsPerDelivery)}; user ${o.fixed.serverUserUsPerDelivery.toFixed(2)}), lost ${o.fixed.lost}; ` +
+      `saturation ${o.saturation.deliveriesPerS.toFixed(0)}/s ${o.saturation.serverCpuUsPerDelivery.toFixed(2)} µs/delivery (${r(o.saturation.serverCpuUsPerDelivery, a?.saturation.serverCpuUsPerDelivery)}; user ${o.saturation.serverUserUsPerDelivery.toFixed(2)}), lost ${o.saturation.lost}` +
       (o.idle ? `; idle ${o.idle.bytesPerConn.toFixed(0)} B/conn (${r(o.idle.bytesPerConn, a?.idle?.bytesPerConn)})` : ''));
   }
   if (s.profile) {
