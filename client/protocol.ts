@@ -145,9 +145,9 @@ export function enc(...parts: Part[]): Uint8Array<ArrayBuffer> {
   // Room for the longest encoding (3 bytes per UTF-16 unit), written in one
   // pass: every received message takes a few of these, most of them ASCII.
   const texts = parts.map((p) => (p instanceof Uint8Array ? p : String(p)));
-  let room = 0;
-  for (const t of texts) room += 4 + (typeof t === 'string' ? 3 * t.length : t.length);
-  const out = new Uint8Array(room);
+  let capacity = 0;
+  for (const t of texts) capacity += 4 + (typeof t === 'string' ? 3 * t.length : t.length);
+  const out = new Uint8Array(capacity);
   const view = new DataView(out.buffer);
   let o = 0;
   for (const t of texts) {
@@ -167,7 +167,7 @@ export function enc(...parts: Part[]): Uint8Array<ArrayBuffer> {
     view.setUint32(o, n);
     o += 4 + n;
   }
-  return o === room ? out : out.slice(0, o);
+  return o === capacity ? out : out.slice(0, o);
 }
 
 /**

@@ -224,15 +224,17 @@ export function Timeline({ entries, members, onShowMember }: { entries: Entry[];
     const last = built.current;
     const isSameView = last.labels === labels && last.senders === senders && last.onShowMember === onShowMember;
     const byKey = new Map<string, Built>();
+    const keys: string[] = [];
     const nodes = entries.map((e, i) => {
       const prev = entries[i - 1];
       const old = isSameView ? last.byKey.get(e.key) : undefined;
       const node = old !== undefined && old.entry === e && old.prev === prev ? old.node : <Item key={e.key} {...itemProps(e, prev, labels, senders)} />;
       byKey.set(e.key, { entry: e, prev, node });
+      keys.push(e.key);
       return node;
     });
     let lastId = last.lastId;
-    const chunks = cutIntoChunks(entries.map((e) => e.key), nodes, last.chunks, () => ++lastId);
+    const chunks = cutIntoChunks(keys, nodes, last.chunks, () => ++lastId);
     const shownChunks = new Map(chunks.map((c) => [c, last.shownChunks.get(c) ?? <Run key={c.id} nodes={c.nodes} />]));
     built.current = { labels, senders, onShowMember, byKey, chunks, shownChunks, lastId };
     return [...shownChunks.values()];
